@@ -1,0 +1,78 @@
+import {
+  annotateDelivery,
+  createDeliveryRecord,
+  requestWritten,
+  withDeliveryRecord,
+} from './delivery-probe.js';
+
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+export interface ClassifyingFetchOptions {
+  /**
+   * How long a request may wait for its headers to be written (DNS, TCP, TLS,
+   * and a free socket). A dead host fails fast with a `not_sent` failure,
+   * without shortening the time a slow but healthy answer may take.
+   */
+  readonly connectTimeoutMs?: number;
+  /** The fetch underneath; must be Node's own (undici) for delivery to be proven. */
+  readonly fetch?: FetchLike;
+}
+
+/** The connect phase took too long: nothing was written, so nothing was sent. */
+export class ConnectTimeoutError extends Error {
+  readonly code = 'BW_CONNECT_TIMEOUT';
+  constructor(ms: number) {
+    super(`connect timeout: request not written within ${ms} ms`);
+    this.name = 'ConnectTimeoutError';
+  }
+}
+
+/**
+ * A `fetch` whose failures carry proof of delivery. Give it to the `openai`
+ * and `@anthropic-ai/sdk` clients (`new OpenAI({ fetch })`), or use it for
+ * your own HTTP calls. Errors keep their type; `classify` reads the proof.
+ */
+export function createClassifyingFetch(options: ClassifyingFetchOptions = {}): FetchLike {
+  const base: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const connectMs = options.connectTimeoutMs;
+  if (connectMs !== undefined && (!Number.isFinite(connectMs) || connectMs <= 0)) {
+    throw new RangeError(`connectTimeoutMs: expected a positive number of milliseconds, got ${connectMs}`);
+  }
+  return async (input, init) => {
+    const record = createDeliveryRecord();
+    let controller: AbortController | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let unlink: (() => void) | undefined;
+    let finalInit = init;
+    if (connectMs !== undefined) {
+      const ctrl = new AbortController();
+      controller = ctrl;
+      const outer = init?.signal;
+      if (outer) {
+        if (outer.aborted) ctrl.abort(outer.reason);
+        else {
+          const onAbort = () => ctrl.abort(outer.reason);
+          outer.addEventListener('abort', onAbort, { once: true });
+          unlink = () => outer.removeEventListener('abort', onAbort);
+        }
+      }
+      timer = setTimeout(() => {
+        if (record.written === 0) ctrl.abort(new ConnectTimeoutError(connectMs));
+      }, connectMs);
+      timer.unref?.();
+      record.onWritten = () => clearTimeout(timer);
+      finalInit = { ...init, signal: ctrl.signal };
+    }
+    try {
+      return await withDeliveryRecord(record, () => base(input, finalInit));
+    } catch (err) {
+      const reason = controller?.signal.reason;
+      const thrown = reason instanceof ConnectTimeoutError && controller?.signal.aborted ? reason : err;
+      annotateDelivery(thrown, requestWritten(record));
+      throw thrown;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      unlink?.();
+    }
+  };
+}

@@ -1,0 +1,2 @@
+export * from './failure/index.js';
+export * from './policy/index.js';

@@ -1,0 +1,59 @@
+import type { Failure } from '../failure/failure.js';
+import type { BreakerTransition } from './breaker.js';
+import type { Effect } from './decision.js';
+
+/** Everything a policy decides, as data, for telemetry and logs. No request content. */
+export type PolicyEvent =
+  | {
+      readonly type: 'retry_scheduled';
+      readonly dependency: string;
+      /** The attempt that will run after the wait. */
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly fromRetryAfter: boolean;
+      readonly failure: Failure;
+    }
+  | ({ readonly type: 'breaker_transition'; readonly dependency: string } & BreakerTransition)
+  | {
+      readonly type: 'rejected';
+      readonly dependency: string;
+      readonly reason: 'circuit_open' | 'queue_full' | 'queue_timeout' | 'cooldown';
+    }
+  | {
+      readonly type: 'cooldown_started';
+      readonly dependency: string;
+      readonly untilMs: number;
+      readonly retryAfterMs: number;
+    }
+  | { readonly type: 'budget_exhausted'; readonly dependency: string; readonly failure: Failure }
+  | { readonly type: 'outcome_unknown'; readonly dependency: string; readonly failure: Failure }
+  | { readonly type: 'reconciled'; readonly dependency: string; readonly found: boolean };
+
+export interface OperationInfo {
+  readonly dependency: string;
+  readonly profile: string;
+  readonly effect: Effect;
+  readonly deadlineAt: number | undefined;
+}
+
+export interface AttemptInfo {
+  readonly dependency: string;
+  readonly attempt: number;
+  /** The wait that preceded this attempt. */
+  readonly waitedMs: number;
+}
+
+export type AttemptOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly failure: Failure };
+
+/**
+ * How telemetry (or anything else) watches a policy. Wrappers must call `run`
+ * exactly once and return what it returns; they may open a span around it.
+ * Every member is optional and costs nothing when absent.
+ */
+export interface PolicyObserver {
+  operation?<T>(info: OperationInfo, run: () => Promise<T>): Promise<T>;
+  attempt?<T>(info: AttemptInfo, run: () => Promise<AttemptOutcome<T>>): Promise<AttemptOutcome<T>>;
+  event?(event: PolicyEvent): void;
+}

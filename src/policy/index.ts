@@ -1,0 +1,37 @@
+export { type BackoffOptions, backoffDelay } from './backoff.js';
+export {
+  type BreakerOptions,
+  type BreakerPermit,
+  type BreakerSnapshot,
+  type BreakerState,
+  type BreakerTransition,
+  CircuitBreaker,
+} from './breaker.js';
+export { type Clock, type Random, systemClock, type TimerHandle } from './clock.js';
+export { decideRetry, type Effect, type RetryVerdict } from './decision.js';
+export type { AttemptInfo, AttemptOutcome, OperationInfo, PolicyEvent, PolicyObserver } from './events.js';
+export { Gate, type GateEnterOptions, type GateOptions } from './gate.js';
+export {
+  type AttemptContext,
+  createPolicy,
+  type Policy,
+  type PolicyOptions,
+  type Reconciliation,
+  type RetryInfo,
+  type RunOptions,
+} from './pipeline.js';
+export {
+  type BreakerProfile,
+  type BuiltinProfileName,
+  builtinProfiles,
+  type GateProfile,
+  type Profile,
+  ProfileError,
+  type ProfileInput,
+  type ProfileIssue,
+  profileSchema,
+  resolveProfile,
+} from './profile.js';
+export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
+export { sleep } from './sleep.js';
+export { createVirtualClock, type VirtualClock } from './virtual-clock.js';

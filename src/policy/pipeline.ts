@@ -1,0 +1,462 @@
+import { classify } from '../failure/classify.js';
+import {
+  type BreakwaterError,
+  CancelledError,
+  CircuitOpenError,
+  DependencyFailedError,
+  GateRejectedError,
+  isBreakwaterError,
+  OutcomeUnknownError,
+  RateLimitedError,
+  RetryBudgetExhaustedError,
+  TimeoutError,
+} from '../failure/errors.js';
+import type { AttemptRecord, Failure } from '../failure/failure.js';
+import { backoffDelay } from './backoff.js';
+import { type BreakerPermit, CircuitBreaker } from './breaker.js';
+import { type Clock, type Random, systemClock } from './clock.js';
+import { decideRetry, type Effect } from './decision.js';
+import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
+import { Gate } from './gate.js';
+import { type BuiltinProfileName, type Profile, type ProfileInput, resolveProfile } from './profile.js';
+import { RetryBudget } from './retry-budget.js';
+import { sleep } from './sleep.js';
+
+/** What `fn` receives on every attempt. */
+export interface AttemptContext {
+  /** Aborts when this attempt times out, the deadline passes, or the caller aborts. Pass it on. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** The operation's deadline on the policy's clock, if it has one. */
+  readonly deadline: number | undefined;
+  /** The operation's key: the same on every attempt. */
+  readonly idempotencyKey: string | undefined;
+}
+
+export type Reconciliation<T> = { readonly found: true; readonly value: T } | { readonly found: false };
+
+export interface RetryInfo {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly failure: Failure;
+}
+
+export interface RunOptions<T> {
+  /** The caller's signal: aborting it ends the operation at once as `cancelled`. */
+  readonly signal?: AbortSignal | undefined;
+  /** A time budget for the whole operation, from now; the profile's `timeout.totalMs` still applies. */
+  readonly deadlineMs?: number | undefined;
+  /** Overrides the profile's effect for this call. */
+  readonly effect?: Effect | undefined;
+  readonly idempotencyKey?: string | undefined;
+  /** The dependency de-duplicates by `idempotencyKey`, so a repeat under it is safe. */
+  readonly keyHonoured?: boolean | undefined;
+  /**
+   * Asked when a non-idempotent attempt may have taken effect: found → its
+   * result ends the operation; not found → it is safe to try again.
+   */
+  readonly reconcile?:
+    | ((failure: Failure, signal: AbortSignal | undefined) => Promise<Reconciliation<T>>)
+    | undefined;
+  /** A veto on retries (tenacity's `retry_if_exception_type`): false stops. It cannot make an unsafe retry safe. */
+  readonly retryIf?: ((failure: Failure, error: unknown) => boolean) | undefined;
+  /** A result that should be tried again (tenacity's `retry_if_result`); only for safe effects. */
+  readonly retryOnResult?: ((value: T) => boolean) | undefined;
+  readonly onRetry?: ((info: RetryInfo) => void) | undefined;
+}
+
+export interface PolicyOptions {
+  /** The dependency this policy guards (a tool; a provider and model), used in errors and telemetry. */
+  readonly dependency?: string;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly observer?: PolicyObserver;
+}
+
+export interface Policy {
+  readonly profile: Profile;
+  readonly dependency: string;
+  readonly breaker: CircuitBreaker | undefined;
+  readonly gate: Gate | undefined;
+  run<T>(fn: (ctx: AttemptContext) => Promise<T> | T, options?: RunOptions<T>): Promise<T>;
+}
+
+/** Lazily made: most functions never look at the signal, and an AbortController is not free. */
+class Attempt implements AttemptContext {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  aborted = false;
+
+  constructor(
+    readonly attempt: number,
+    readonly deadline: number | undefined,
+    readonly idempotencyKey: string | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+const TIMED_OUT = Symbol('timed-out');
+
+/** Per-operation state shared by its attempts and waits. */
+interface Run {
+  readonly signal: AbortSignal | undefined;
+  /** Set while an attempt is in flight: ends it at once when the caller aborts. */
+  onCallerAbort: (() => void) | undefined;
+}
+
+/**
+ * One policy per dependency: caller's signal and deadline → retry (with
+ * budget) → circuit breaker → gate → attempt timeout → the call.
+ */
+export function createPolicy(
+  profileInput: BuiltinProfileName | ProfileInput | Profile,
+  options: PolicyOptions = {},
+): Policy {
+  const profile = resolveProfile(profileInput);
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const observer = options.observer;
+  const dependency = options.dependency ?? profile.name;
+  const emit = observer?.event ? (e: PolicyEvent) => observer.event?.(e) : undefined;
+
+  const breaker = profile.breaker === false ? undefined : new CircuitBreaker(profile.breaker, clock);
+  const countKinds = profile.breaker === false ? undefined : new Set(profile.breaker.countKinds);
+  if (breaker && emit) breaker.onTransition((t) => emit({ type: 'breaker_transition', dependency, ...t }));
+  const gate = profile.gate === false ? undefined : new Gate(profile.gate, clock);
+  const budget = profile.retry.budget === false ? undefined : new RetryBudget(profile.retry.budget, clock);
+  const attemptMs = profile.timeout.attemptMs;
+  const maxAttempts = profile.retry.maxAttempts;
+
+  function fail(
+    failure: Failure,
+    attempts: readonly AttemptRecord[],
+    effectUnknown = false,
+  ): BreakwaterError {
+    const o = { failure, attempts, dependency };
+    if (effectUnknown) return new OutcomeUnknownError(o);
+    switch (failure.kind) {
+      case 'timeout':
+        return new TimeoutError({ ...o, scope: failure.code === 'deadline' ? 'deadline' : 'attempt' });
+      case 'cancelled':
+        return new CancelledError(o);
+      case 'rate_limited':
+        return new RateLimitedError(o);
+      case 'circuit_open':
+        return new CircuitOpenError(o);
+      case 'gate_rejected':
+        return new GateRejectedError({
+          ...o,
+          reason: failure.code === 'queue_timeout' ? 'queue_timeout' : 'queue_full',
+        });
+      default:
+        return new DependencyFailedError(o);
+    }
+  }
+
+  /** Records one attempt's ending with the breaker and the gate's cooldown. */
+  function settleHealth(
+    permit: BreakerPermit | undefined,
+    failure: Failure | undefined,
+    durationMs: number,
+    now: number,
+  ) {
+    if (failure === undefined) {
+      if (permit) breaker?.success(permit, durationMs, now);
+      return;
+    }
+    if (permit && breaker) {
+      if (countKinds?.has(failure.kind)) breaker.failure(permit, now);
+      else if (failure.kind === 'client_error' || failure.kind === 'auth' || failure.kind === 'conflict') {
+        // The dependency answered, and answered sanely: it is healthy.
+        breaker.success(permit, durationMs, now);
+      } else breaker.release(permit);
+    }
+    if (
+      gate &&
+      failure.kind === 'rate_limited' &&
+      failure.retryAfterMs !== undefined &&
+      failure.retryAfterMs > 0
+    ) {
+      gate.cooldown(now + failure.retryAfterMs);
+      emit?.({
+        type: 'cooldown_started',
+        dependency,
+        untilMs: now + failure.retryAfterMs,
+        retryAfterMs: failure.retryAfterMs,
+      });
+    }
+  }
+
+  /** One attempt, raced against its timeout and the caller's abort. Never throws. */
+  function attemptOnce<T>(
+    fn: (ctx: AttemptContext) => Promise<T> | T,
+    ctx: Attempt,
+    run: Run,
+    timeoutMs: number | undefined,
+    timeoutScope: 'attempt' | 'deadline',
+  ): Promise<AttemptOutcome<T>> {
+    return new Promise<AttemptOutcome<T>>((resolve) => {
+      let done = false;
+      let timer: unknown;
+      const finish = (outcome: AttemptOutcome<T>) => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        run.onCallerAbort = undefined;
+        resolve(outcome);
+      };
+      const onError = (err: unknown) =>
+        finish({
+          ok: false,
+          failure: classify(err, { cancelled: run.signal?.aborted === true && ctx.aborted }),
+        });
+      if (timeoutMs !== undefined) {
+        timer = clock.setTimeout(() => {
+          ctx.abort(TIMED_OUT);
+          finish({ ok: false, failure: classify(undefined, { timedOut: timeoutScope }) });
+        }, timeoutMs);
+      }
+      if (run.signal) {
+        run.onCallerAbort = () => {
+          ctx.abort(run.signal?.reason);
+          finish({ ok: false, failure: classify(run.signal?.reason, { cancelled: true }) });
+        };
+      }
+      let result: Promise<T> | T;
+      try {
+        result = fn(ctx);
+      } catch (err) {
+        onError(err);
+        return;
+      }
+      if (result instanceof Promise) result.then((value) => finish({ ok: true, value }), onError);
+      else Promise.resolve(result).then((value) => finish({ ok: true, value }), onError);
+    });
+  }
+
+  async function execute<T>(fn: (ctx: AttemptContext) => Promise<T> | T, opts: RunOptions<T>): Promise<T> {
+    const start = clock.now();
+    let total = profile.timeout.totalMs;
+    if (opts.deadlineMs !== undefined) {
+      if (!Number.isFinite(opts.deadlineMs) || opts.deadlineMs < 0) {
+        throw new RangeError(
+          `deadlineMs: expected a non-negative number of milliseconds, got ${opts.deadlineMs}`,
+        );
+      }
+      total = total === null ? opts.deadlineMs : Math.min(total, opts.deadlineMs);
+    }
+    const deadlineAt = total === null ? undefined : start + total;
+    const effect = opts.effect ?? profile.effect;
+    const keyHonoured = opts.keyHonoured === true && opts.idempotencyKey !== undefined;
+    const signal = opts.signal;
+    const run: Run = { signal, onCallerAbort: undefined };
+    const onAbort = signal ? () => run.onCallerAbort?.() : undefined;
+    if (signal) {
+      if (signal.aborted) {
+        throw fail(
+          {
+            kind: 'cancelled',
+            delivery: 'not_sent',
+            message: 'cancelled before the first attempt',
+            cause: signal.reason,
+          },
+          [],
+        );
+      }
+      signal.addEventListener('abort', onAbort!, { once: true });
+    }
+
+    let history: AttemptRecord[] | undefined;
+    let waitedMs = 0;
+    let previousDelay = 0;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const now = attempt === 1 ? start : clock.now();
+        if (deadlineAt !== undefined && now >= deadlineAt) {
+          throw fail(
+            {
+              kind: 'timeout',
+              delivery: 'not_sent',
+              code: 'deadline',
+              message: 'deadline reached before the attempt',
+              cause: undefined,
+            },
+            history ?? [],
+          );
+        }
+
+        const permit = breaker?.tryAcquire(now);
+        if (breaker && permit === undefined) {
+          emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
+          const retryAfterMs = breaker.retryAfterMs(now);
+          throw fail(
+            {
+              kind: 'circuit_open',
+              delivery: 'not_sent',
+              retryAfterMs,
+              message: `breaker open for another ${retryAfterMs} ms`,
+              cause: undefined,
+            },
+            history ?? [],
+          );
+        }
+
+        if (gate && !gate.tryEnter(now)) {
+          try {
+            await gate.enter({ signal, deadlineAt, dependency });
+          } catch (err) {
+            if (permit) breaker?.release(permit);
+            if (isBreakwaterError(err)) {
+              const reason =
+                err instanceof GateRejectedError
+                  ? err.reason
+                  : err.code === 'rate_limited'
+                    ? 'cooldown'
+                    : undefined;
+              if (reason) emit?.({ type: 'rejected', dependency, reason });
+              throw fail(err.failure, history ?? []);
+            }
+            throw err;
+          }
+        }
+
+        if (attempt === 1) budget?.recordFirstAttempt(now);
+        const begun = attempt === 1 && gate === undefined ? now : clock.now();
+        let timeoutMs: number | undefined = attemptMs ?? undefined;
+        let scope: 'attempt' | 'deadline' = 'attempt';
+        if (deadlineAt !== undefined && (timeoutMs === undefined || deadlineAt - begun < timeoutMs)) {
+          timeoutMs = Math.max(0, deadlineAt - begun);
+          scope = 'deadline';
+        }
+        const ctx = new Attempt(attempt, deadlineAt, opts.idempotencyKey);
+        let outcome: AttemptOutcome<T>;
+        try {
+          outcome = observer?.attempt
+            ? await observer.attempt({ dependency, attempt, waitedMs }, () =>
+                attemptOnce(fn, ctx, run, timeoutMs, scope),
+              )
+            : await attemptOnce(fn, ctx, run, timeoutMs, scope);
+        } finally {
+          gate?.leave();
+        }
+        const ended = clock.now();
+
+        let failure: Failure;
+        if (outcome.ok) {
+          settleHealth(permit, undefined, ended - begun, ended);
+          const safe = effect === 'idempotent' || keyHonoured;
+          if (!(opts.retryOnResult && safe && opts.retryOnResult(outcome.value))) return outcome.value;
+          if (attempt >= maxAttempts) return outcome.value;
+          failure = {
+            kind: 'unknown',
+            delivery: 'processed',
+            code: 'result_rejected',
+            message: 'result rejected by retryOnResult',
+            cause: undefined,
+          };
+        } else {
+          failure = outcome.failure;
+          settleHealth(permit, failure, ended - begun, ended);
+        }
+        history ??= [];
+        history.push({ attempt, startedAt: begun, durationMs: ended - begun, waitedMs, failure });
+
+        let verdict =
+          failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, effect, keyHonoured);
+        if (verdict !== 'stop' && opts.retryIf && !opts.retryIf(failure, failure.cause)) verdict = 'stop';
+        if (verdict === 'reconcile') {
+          if (!opts.reconcile) {
+            emit?.({ type: 'outcome_unknown', dependency, failure });
+            throw fail(failure, history, true);
+          }
+          let found: Reconciliation<T>;
+          try {
+            found = await opts.reconcile(failure, signal);
+          } catch {
+            emit?.({ type: 'outcome_unknown', dependency, failure });
+            throw fail(failure, history, true);
+          }
+          emit?.({ type: 'reconciled', dependency, found: found.found });
+          if (found.found) return found.value;
+          verdict = 'retry';
+        }
+        if (verdict === 'stop' || attempt >= maxAttempts) throw fail(failure, history);
+
+        const fromRetryAfter = failure.retryAfterMs !== undefined;
+        if (fromRetryAfter && failure.retryAfterMs! > profile.retry.maxRetryAfterMs) {
+          throw fail(
+            {
+              ...failure,
+              kind: 'rate_limited',
+              message: `asked to wait ${failure.retryAfterMs} ms, beyond retry.maxRetryAfterMs`,
+            },
+            history,
+          );
+        }
+        const backoff = backoffDelay(profile.retry.backoff, attempt, previousDelay, random);
+        const delay = fromRetryAfter ? Math.max(failure.retryAfterMs!, backoff) : backoff;
+        const after = clock.now();
+        if (deadlineAt !== undefined && after + delay >= deadlineAt) {
+          // A wait that would cross the deadline is not started.
+          throw fail(fromRetryAfter ? { ...failure, kind: 'rate_limited' } : failure, history);
+        }
+        if (budget && !budget.tryAcquireRetry(after)) {
+          emit?.({ type: 'budget_exhausted', dependency, failure });
+          throw new RetryBudgetExhaustedError({ failure, attempts: history, dependency });
+        }
+        opts.onRetry?.({ attempt: attempt + 1, delayMs: delay, failure });
+        emit?.({
+          type: 'retry_scheduled',
+          dependency,
+          attempt: attempt + 1,
+          delayMs: delay,
+          fromRetryAfter,
+          failure,
+        });
+        try {
+          await sleep(clock, delay, signal);
+        } catch (reason) {
+          throw fail(
+            { kind: 'cancelled', delivery: 'not_sent', message: 'cancelled during backoff', cause: reason },
+            history,
+          );
+        }
+        previousDelay = delay;
+        waitedMs = delay;
+      }
+    } finally {
+      if (signal) signal.removeEventListener('abort', onAbort!);
+    }
+  }
+
+  return {
+    profile,
+    dependency,
+    breaker,
+    gate,
+    run<T>(fn: (ctx: AttemptContext) => Promise<T> | T, opts: RunOptions<T> = {}): Promise<T> {
+      if (observer?.operation) {
+        return observer.operation(
+          { dependency, profile: profile.name, effect: opts.effect ?? profile.effect, deadlineAt: undefined },
+          () => execute(fn, opts),
+        );
+      }
+      return execute(fn, opts);
+    },
+  };
+}
