@@ -2,7 +2,16 @@
  * Per-call overhead of a full policy on the happy path (an async no-op that
  * succeeds), next to a bare call and the peers, from one run.
  */
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleAll, retry, TimeoutStrategy, timeout, wrap } from 'cockatiel';
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  retry,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
 import CircuitBreakerOpossum from 'opossum';
 import pRetry from 'p-retry';
 import { createPolicy } from '../dist/index.js';

@@ -44,5 +44,5 @@ export function backoffDelay(
 
 function clamp(ms: number, maxMs: number): number {
   if (!Number.isFinite(ms) || ms < 0) return maxMs;
-  return ms > maxMs ? maxMs : ms;
+  return Math.min(ms, maxMs);
 }

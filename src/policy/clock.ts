@@ -1,8 +1,14 @@
 /**
  * Every policy reads time and schedules timers through a `Clock`, so tests
  * drive a 30-second breaker in microseconds with a virtual clock and nothing
- * depends on wall time. The system clock's timers are `unref`'d: a pending
- * backoff or timeout never keeps the process alive.
+ * depends on wall time.
+ *
+ * The system clock's timers are deliberately *not* `unref`'d: a backoff that
+ * someone awaits is pending work, and an unref'd one lets a script exit in the
+ * middle of a retry (exit code 13 under top-level await). Instead every timer
+ * a policy starts is cleared the moment its operation ends, and breakers and
+ * cooldowns keep no timer at all, so nothing holds the process after the last
+ * call.
  */
 export type TimerHandle = unknown;
 
@@ -15,11 +21,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: Date.now,
-  setTimeout(callback, ms) {
-    const t = setTimeout(callback, ms);
-    t.unref();
-    return t;
-  },
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout(handle) {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
   },

@@ -81,15 +81,21 @@ export class Gate {
     const now = this.clock.now();
     const { signal, deadlineAt, dependency } = options;
     if (signal?.aborted) throw cancelled(signal.reason, dependency);
+    let limitMs = this.options.queueTimeoutMs ?? Number.POSITIVE_INFINITY;
+    let byDeadline = false;
+    if (deadlineAt !== undefined && deadlineAt - now < limitMs) {
+      limitMs = Math.max(0, deadlineAt - now);
+      byDeadline = true;
+    }
     const cooling = this.cooldownRemaining(now);
-    if (cooling > 0 && deadlineAt !== undefined && this.cooldownUntil > deadlineAt) {
-      // Sleeping past the deadline helps nobody; say so now so a router can fall back.
+    if (cooling > limitMs) {
+      // Waiting longer than this caller may wait helps nobody; say so now so a router can fall back.
       throw new RateLimitedError({
         failure: {
           kind: 'rate_limited',
           delivery: 'not_sent',
           retryAfterMs: cooling,
-          message: `cooling down for ${cooling} ms, longer than the time left`,
+          message: `cooling down for ${cooling} ms, longer than this call may wait`,
           cause: undefined,
         },
         dependency,
@@ -103,12 +109,6 @@ export class Gate {
       });
     }
 
-    let limitMs = this.options.queueTimeoutMs ?? Number.POSITIVE_INFINITY;
-    let byDeadline = false;
-    if (deadlineAt !== undefined && deadlineAt - now < limitMs) {
-      limitMs = Math.max(0, deadlineAt - now);
-      byDeadline = true;
-    }
     const ctrl = new AbortController();
     const onCallerAbort = () => ctrl.abort(CALLER);
     signal?.addEventListener('abort', onCallerAbort, { once: true });
@@ -186,30 +186,36 @@ export class Gate {
 
   /** The head waiter: parked until a slot frees, the cooldown ends, or a token arrives. */
   private waitAtHead(grant: { granted: boolean }, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       let timer: TimerHandle | undefined;
-      const finish = () => {
+      const stop = () => {
         this.wakeHead = undefined;
         if (timer !== undefined) this.clock.clearTimeout(timer);
-        signal?.removeEventListener('abort', finish);
-        resolve();
+        signal?.removeEventListener('abort', onAbort);
+      };
+      // Rejecting (not resolving) on abort: this listener may run before p-queue's own,
+      // and a resolved task would count as admitted.
+      const onAbort = () => {
+        stop();
+        reject(signal?.reason);
       };
       const check = () => {
         if (timer !== undefined) {
           this.clock.clearTimeout(timer);
           timer = undefined;
         }
-        if (signal?.aborted) return finish();
+        if (signal?.aborted) return onAbort();
         const now = this.clock.now();
         if (this.take(now)) {
           grant.granted = true;
-          return finish();
+          stop();
+          return resolve();
         }
         const wait = this.nextChangeIn(now);
         if (wait !== undefined) timer = this.clock.setTimeout(check, Math.max(1, wait));
       };
       this.wakeHead = check;
-      signal?.addEventListener('abort', finish, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       check();
     });
   }

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { classify, classifyHttp } from '../../src/failure/classify.js';
+import { annotateDelivery } from '../../src/failure/delivery-probe.js';
+import { TimeoutError } from '../../src/failure/errors.js';
+
+function sysError(code: string, syscall?: string): Error {
+  return Object.assign(new Error(code), { code, ...(syscall ? { syscall } : {}) });
+}
+
+/** The shape Node's fetch throws: TypeError('fetch failed') with the system error as cause. */
+function fetchFailed(cause: unknown): TypeError {
+  return new TypeError('fetch failed', { cause });
+}
+
+describe('classify: network errors', () => {
+  it.each([
+    ['ECONNREFUSED', 'connect'],
+    ['ENOTFOUND', 'getaddrinfo'],
+    ['EAI_AGAIN', 'getaddrinfo'],
+    ['UND_ERR_CONNECT_TIMEOUT', undefined],
+    ['ECONNRESET', 'connect'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', undefined],
+  ])('%s (%s) was never sent', (code, syscall) => {
+    const f = classify(fetchFailed(sysError(code, syscall)));
+    expect(f.delivery).toBe('not_sent');
+    expect(f.code).toBe(code);
+  });
+
+  it.each([
+    ['ECONNRESET', 'read'],
+    ['EPIPE', 'write'],
+    ['UND_ERR_SOCKET', undefined],
+    ['UND_ERR_HEADERS_TIMEOUT', undefined],
+  ])('%s (%s) may have been sent', (code, syscall) => {
+    const f = classify(fetchFailed(sysError(code, syscall)));
+    expect(f.delivery).toBe('unknown');
+  });
+
+  it('finds codes inside AggregateErrors (happy eyeballs)', () => {
+    const agg = new AggregateError(
+      [sysError('ECONNREFUSED', 'connect'), sysError('ECONNREFUSED', 'connect')],
+      'all failed',
+    );
+    expect(classify(fetchFailed(agg)).delivery).toBe('not_sent');
+  });
+
+  it('headers timeouts are timeouts', () => {
+    expect(classify(fetchFailed(sysError('UND_ERR_HEADERS_TIMEOUT'))).kind).toBe('timeout');
+  });
+
+  it('proof from the delivery probe beats an ambiguous code', () => {
+    const err = fetchFailed(sysError('UND_ERR_SOCKET'));
+    annotateDelivery(err, false);
+    expect(classify(err).delivery).toBe('not_sent');
+    expect(classify(fetchFailed(sysError('UND_ERR_SOCKET')), { requestWritten: false }).delivery).toBe(
+      'not_sent',
+    );
+  });
+});
+
+describe('classify: HTTP answers, duck-typed like the SDK errors', () => {
+  const sdkError = (status: number, headers: Record<string, string> = {}) =>
+    Object.assign(new Error(`${status}`), { status, headers: new Headers(headers) });
+
+  it.each([
+    [429, {}, 'rate_limited', 'not_processed'],
+    [529, {}, 'overloaded', 'not_processed'],
+    [503, { 'retry-after': '1' }, 'overloaded', 'not_processed'],
+    [503, {}, 'overloaded', 'unknown'],
+    [500, {}, 'server_error', 'unknown'],
+    [502, {}, 'server_error', 'unknown'],
+    [504, {}, 'server_error', 'unknown'],
+    [408, {}, 'timeout', 'unknown'],
+    [409, {}, 'conflict', 'not_processed'],
+    [400, {}, 'client_error', 'processed'],
+    [404, {}, 'client_error', 'processed'],
+    [422, {}, 'client_error', 'processed'],
+    [401, {}, 'auth', 'processed'],
+    [403, {}, 'auth', 'processed'],
+    [500, { 'x-should-retry': 'false' }, 'server_error', 'processed'],
+    [500, { 'x-should-retry': 'true' }, 'server_error', 'not_processed'],
+  ] as const)('%i %j → %s / %s', (status, headers, kind, delivery) => {
+    const f = classify(sdkError(status, headers));
+    expect(f.kind).toBe(kind);
+    expect(f.delivery).toBe(delivery);
+    expect(f.status).toBe(status);
+  });
+
+  it('carries Retry-After from plain-object headers too', () => {
+    const err = Object.assign(new Error('429'), { status: 429, headers: { 'retry-after-ms': '120' } });
+    expect(classify(err).retryAfterMs).toBe(120);
+    expect(classifyHttp(429, { 'retry-after': '2' }, undefined).retryAfterMs).toBe(2000);
+  });
+});
+
+describe('classify: aborts and timeouts', () => {
+  it('a caller abort is cancelled; our timeout is timeout', () => {
+    const abort = new DOMException('aborted', 'AbortError');
+    expect(classify(abort).kind).toBe('cancelled');
+    expect(classify(abort, { timedOut: 'attempt' }).kind).toBe('timeout');
+    expect(classify(abort, { cancelled: true, timedOut: 'attempt' }).kind).toBe('cancelled');
+    expect(classify(new DOMException('t', 'TimeoutError')).kind).toBe('timeout');
+  });
+
+  it('the SDKs cause-less timeout error is a timeout of unknown delivery', () => {
+    const e = Object.assign(new Error('Request timed out.'), { name: 'APIConnectionTimeoutError' });
+    const f = classify(e);
+    expect(f).toMatchObject({ kind: 'timeout', delivery: 'unknown' });
+  });
+
+  it('returns the failure a breakwater error already carries', () => {
+    const failure = { kind: 'timeout', delivery: 'not_sent', message: 'x', cause: undefined } as const;
+    expect(classify(new TimeoutError({ failure, scope: 'attempt' }))).toBe(failure);
+  });
+
+  it('an unrecognised error is unknown/unknown and keeps it as cause', () => {
+    const e = new Error('boom');
+    expect(classify(e)).toMatchObject({ kind: 'unknown', delivery: 'unknown', cause: e });
+    expect(classify('a string')).toMatchObject({ kind: 'unknown', delivery: 'unknown' });
+  });
+});
