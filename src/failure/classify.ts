@@ -70,6 +70,18 @@ interface Evidence {
   connectPhase?: boolean;
 }
 
+/**
+ * An error's class name. openai@6 never sets `name` on its errors (they all
+ * say `Error`), so the constructor's name is the only way to tell its
+ * timeout, abort and connection errors apart.
+ */
+function errorName(o: object): string {
+  const own = (o as { name?: unknown }).name;
+  if (typeof own === 'string' && own !== 'Error') return own;
+  const ctor = (o as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof ctor === 'string' ? ctor : typeof own === 'string' ? own : '';
+}
+
 /** Walks `cause` chains and AggregateErrors, keeping the most specific facts found. */
 function gather(err: unknown): Evidence {
   const ev: Evidence = {};
@@ -93,7 +105,7 @@ function gather(err: unknown): Evidence {
         ev.connectPhase = connect;
       }
     }
-    const name = typeof o.name === 'string' ? o.name : '';
+    const name = errorName(o);
     if (ev.abort === undefined) {
       if (name === 'AbortError' || name === 'APIUserAbortError') ev.abort = 'abort';
       else if (name === 'TimeoutError' || name === 'APIConnectionTimeoutError') ev.abort = 'timeout';
@@ -195,7 +207,7 @@ export function classify(err: unknown, hints: ClassifyHints = {}): Failure {
     return failure('cancelled', notSentProven ? 'not_sent' : 'unknown', 'aborted', err);
 
   // fetch's bare "fetch failed" / "terminated" TypeErrors and SDK connection errors.
-  const name = err instanceof Error ? err.name : '';
+  const name = err instanceof Error ? errorName(err) : '';
   const msg = err instanceof Error ? err.message : '';
   if (
     name === 'APIConnectionError' ||
@@ -208,7 +220,7 @@ export function classify(err: unknown, hints: ClassifyHints = {}): Failure {
   return failure(
     'unknown',
     notSentProven ? 'not_sent' : 'unknown',
-    err instanceof Error ? err.name : 'non-error thrown',
+    err instanceof Error ? errorName(err) : 'non-error thrown',
     err,
     ev.code ? { code: ev.code } : undefined,
   );

@@ -21,6 +21,7 @@ import { Gate } from './gate.js';
 import { type BuiltinProfileName, type Profile, type ProfileInput, resolveProfile } from './profile.js';
 import { RetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
+import { type TimerEntry, TimerQueue, timerEntry } from './timer-queue.js';
 
 /** What `fn` receives on every attempt. */
 export interface AttemptContext {
@@ -140,6 +141,7 @@ export function createPolicy(
   const gate = profile.gate === false ? undefined : new Gate(profile.gate, clock);
   const budget = profile.retry.budget === false ? undefined : new RetryBudget(profile.retry.budget, clock);
   const attemptMs = profile.timeout.attemptMs;
+  const timers = new TimerQueue(clock);
   const maxAttempts = profile.retry.maxAttempts;
 
   function fail(
@@ -209,14 +211,15 @@ export function createPolicy(
     run: Run,
     timeoutMs: number | undefined,
     timeoutScope: 'attempt' | 'deadline',
+    startedAt: number,
   ): Promise<AttemptOutcome<T>> {
     return new Promise<AttemptOutcome<T>>((resolve) => {
       let done = false;
-      let timer: unknown;
+      let timer: TimerEntry | undefined;
       const finish = (outcome: AttemptOutcome<T>) => {
         if (done) return;
         done = true;
-        if (timer !== undefined) clock.clearTimeout(timer);
+        if (timer !== undefined) timers.remove(timer);
         run.onCallerAbort = undefined;
         resolve(outcome);
       };
@@ -226,10 +229,11 @@ export function createPolicy(
           failure: classify(err, { cancelled: run.signal?.aborted === true && ctx.aborted }),
         });
       if (timeoutMs !== undefined) {
-        timer = clock.setTimeout(() => {
+        timer = timerEntry(() => {
           ctx.abort(TIMED_OUT);
           finish({ ok: false, failure: classify(undefined, { timedOut: timeoutScope }) });
-        }, timeoutMs);
+        });
+        timers.add(timer, timeoutMs, startedAt);
       }
       if (run.signal) {
         run.onCallerAbort = () => {
@@ -348,9 +352,9 @@ export function createPolicy(
         try {
           outcome = observer?.attempt
             ? await observer.attempt({ dependency, attempt, waitedMs }, () =>
-                attemptOnce(fn, ctx, run, timeoutMs, scope),
+                attemptOnce(fn, ctx, run, timeoutMs, scope, begun),
               )
-            : await attemptOnce(fn, ctx, run, timeoutMs, scope);
+            : await attemptOnce(fn, ctx, run, timeoutMs, scope, begun);
         } finally {
           gate?.leave();
         }
