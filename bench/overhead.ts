@@ -14,12 +14,12 @@ import {
 } from 'cockatiel';
 import CircuitBreakerOpossum from 'opossum';
 import pRetry from 'p-retry';
-import { createPolicy } from '../dist/index.js';
 import { type Measured, measure, table } from './harness.js';
+import { bw as breakwater } from './library.js';
 
 export async function overheadBench(): Promise<{ rows: Measured[]; text: string }> {
   const noop = async () => 1;
-  const bw = createPolicy('idempotent', { dependency: 'bench' });
+  const bw = breakwater.createPolicy('idempotent', { dependency: 'bench' });
   const cockatiel = wrap(
     retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }),
     circuitBreaker(handleAll, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(5) }),
