@@ -4,5 +4,7 @@
  */
 import { runPolicyScenarios } from './policy-scenarios/run.js';
 
-console.log('breakwater demo: one policy (retry → breaker → gate → timeout) in front of a local flaky service');
+console.log(
+  'breakwater demo: one policy (retry → breaker → gate → timeout) in front of a local flaky service',
+);
 await runPolicyScenarios();

@@ -1,7 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Mode = { kind: 'ok' } | { kind: 'fail'; status: number; retryAfterS?: number } | { kind: 'flaky'; failFirst: number };
+export type Mode =
+  | { kind: 'ok' }
+  | { kind: 'fail'; status: number; retryAfterS?: number }
+  | { kind: 'flaky'; failFirst: number };
 
 /** A local HTTP service whose health the scenario script switches, counting what reaches it. */
 export async function startFlakyServer() {
@@ -12,7 +15,8 @@ export async function startFlakyServer() {
     hits++;
     req.resume();
     if (mode.kind === 'fail') {
-      const headers: Record<string, string> = mode.retryAfterS !== undefined ? { 'retry-after': String(mode.retryAfterS) } : {};
+      const headers: Record<string, string> =
+        mode.retryAfterS !== undefined ? { 'retry-after': String(mode.retryAfterS) } : {};
       res.writeHead(mode.status, headers).end('unavailable');
       return;
     }

@@ -3,7 +3,12 @@
  * failure recovered by retries, a persistent failure that trips the breaker
  * so later calls fail fast, and a half-open probe that brings traffic back.
  */
-import { createClassifyingFetch, createPolicy, isBreakwaterError, type PolicyEvent } from '../../src/index.js';
+import {
+  createClassifyingFetch,
+  createPolicy,
+  isBreakwaterError,
+  type PolicyEvent,
+} from '../../src/index.js';
 import { startFlakyServer } from './flaky-server.js';
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -29,7 +34,9 @@ function describe(e: PolicyEvent): string | undefined {
   }
 }
 
-export async function runPolicyScenarios(log: (line: string) => void = console.log): Promise<{ hits: number }> {
+export async function runPolicyScenarios(
+  log: (line: string) => void = console.log,
+): Promise<{ hits: number }> {
   const server = await startFlakyServer();
   const fetch = createClassifyingFetch({ connectTimeoutMs: 1_000 });
   const policy = createPolicy(
@@ -39,20 +46,35 @@ export async function runPolicyScenarios(log: (line: string) => void = console.l
       retry: { maxAttempts: 3, backoff: { initialMs: 100, maxMs: 500 } },
       breaker: { mode: 'consecutive', consecutiveFailures: 3, openMs: 1_000, windowMs: 2_000 },
     },
-    { dependency: 'inventory', observer: { event: (e) => { const line = describe(e); if (line) log(`    ${line}`); } } },
+    {
+      dependency: 'inventory',
+      observer: {
+        event: (e) => {
+          const line = describe(e);
+          if (line) log(`    ${line}`);
+        },
+      },
+    },
   );
   const call = async (label: string) => {
     const t0 = performance.now();
     try {
       const body = await policy.run(async ({ signal }) => {
         const res = await fetch(server.url, { signal });
-        if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, headers: res.headers });
+        if (!res.ok)
+          throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, headers: res.headers });
         return res.json();
       });
-      log(`  ${label}: ${green('ok')} ${JSON.stringify(body)} ${dim(`${Math.round(performance.now() - t0)} ms, server hits so far ${server.hits}`)}`);
+      log(
+        `  ${label}: ${green('ok')} ${JSON.stringify(body)} ${dim(`${Math.round(performance.now() - t0)} ms, server hits so far ${server.hits}`)}`,
+      );
     } catch (err) {
-      const what = isBreakwaterError(err) ? `${err.name} (${err.failure.kind}/${err.failure.delivery})` : String(err);
-      log(`  ${label}: ${red('failed')} ${what} ${dim(`${Math.round(performance.now() - t0)} ms, server hits so far ${server.hits}`)}`);
+      const what = isBreakwaterError(err)
+        ? `${err.name} (${err.failure.kind}/${err.failure.delivery})`
+        : String(err);
+      log(
+        `  ${label}: ${red('failed')} ${what} ${dim(`${Math.round(performance.now() - t0)} ms, server hits so far ${server.hits}`)}`,
+      );
     }
   };
 
@@ -66,7 +88,9 @@ export async function runPolicyScenarios(log: (line: string) => void = console.l
     for (let i = 1; i <= 3; i++) await call(`call ${i}`);
     const before = server.hits;
     await call('call 4');
-    log(`  ${dim(`the server saw ${server.hits - before} request(s) for call 4: the open breaker answered instead`)}`);
+    log(
+      `  ${dim(`the server saw ${server.hits - before} request(s) for call 4: the open breaker answered instead`)}`,
+    );
 
     log(bold('\n3. Recovery: the server is healthy again; after the open period one probe goes through'));
     server.set({ kind: 'ok' });
