@@ -1,2 +1,3 @@
 export * from './failure/index.js';
 export * from './policy/index.js';
+export * from './telemetry/index.js';

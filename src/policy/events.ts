@@ -33,14 +33,15 @@ export interface OperationInfo {
   readonly dependency: string;
   readonly profile: string;
   readonly effect: Effect;
-  readonly deadlineAt: number | undefined;
 }
 
 export interface AttemptInfo {
   readonly dependency: string;
   readonly attempt: number;
-  /** The wait that preceded this attempt. */
+  /** The backoff or Retry-After wait that preceded this attempt. */
   readonly waitedMs: number;
+  /** Time spent waiting in the gate's queue (cooldown, concurrency, rate) before this attempt. */
+  readonly queuedMs: number;
 }
 
 export type AttemptOutcome<T> =

@@ -351,7 +351,7 @@ export function createPolicy(
         let outcome: AttemptOutcome<T>;
         try {
           outcome = observer?.attempt
-            ? await observer.attempt({ dependency, attempt, waitedMs }, () =>
+            ? await observer.attempt({ dependency, attempt, waitedMs, queuedMs: begun - now }, () =>
                 attemptOnce(fn, ctx, run, timeoutMs, scope, begun),
               )
             : await attemptOnce(fn, ctx, run, timeoutMs, scope, begun);
@@ -456,7 +456,7 @@ export function createPolicy(
     run<T>(fn: (ctx: AttemptContext) => Promise<T> | T, opts: RunOptions<T> = {}): Promise<T> {
       if (observer?.operation) {
         return observer.operation(
-          { dependency, profile: profile.name, effect: opts.effect ?? profile.effect, deadlineAt: undefined },
+          { dependency, profile: profile.name, effect: opts.effect ?? profile.effect },
           () => execute(fn, opts),
         );
       }

@@ -1,0 +1,509 @@
+import {
+  type Attributes,
+  context,
+  type Meter,
+  metrics,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { isBreakwaterError } from '../failure/errors.js';
+import type { Failure } from '../failure/failure.js';
+import type { BreakerState } from '../policy/breaker.js';
+import type { Effect } from '../policy/decision.js';
+import type {
+  AttemptInfo,
+  AttemptOutcome,
+  OperationInfo,
+  PolicyEvent,
+  PolicyObserver,
+} from '../policy/events.js';
+import {
+  BW,
+  DURATION_BUCKETS,
+  ERROR_TYPE,
+  EVENT,
+  GEN_AI_INPUT_MESSAGES,
+  GEN_AI_OPERATION_CHAT,
+  GEN_AI_OPERATION_EXECUTE_TOOL,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_OUTPUT_MESSAGES,
+  GEN_AI_PROVIDER_NAME,
+  GEN_AI_REQUEST_MODEL,
+  GEN_AI_TOKEN_TYPE,
+  GEN_AI_TOOL_CALL_ARGUMENTS,
+  GEN_AI_TOOL_CALL_ID,
+  GEN_AI_TOOL_CALL_RESULT,
+  GEN_AI_TOOL_DESCRIPTION,
+  GEN_AI_TOOL_NAME,
+  GEN_AI_TOOL_TYPE,
+  GEN_AI_USAGE_INPUT_TOKENS,
+  GEN_AI_USAGE_OUTPUT_TOKENS,
+  METRIC,
+  METRIC_OPERATION_DURATION,
+  METRIC_TOKEN_USAGE,
+  TOKEN_BUCKETS,
+} from './semconv.js';
+
+const LIBRARY = 'breakwater';
+const VERSION = '0.1.0';
+
+/** Where a piece of content would go; the `redact` hook is told so it can treat each differently. */
+export type ContentField = 'tool.arguments' | 'tool.result' | 'input.messages' | 'output.messages';
+
+export interface TelemetryOptions {
+  /** Defaults to the global tracer provider's `breakwater` tracer: a no-op until the application installs an SDK. */
+  readonly tracer?: Tracer;
+  readonly meter?: Meter;
+  /**
+   * Tool arguments and results, prompts and completions on spans. Off by
+   * default: they carry personal data and secrets. API keys are never recorded.
+   */
+  readonly captureContent?: boolean;
+  /** Applied to every piece of captured content; return what may be recorded. */
+  readonly redact?: (value: unknown, field: ContentField) => unknown;
+  /**
+   * When breakwater runs inside a framework's own span for the same tool call
+   * (the Vercel AI SDK's), add attempts and events under it instead of opening
+   * a duplicate operation span. Default true.
+   */
+  readonly reuseFrameworkSpans?: boolean;
+}
+
+export type OperationSpec =
+  | {
+      readonly type: 'tool';
+      readonly tool: string;
+      readonly callId?: string | undefined;
+      readonly toolType?: 'function' | 'extension' | 'datastore';
+      readonly description?: string | undefined;
+      readonly effect: Effect;
+      readonly profile: string;
+      readonly keyPresent: boolean;
+      /** Recorded only with `captureContent`. */
+      readonly arguments?: unknown;
+    }
+  | {
+      /** A routed model call: the parent of every provider attempt, and where fallbacks are recorded. */
+      readonly type: 'route';
+      readonly name: string;
+      /** Recorded only with `captureContent`. */
+      readonly messages?: unknown;
+    };
+
+/** What the code inside an operation may add to it. */
+export interface OperationScope {
+  readonly span: Span;
+  event(name: string, attributes?: Attributes): void;
+  /** The result came from the idempotency ledger, not from running the tool. */
+  replayed(): void;
+  /** A successful result, recorded only with `captureContent`. */
+  result(value: unknown): void;
+  fallback(from: string, to: string, reason: string): void;
+}
+
+/** What an attempt span is about: a tool attempt, or one call to a model provider. */
+export type AttemptTarget =
+  | { readonly type: 'tool'; readonly tool: string }
+  | {
+      readonly type: 'chat';
+      readonly provider: string;
+      readonly model: string;
+      /** Response attributes (model, usage, finish reasons) from a successful attempt's value. */
+      readonly describe?: (value: unknown) => ChatResult | undefined;
+    }
+  | { readonly type: 'policy'; readonly name: string };
+
+export interface ChatResult {
+  readonly responseModel?: string;
+  readonly responseId?: string;
+  readonly finishReasons?: readonly string[];
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  /** Recorded only with `captureContent`. */
+  readonly output?: unknown;
+}
+
+export interface Telemetry {
+  readonly captureContent: boolean;
+  /** Runs `fn` as one operation: a span that is the parent of every attempt and carries every decision as an event. */
+  operation<T>(spec: OperationSpec, fn: (scope: OperationScope) => Promise<T>): Promise<T>;
+  /** The observer to give `createPolicy`, so its attempts become spans and its decisions events and metrics. */
+  observer(target: AttemptTarget): PolicyObserver;
+}
+
+interface OperationState {
+  attempts: number;
+  replayed: boolean;
+}
+
+const STATES = new WeakMap<Span, OperationState>();
+
+function errorType(err: unknown): string {
+  if (isBreakwaterError(err)) return err.code;
+  if (err instanceof Error) return err.name || 'Error';
+  return '_OTHER';
+}
+
+function outcomeOf(err: unknown): 'failed' | 'unknown' {
+  return isBreakwaterError(err) && err.outcome === 'unknown' ? 'unknown' : 'failed';
+}
+
+function failureAttributes(f: Failure): Attributes {
+  const a: Attributes = {
+    [BW.failureKind]: f.kind,
+    [BW.failureDelivery]: f.delivery,
+    [ERROR_TYPE]: f.code ?? f.kind,
+  };
+  if (f.status !== undefined) a[BW.failureStatus] = f.status;
+  return a;
+}
+
+/** The content an application opted into, after its redaction, as a span attribute value. */
+function serialise(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return '[unserialisable]';
+  }
+}
+
+export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
+  const tracer = options.tracer ?? trace.getTracer(LIBRARY, VERSION);
+  const meter = options.meter ?? metrics.getMeter(LIBRARY, VERSION);
+  const capture = options.captureContent === true;
+  const redact = options.redact ?? ((v: unknown) => v);
+  const reuse = options.reuseFrameworkSpans !== false;
+  const content = (value: unknown, field: ContentField) => serialise(redact(value, field));
+
+  const duration = meter.createHistogram(METRIC_OPERATION_DURATION, {
+    unit: 's',
+    description:
+      'Duration of a GenAI operation: one model call, or one tool execution with all its attempts.',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
+  const tokens = meter.createHistogram(METRIC_TOKEN_USAGE, {
+    unit: '{token}',
+    description: 'Tokens used by a model call, by gen_ai.token.type.',
+    advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+  });
+  const attemptsCounter = meter.createCounter(METRIC.attempts, {
+    unit: '{attempt}',
+    description: 'Attempts that reached a dependency, by outcome and failure kind.',
+  });
+  const retriesCounter = meter.createCounter(METRIC.retries, {
+    unit: '{retry}',
+    description: 'Retries scheduled, by failure kind and whether the delay came from Retry-After.',
+  });
+  const transitions = meter.createCounter(METRIC.breakerTransitions, {
+    unit: '{transition}',
+    description: 'Circuit breaker state changes.',
+  });
+  const fallbacks = meter.createCounter(METRIC.fallbacks, {
+    unit: '{fallback}',
+    description: 'Calls moved from one provider to the next.',
+  });
+  const rejections = meter.createCounter(METRIC.rejections, {
+    unit: '{call}',
+    description:
+      'Calls refused without reaching the dependency: open breaker, full queue, queue timeout, cooldown.',
+  });
+  const gateWait = meter.createHistogram(METRIC.gateWait, {
+    unit: 's',
+    description: 'Time an attempt waited in its gate (cooldown, concurrency, rate) before it ran.',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
+  const breakerStates = new Map<string, BreakerState>();
+  const stateGauge = meter.createObservableGauge(METRIC.breakerState, {
+    description: 'Circuit breaker state per dependency: 1 for the current state, 0 for the others.',
+  });
+  const ALL_STATES: BreakerState[] = ['closed', 'open', 'half_open', 'isolated', 'disabled'];
+  stateGauge.addCallback((result) => {
+    for (const [dependency, current] of breakerStates) {
+      for (const s of ALL_STATES)
+        result.observe(s === current ? 1 : 0, { [BW.dependency]: dependency, [BW.breakerState]: s });
+    }
+  });
+
+  function frameworkSpan(spec: OperationSpec): Span | undefined {
+    if (!reuse || spec.type !== 'tool' || spec.callId === undefined) return undefined;
+    const active = trace.getActiveSpan();
+    if (!active?.isRecording()) return undefined;
+    // The API gives no access to attributes; SDK spans expose them, and that is the only case that matters.
+    const attrs = (active as unknown as { attributes?: Record<string, unknown> }).attributes;
+    if (!attrs) return undefined;
+    const id = attrs[GEN_AI_TOOL_CALL_ID] ?? attrs['ai.toolCall.id'];
+    return id === spec.callId ? active : undefined;
+  }
+
+  function startAttributes(spec: OperationSpec): { name: string; kind: SpanKind; attributes: Attributes } {
+    if (spec.type === 'route') {
+      const attributes: Attributes = { [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT };
+      if (capture && spec.messages !== undefined)
+        attributes[GEN_AI_INPUT_MESSAGES] = content(spec.messages, 'input.messages');
+      return { name: `breakwater.route ${spec.name}`, kind: SpanKind.INTERNAL, attributes };
+    }
+    const attributes: Attributes = {
+      [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_EXECUTE_TOOL,
+      [GEN_AI_TOOL_NAME]: spec.tool,
+      [GEN_AI_TOOL_TYPE]: spec.toolType ?? 'function',
+      [BW.effect]: spec.effect,
+      [BW.profile]: spec.profile,
+      [BW.dependency]: spec.tool,
+      [BW.keyPresent]: spec.keyPresent,
+    };
+    if (spec.callId !== undefined) attributes[GEN_AI_TOOL_CALL_ID] = spec.callId;
+    if (spec.description !== undefined) attributes[GEN_AI_TOOL_DESCRIPTION] = spec.description;
+    if (capture && spec.arguments !== undefined)
+      attributes[GEN_AI_TOOL_CALL_ARGUMENTS] = content(spec.arguments, 'tool.arguments');
+    return { name: `execute_tool ${spec.tool}`, kind: SpanKind.INTERNAL, attributes };
+  }
+
+  async function operation<T>(spec: OperationSpec, fn: (scope: OperationScope) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const reused = frameworkSpan(spec);
+    const { name, kind, attributes } = startAttributes(spec);
+    const span = reused ?? tracer.startSpan(name, { kind, attributes });
+    if (reused) reused.setAttributes(attributes);
+    const state: OperationState = { attempts: 0, replayed: false };
+    STATES.set(span, state);
+    const scope: OperationScope = {
+      span,
+      event: (n, a) => span.addEvent(n, a),
+      replayed: () => {
+        state.replayed = true;
+        span.addEvent(EVENT.ledger, { [BW.ledgerAction]: 'replay' });
+      },
+      result: (value) => {
+        if (capture && spec.type === 'tool')
+          span.setAttribute(GEN_AI_TOOL_CALL_RESULT, content(value, 'tool.result'));
+      },
+      fallback: (from, to, reason) => {
+        span.addEvent(EVENT.fallback, {
+          [BW.fallbackFrom]: from,
+          [BW.fallbackTo]: to,
+          [BW.fallbackReason]: reason,
+        });
+        fallbacks.add(1, { [BW.fallbackFrom]: from, [BW.fallbackTo]: to, [BW.fallbackReason]: reason });
+      },
+    };
+    const metricAttrs: Attributes =
+      spec.type === 'tool'
+        ? { [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_EXECUTE_TOOL, [GEN_AI_TOOL_NAME]: spec.tool }
+        : { [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT };
+    try {
+      const value = await context.with(trace.setSpan(context.active(), span), () => fn(scope));
+      span.setAttributes({
+        [BW.outcome]: 'ok',
+        [BW.attempts]: state.attempts,
+        [BW.replayed]: state.replayed,
+      });
+      if (spec.type === 'tool') duration.record((performance.now() - started) / 1000, metricAttrs);
+      return value;
+    } catch (err) {
+      const type = errorType(err);
+      span.setAttributes({
+        [BW.outcome]: outcomeOf(err),
+        [BW.attempts]: state.attempts,
+        [BW.replayed]: state.replayed,
+        [ERROR_TYPE]: type,
+      });
+      // Only our own words: an error's message and stack may quote the request.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: isBreakwaterError(err) ? err.message : type });
+      if (spec.type === 'tool')
+        duration.record((performance.now() - started) / 1000, { ...metricAttrs, [ERROR_TYPE]: type });
+      throw err;
+    } finally {
+      if (!reused) span.end();
+    }
+  }
+
+  function onEvent(e: PolicyEvent): void {
+    const span = trace.getActiveSpan();
+    switch (e.type) {
+      case 'retry_scheduled':
+        span?.addEvent(EVENT.retry, {
+          [BW.attempt]: e.attempt,
+          [BW.retryDelayMs]: Math.round(e.delayMs),
+          [BW.retryFromRetryAfter]: e.fromRetryAfter,
+          ...failureAttributes(e.failure),
+        });
+        retriesCounter.add(1, {
+          [BW.dependency]: e.dependency,
+          [BW.failureKind]: e.failure.kind,
+          [BW.retryFromRetryAfter]: e.fromRetryAfter,
+        });
+        return;
+      case 'breaker_transition':
+        breakerStates.set(e.dependency, e.to);
+        span?.addEvent(EVENT.breakerTransition, {
+          [BW.dependency]: e.dependency,
+          [BW.breakerFrom]: e.from,
+          [BW.breakerTo]: e.to,
+          [BW.breakerReason]: e.reason,
+        });
+        transitions.add(1, { [BW.dependency]: e.dependency, [BW.breakerFrom]: e.from, [BW.breakerTo]: e.to });
+        return;
+      case 'rejected':
+        span?.addEvent(EVENT.rejected, { [BW.dependency]: e.dependency, [BW.rejectReason]: e.reason });
+        rejections.add(1, { [BW.dependency]: e.dependency, [BW.rejectReason]: e.reason });
+        return;
+      case 'cooldown_started':
+        span?.addEvent(EVENT.cooldown, {
+          [BW.dependency]: e.dependency,
+          [BW.cooldownMs]: Math.round(e.retryAfterMs),
+        });
+        return;
+      case 'budget_exhausted':
+        span?.addEvent(EVENT.budgetExhausted, {
+          [BW.dependency]: e.dependency,
+          ...failureAttributes(e.failure),
+        });
+        return;
+      case 'outcome_unknown':
+        span?.addEvent(EVENT.outcomeUnknown, {
+          [BW.dependency]: e.dependency,
+          ...failureAttributes(e.failure),
+        });
+        return;
+      case 'reconciled':
+        span?.addEvent(EVENT.reconciled, { [BW.dependency]: e.dependency, [BW.reconciledFound]: e.found });
+        return;
+    }
+  }
+
+  function observer(target: AttemptTarget): PolicyObserver {
+    const dependency =
+      target.type === 'tool'
+        ? target.tool
+        : target.type === 'chat'
+          ? `${target.provider}/${target.model}`
+          : target.name;
+    breakerStates.set(dependency, 'closed');
+
+    const attemptSpan = (info: AttemptInfo): Span => {
+      const base: Attributes = {
+        [BW.dependency]: dependency,
+        [BW.attempt]: info.attempt,
+        [BW.waitMs]: Math.round(info.waitedMs),
+        [BW.queuedMs]: Math.round(info.queuedMs),
+      };
+      if (target.type === 'chat') {
+        return tracer.startSpan(`chat ${target.model}`, {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            ...base,
+            [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
+            [GEN_AI_PROVIDER_NAME]: target.provider,
+            [GEN_AI_REQUEST_MODEL]: target.model,
+          },
+        });
+      }
+      return tracer.startSpan(`breakwater.attempt ${dependency}`, {
+        kind: SpanKind.INTERNAL,
+        attributes: base,
+      });
+    };
+
+    const result: PolicyObserver = {
+      async attempt<T>(info: AttemptInfo, run: () => Promise<AttemptOutcome<T>>): Promise<AttemptOutcome<T>> {
+        const parent = trace.getActiveSpan();
+        const state = parent ? STATES.get(parent) : undefined;
+        if (state) state.attempts++;
+        if (info.queuedMs > 0) gateWait.record(info.queuedMs / 1000, { [BW.dependency]: dependency });
+        const span = attemptSpan(info);
+        const started = performance.now();
+        const outcome = await context.with(trace.setSpan(context.active(), span), run);
+        const seconds = (performance.now() - started) / 1000;
+        const chatAttrs: Attributes | undefined =
+          target.type === 'chat'
+            ? {
+                [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
+                [GEN_AI_PROVIDER_NAME]: target.provider,
+                [GEN_AI_REQUEST_MODEL]: target.model,
+              }
+            : undefined;
+        if (outcome.ok) {
+          span.setAttribute(BW.attemptOutcome, 'ok');
+          attemptsCounter.add(1, { [BW.dependency]: dependency, [BW.attemptOutcome]: 'ok' });
+          if (target.type === 'chat' && chatAttrs) {
+            const r = target.describe?.(outcome.value);
+            if (r) {
+              const a: Attributes = {};
+              if (r.responseModel !== undefined) a['gen_ai.response.model'] = r.responseModel;
+              if (r.responseId !== undefined) a['gen_ai.response.id'] = r.responseId;
+              if (r.finishReasons !== undefined) a['gen_ai.response.finish_reasons'] = [...r.finishReasons];
+              if (r.inputTokens !== undefined) a[GEN_AI_USAGE_INPUT_TOKENS] = r.inputTokens;
+              if (r.outputTokens !== undefined) a[GEN_AI_USAGE_OUTPUT_TOKENS] = r.outputTokens;
+              if (capture && r.output !== undefined)
+                a[GEN_AI_OUTPUT_MESSAGES] = content(r.output, 'output.messages');
+              span.setAttributes(a);
+              const metricAttrs = r.responseModel
+                ? { ...chatAttrs, 'gen_ai.response.model': r.responseModel }
+                : chatAttrs;
+              if (r.inputTokens !== undefined)
+                tokens.record(r.inputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'input' });
+              if (r.outputTokens !== undefined)
+                tokens.record(r.outputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'output' });
+            }
+            duration.record(seconds, chatAttrs);
+          }
+        } else {
+          const f = outcome.failure;
+          span.setAttributes({ ...failureAttributes(f), [BW.attemptOutcome]: 'failed' });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
+          attemptsCounter.add(1, {
+            [BW.dependency]: dependency,
+            [BW.attemptOutcome]: 'failed',
+            [BW.failureKind]: f.kind,
+          });
+          if (chatAttrs) duration.record(seconds, { ...chatAttrs, [ERROR_TYPE]: f.code ?? f.kind });
+        }
+        span.end();
+        return outcome;
+      },
+      event: onEvent,
+    };
+    if (target.type === 'policy') {
+      return {
+        ...result,
+        operation<T>(info: OperationInfo, run: () => Promise<T>): Promise<T> {
+          return operationForPolicy(info, run);
+        },
+      };
+    }
+    return result;
+  }
+
+  async function operationForPolicy<T>(info: OperationInfo, run: () => Promise<T>): Promise<T> {
+    const span = tracer.startSpan(`breakwater ${info.dependency}`, {
+      kind: SpanKind.INTERNAL,
+      attributes: { [BW.dependency]: info.dependency, [BW.profile]: info.profile, [BW.effect]: info.effect },
+    });
+    const state: OperationState = { attempts: 0, replayed: false };
+    STATES.set(span, state);
+    try {
+      const value = await context.with(trace.setSpan(context.active(), span), run);
+      span.setAttributes({ [BW.outcome]: 'ok', [BW.attempts]: state.attempts });
+      return value;
+    } catch (err) {
+      span.setAttributes({
+        [BW.outcome]: outcomeOf(err),
+        [BW.attempts]: state.attempts,
+        [ERROR_TYPE]: errorType(err),
+      });
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: isBreakwaterError(err) ? err.message : errorType(err),
+      });
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  return { captureContent: capture, operation, observer };
+}
