@@ -1,10 +1,12 @@
 import os from 'node:os';
 import { overheadBench } from './overhead.js';
+import { telemetryBench } from './telemetry-cost.js';
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(
   `breakwater benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}\n`,
 );
 console.log('## Happy-path overhead per call (async no-op)\n');
-const overhead = await overheadBench();
-console.log(overhead.text);
+console.log((await overheadBench()).text);
+console.log('\n## Telemetry cost per call (async no-op)\n');
+console.log((await telemetryBench()).text);

@@ -19,6 +19,45 @@ export interface GateEnterOptions {
   readonly dependency?: string | undefined;
 }
 
+/** How a call that held a slot ended, for what the gate learns of the dependency's rate limit. */
+export interface GateLeave {
+  /** When the call was admitted, on the gate's clock. */
+  readonly admittedAt?: number | undefined;
+  /** The dependency refused it with a 429. */
+  readonly rateLimited?: boolean | undefined;
+}
+
+/**
+ * What the gate has learned of a dependency's rate limit from its 429s. A
+ * cycle runs from one exhaustion (the first 429 after a cooldown) to the next:
+ * the dependency's allowance was empty at both ends, so the calls it accepted
+ * in between, over the time between, is the rate it grants.
+ */
+interface Pacing {
+  cycleStart: number;
+  /** Calls admitted in this cycle that the dependency accepted. */
+  accepted: number;
+  /** Time in this cycle with callers waiting, closed intervals only (see `busyIn`). */
+  busyMs: number;
+  /** Calls per ms the dependency grants; undefined until a cycle has measured it. */
+  rate: number | undefined;
+  /** The Retry-After that began this cycle: the scale of the dependency's window. */
+  retryAfterMs: number;
+  /** A mirror of the dependency's allowance, refilled at `rate`. */
+  tokens: number;
+  tokensAt: number;
+  /** While the rate is unknown, how many calls may be in flight (a slow start); undefined when not ramping. */
+  ramp: number | undefined;
+  /** Pacing held a caller back since the rate last grew. */
+  held: boolean;
+  lastGrowth: number;
+}
+
+/** A cycle measures the dependency only if callers waited through most of it; otherwise it measured our load. */
+const SATURATED = 0.9;
+/** The paced rate grows by this factor per quiet period, so a limit that rises is found again. */
+const GROWTH = 1.05;
+
 /**
  * What stands in front of one dependency: a concurrency limit, a rate limit,
  * a bounded queue, and a cooldown that pauses every caller when the
@@ -36,6 +75,13 @@ export class Gate {
   private lastRefill: number;
   private readonly waiting = new PQueue({ concurrency: 1 });
   private wakeHead: (() => void) | undefined;
+  /** Callers inside `enter`, with what it takes to release them when a cooldown outlasts their deadline. */
+  private readonly waiters = new Set<{
+    readonly deadlineAt: number | undefined;
+    readonly release: () => void;
+  }>();
+  private busySince: number | undefined;
+  private pacing: Pacing | undefined;
 
   constructor(
     readonly options: GateOptions,
@@ -60,9 +106,69 @@ export class Gate {
     return this.cooldownUntil > now ? this.cooldownUntil - now : 0;
   }
 
-  /** Pauses every caller until `until` (never shortens a longer pause). */
+  /**
+   * Pauses every caller until `until` (never shortens a longer pause).
+   * Waiters whose deadline comes first are released at once, rate limited,
+   * so that they can go elsewhere instead of sleeping into their deadline.
+   */
   cooldown(until: number): void {
-    if (until > this.cooldownUntil) this.cooldownUntil = until;
+    if (until <= this.cooldownUntil) return;
+    this.cooldownUntil = until;
+    for (const w of this.waiters) if (w.deadlineAt !== undefined && w.deadlineAt < until) w.release();
+  }
+
+  /**
+   * The dependency answered 429 and asked for `retryAfterMs`: cool down, and
+   * learn its pace. When the cooldown ends, waiters are not all let go at
+   * once (they would meet an allowance of one and come back as a second
+   * wave): they are admitted at the rate the dependency was measured to
+   * grant, or, until that is known, one more in flight per call it accepts.
+   */
+  rateLimited(retryAfterMs: number, now = this.clock.now(), admittedAt?: number): void {
+    const until = now + retryAfterMs;
+    const p = this.pacing;
+    const sameWave =
+      now < this.cooldownUntil || (p !== undefined && admittedAt !== undefined && admittedAt < p.cycleStart);
+    if (!sameWave) {
+      if (p === undefined) {
+        this.pacing = {
+          cycleStart: now,
+          accepted: 0,
+          busyMs: 0,
+          rate: undefined,
+          retryAfterMs,
+          tokens: 0,
+          tokensAt: now,
+          ramp: 1,
+          held: false,
+          lastGrowth: now,
+        };
+      } else {
+        const elapsed = now - p.cycleStart;
+        const measured =
+          elapsed > 0 && p.accepted > 0 && this.busyIn(p, now) >= SATURATED * elapsed
+            ? p.accepted / elapsed
+            : undefined;
+        p.rate = measured;
+        p.cycleStart = now;
+        p.accepted = 0;
+        p.busyMs = 0;
+        p.retryAfterMs = retryAfterMs;
+        // The dependency's allowance is spent: the mirror starts empty.
+        p.tokens = 0;
+        p.tokensAt = now;
+        p.ramp = measured === undefined ? 1 : undefined;
+        p.held = false;
+        p.lastGrowth = now;
+      }
+    }
+    this.cooldown(until);
+  }
+
+  /** The pace learned from 429s, in calls per second; undefined while unknown. */
+  get pacedRatePerSecond(): number | undefined {
+    const r = this.pacing?.rate;
+    return r === undefined ? undefined : r * 1000;
   }
 
   /** Takes a slot if one is free and nobody is waiting for it. */
@@ -71,8 +177,22 @@ export class Gate {
     return this.take(now);
   }
 
-  leave(): void {
+  /** Gives the slot back. Call it after any `rateLimited` for the same call, so the waiter it wakes sees the cooldown. */
+  leave(outcome: GateLeave = {}): void {
     this.active--;
+    const p = this.pacing;
+    if (
+      p &&
+      !outcome.rateLimited &&
+      (outcome.admittedAt === undefined || outcome.admittedAt >= p.cycleStart)
+    ) {
+      p.accepted++;
+      if (p.ramp !== undefined) {
+        // Linear growth (one more in flight per round trip), so that meeting the limit costs a few 429s, not a wave.
+        p.ramp += 1 / p.ramp;
+        if (p.ramp >= (this.options.concurrency ?? 64)) p.ramp = undefined;
+      }
+    }
     this.wakeHead?.();
   }
 
@@ -112,6 +232,9 @@ export class Gate {
     const ctrl = new AbortController();
     const onCallerAbort = () => ctrl.abort(CALLER);
     signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const waiter = { deadlineAt, release: () => ctrl.abort(COOLING) };
+    this.waiters.add(waiter);
+    if (this.waiters.size === 1) this.busySince = now;
     const timer: TimerHandle | undefined = Number.isFinite(limitMs)
       ? this.clock.setTimeout(() => ctrl.abort(byDeadline ? DEADLINE : QUEUE_TIMEOUT), limitMs)
       : undefined;
@@ -123,6 +246,19 @@ export class Gate {
       if (grant.granted) this.leave();
       const why = ctrl.signal.aborted ? ctrl.signal.reason : err;
       if (why === CALLER) throw cancelled(signal?.reason, dependency);
+      if (why === COOLING) {
+        const left = this.cooldownRemaining();
+        throw new RateLimitedError({
+          failure: {
+            kind: 'rate_limited',
+            delivery: 'not_sent',
+            retryAfterMs: left,
+            message: `cooling down for ${left} ms, longer than the time left`,
+            cause: undefined,
+          },
+          dependency,
+        });
+      }
       if (why === DEADLINE) {
         throw new TimeoutError({
           scope: 'deadline',
@@ -147,6 +283,33 @@ export class Gate {
     } finally {
       if (timer !== undefined) this.clock.clearTimeout(timer);
       signal?.removeEventListener('abort', onCallerAbort);
+      this.waiters.delete(waiter);
+      if (this.waiters.size === 0 && this.busySince !== undefined) {
+        const p = this.pacing;
+        if (p) p.busyMs += this.clock.now() - Math.max(this.busySince, p.cycleStart);
+        this.busySince = undefined;
+      }
+    }
+  }
+
+  /** Time in the current cycle during which callers were waiting. */
+  private busyIn(p: Pacing, now: number): number {
+    return p.busyMs + (this.busySince === undefined ? 0 : now - Math.max(this.busySince, p.cycleStart));
+  }
+
+  /** Refills the mirror of the dependency's allowance, and lets the pace creep up while it is what holds callers back. */
+  private refillPacing(p: Pacing & { rate: number }, now: number): void {
+    const every = Math.max(1_000, 10 * p.retryAfterMs);
+    if (now - p.lastGrowth >= every) {
+      if (p.held) p.rate *= GROWTH;
+      p.held = false;
+      p.lastGrowth = now;
+    }
+    // A full mirror holds what the dependency regains in one Retry-After: the burst it will take.
+    const cap = Math.max(1, p.rate * p.retryAfterMs);
+    if (now > p.tokensAt) {
+      p.tokens = Math.min(cap, p.tokens + (now - p.tokensAt) * p.rate);
+      p.tokensAt = now;
     }
   }
 
@@ -157,12 +320,22 @@ export class Gate {
     }
     const limit = this.options.concurrency;
     if (limit !== null && this.active >= limit) return false;
+    const p = this.pacing;
+    if (p?.ramp !== undefined && this.active >= Math.floor(p.ramp)) return false;
     const rate = this.options.rate;
     if (rate !== null) {
       this.refill(now, rate);
       if (this.tokens < 1) return false;
-      this.tokens -= 1;
     }
+    if (p?.rate !== undefined) {
+      this.refillPacing(p as Pacing & { rate: number }, now);
+      if (p.tokens < 1) {
+        p.held = true;
+        return false;
+      }
+      p.tokens -= 1;
+    }
+    if (rate !== null) this.tokens -= 1;
     this.active++;
     return true;
   }
@@ -181,6 +354,8 @@ export class Gate {
     const rate = this.options.rate;
     if (rate !== null && this.tokens < 1)
       return Math.ceil(((1 - this.tokens) * rate.intervalMs) / rate.limit);
+    const p = this.pacing;
+    if (p?.rate !== undefined && p.tokens < 1) return Math.ceil((1 - p.tokens) / p.rate);
     return undefined;
   }
 
@@ -224,6 +399,7 @@ export class Gate {
 const CALLER = Symbol('caller');
 const DEADLINE = Symbol('deadline');
 const QUEUE_TIMEOUT = Symbol('queue-timeout');
+const COOLING = Symbol('cooling');
 
 function gateFailure(message: string) {
   return { kind: 'gate_rejected', delivery: 'not_sent', message, cause: undefined } as const;

@@ -21,7 +21,7 @@ import { Gate } from './gate.js';
 import { type BuiltinProfileName, type Profile, type ProfileInput, resolveProfile } from './profile.js';
 import { RetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
-import { type TimerEntry, TimerQueue, timerEntry } from './timer-queue.js';
+import { type TimerEntry, TimerQueue } from './timer-queue.js';
 
 /** What `fn` receives on every attempt. */
 export interface AttemptContext {
@@ -83,18 +83,34 @@ export interface Policy {
   run<T>(fn: (ctx: AttemptContext) => Promise<T> | T, options?: RunOptions<T>): Promise<T>;
 }
 
-/** Lazily made: most functions never look at the signal, and an AbortController is not free. */
-class Attempt implements AttemptContext {
-  private controller: AbortController | undefined;
-  private reason: unknown;
+const TIMED_OUT = Symbol('timed-out');
+
+/**
+ * One attempt: the context `fn` receives, the entry in the policy's timer
+ * queue, and the race between `fn`, the timeout and the caller's abort, in one
+ * object, because the happy path pays for every allocation.
+ */
+class Attempt<T> implements AttemptContext, TimerEntry {
+  due = 0;
+  prev: TimerEntry | undefined = undefined;
+  next: TimerEntry | undefined = undefined;
+  queued = false;
   aborted = false;
+  resolve: ((o: AttemptOutcome<T>) => void) | undefined = undefined;
+  private done = false;
+  private controller: AbortController | undefined = undefined;
+  private reason: unknown = undefined;
 
   constructor(
     readonly attempt: number,
     readonly deadline: number | undefined,
     readonly idempotencyKey: string | undefined,
+    readonly run: Run,
+    private readonly timers: TimerQueue,
+    private readonly timeoutScope: 'attempt' | 'deadline',
   ) {}
 
+  /** Lazily made: most functions never look at the signal, and an AbortController is not free. */
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
@@ -103,15 +119,45 @@ class Attempt implements AttemptContext {
     return this.controller.signal;
   }
 
-  abort(reason: unknown): void {
+  readonly onValue = (value: T): void => {
+    this.finish({ ok: true, value });
+  };
+
+  readonly onError = (err: unknown): void => {
+    if (this.done) return;
+    this.finish({
+      ok: false,
+      failure: classify(err, { cancelled: this.run.signal?.aborted === true && this.aborted }),
+    });
+  };
+
+  /** The attempt timeout, fired by the timer queue. */
+  fire(): void {
+    this.abort(TIMED_OUT);
+    this.finish({ ok: false, failure: classify(undefined, { timedOut: this.timeoutScope }) });
+  }
+
+  callerAborted(): void {
+    const reason = this.run.signal?.reason;
+    this.abort(reason);
+    this.finish({ ok: false, failure: classify(reason, { cancelled: true }) });
+  }
+
+  private abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
     this.controller?.abort(reason);
   }
-}
 
-const TIMED_OUT = Symbol('timed-out');
+  private finish(outcome: AttemptOutcome<T>): void {
+    if (this.done) return;
+    this.done = true;
+    this.timers.remove(this);
+    this.run.onCallerAbort = undefined;
+    this.resolve?.(outcome);
+  }
+}
 
 /** Per-operation state shared by its attempts and waits. */
 interface Run {
@@ -194,7 +240,7 @@ export function createPolicy(
       failure.retryAfterMs !== undefined &&
       failure.retryAfterMs > 0
     ) {
-      gate.cooldown(now + failure.retryAfterMs);
+      gate.rateLimited(failure.retryAfterMs, now, now - durationMs);
       emit?.({
         type: 'cooldown_started',
         dependency,
@@ -207,50 +253,26 @@ export function createPolicy(
   /** One attempt, raced against its timeout and the caller's abort. Never throws. */
   function attemptOnce<T>(
     fn: (ctx: AttemptContext) => Promise<T> | T,
-    ctx: Attempt,
-    run: Run,
+    a: Attempt<T>,
     timeoutMs: number | undefined,
-    timeoutScope: 'attempt' | 'deadline',
     startedAt: number,
   ): Promise<AttemptOutcome<T>> {
-    return new Promise<AttemptOutcome<T>>((resolve) => {
-      let done = false;
-      let timer: TimerEntry | undefined;
-      const finish = (outcome: AttemptOutcome<T>) => {
-        if (done) return;
-        done = true;
-        if (timer !== undefined) timers.remove(timer);
-        run.onCallerAbort = undefined;
-        resolve(outcome);
-      };
-      const onError = (err: unknown) =>
-        finish({
-          ok: false,
-          failure: classify(err, { cancelled: run.signal?.aborted === true && ctx.aborted }),
-        });
-      if (timeoutMs !== undefined) {
-        timer = timerEntry(() => {
-          ctx.abort(TIMED_OUT);
-          finish({ ok: false, failure: classify(undefined, { timedOut: timeoutScope }) });
-        });
-        timers.add(timer, timeoutMs, startedAt);
-      }
-      if (run.signal) {
-        run.onCallerAbort = () => {
-          ctx.abort(run.signal?.reason);
-          finish({ ok: false, failure: classify(run.signal?.reason, { cancelled: true }) });
-        };
-      }
-      let result: Promise<T> | T;
-      try {
-        result = fn(ctx);
-      } catch (err) {
-        onError(err);
-        return;
-      }
-      if (result instanceof Promise) result.then((value) => finish({ ok: true, value }), onError);
-      else Promise.resolve(result).then((value) => finish({ ok: true, value }), onError);
+    const outcome = new Promise<AttemptOutcome<T>>((resolve) => {
+      a.resolve = resolve;
     });
+    if (timeoutMs !== undefined) timers.add(a, timeoutMs, startedAt);
+    const run = a.run;
+    if (run.signal) run.onCallerAbort = () => a.callerAborted();
+    let result: Promise<T> | T;
+    try {
+      result = fn(a);
+    } catch (err) {
+      a.onError(err);
+      return outcome;
+    }
+    if (result instanceof Promise) result.then(a.onValue, a.onError);
+    else Promise.resolve(result).then(a.onValue, a.onError);
+    return outcome;
   }
 
   async function execute<T>(fn: (ctx: AttemptContext) => Promise<T> | T, opts: RunOptions<T>): Promise<T> {
@@ -347,22 +369,28 @@ export function createPolicy(
           timeoutMs = Math.max(0, deadlineAt - begun);
           scope = 'deadline';
         }
-        const ctx = new Attempt(attempt, deadlineAt, opts.idempotencyKey);
+        const ctx = new Attempt<T>(attempt, deadlineAt, opts.idempotencyKey, run, timers, scope);
         let outcome: AttemptOutcome<T>;
         try {
           outcome = observer?.attempt
             ? await observer.attempt({ dependency, attempt, waitedMs, queuedMs: begun - now }, () =>
-                attemptOnce(fn, ctx, run, timeoutMs, scope, begun),
+                attemptOnce(fn, ctx, timeoutMs, begun),
               )
-            : await attemptOnce(fn, ctx, run, timeoutMs, scope, begun);
-        } finally {
+            : await attemptOnce(fn, ctx, timeoutMs, begun);
+        } catch (err) {
           gate?.leave();
+          throw err;
         }
         const ended = clock.now();
+        // Health first: a 429's cooldown must be in place before the freed slot wakes the next waiter.
+        settleHealth(permit, outcome.ok ? undefined : outcome.failure, ended - begun, ended);
+        gate?.leave({
+          admittedAt: begun,
+          rateLimited: !outcome.ok && outcome.failure.kind === 'rate_limited',
+        });
 
         let failure: Failure;
         if (outcome.ok) {
-          settleHealth(permit, undefined, ended - begun, ended);
           const safe = effect === 'idempotent' || keyHonoured;
           if (!(opts.retryOnResult && safe && opts.retryOnResult(outcome.value))) return outcome.value;
           if (attempt >= maxAttempts) return outcome.value;
@@ -375,7 +403,6 @@ export function createPolicy(
           };
         } else {
           failure = outcome.failure;
-          settleHealth(permit, failure, ended - begun, ended);
         }
         history ??= [];
         history.push({ attempt, startedAt: begun, durationMs: ended - begun, waitedMs, failure });

@@ -1,0 +1,3 @@
+import { rateLimitBench } from './rate-limit.js';
+const r = await rateLimitBench();
+console.log(r.text);
