@@ -385,6 +385,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     breakerStates.set(dependency, 'closed');
 
     const attemptSpan = (info: AttemptInfo): Span => {
+      // Built for every attempt but only read by a recording span: with no SDK, the API's no-op is all we pay.
       const base: Attributes = {
         [BW.dependency]: dependency,
         [BW.attempt]: info.attempt,
@@ -408,62 +409,70 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       });
     };
 
+    const okAttempt: Attributes = { [BW.dependency]: dependency, [BW.attemptOutcome]: 'ok' };
+    const endAttempt = <T>(span: Span, outcome: AttemptOutcome<T>, seconds: number): void => {
+      const chatAttrs: Attributes | undefined =
+        target.type === 'chat'
+          ? {
+              [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
+              [GEN_AI_PROVIDER_NAME]: target.provider,
+              [GEN_AI_REQUEST_MODEL]: target.model,
+            }
+          : undefined;
+      if (outcome.ok) {
+        span.setAttribute(BW.attemptOutcome, 'ok');
+        attemptsCounter.add(1, okAttempt);
+        if (target.type === 'chat' && chatAttrs) {
+          const r = target.describe?.(outcome.value);
+          if (r) {
+            const a: Attributes = {};
+            if (r.responseModel !== undefined) a['gen_ai.response.model'] = r.responseModel;
+            if (r.responseId !== undefined) a['gen_ai.response.id'] = r.responseId;
+            if (r.finishReasons !== undefined) a['gen_ai.response.finish_reasons'] = [...r.finishReasons];
+            if (r.inputTokens !== undefined) a[GEN_AI_USAGE_INPUT_TOKENS] = r.inputTokens;
+            if (r.outputTokens !== undefined) a[GEN_AI_USAGE_OUTPUT_TOKENS] = r.outputTokens;
+            if (capture && r.output !== undefined)
+              a[GEN_AI_OUTPUT_MESSAGES] = content(r.output, 'output.messages');
+            span.setAttributes(a);
+            const metricAttrs = r.responseModel
+              ? { ...chatAttrs, 'gen_ai.response.model': r.responseModel }
+              : chatAttrs;
+            if (r.inputTokens !== undefined)
+              tokens.record(r.inputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'input' });
+            if (r.outputTokens !== undefined)
+              tokens.record(r.outputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'output' });
+          }
+          duration.record(seconds, chatAttrs);
+        }
+      } else {
+        const f = outcome.failure;
+        span.setAttributes({ ...failureAttributes(f), [BW.attemptOutcome]: 'failed' });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
+        attemptsCounter.add(1, {
+          [BW.dependency]: dependency,
+          [BW.attemptOutcome]: 'failed',
+          [BW.failureKind]: f.kind,
+        });
+        if (chatAttrs) duration.record(seconds, { ...chatAttrs, [ERROR_TYPE]: f.code ?? f.kind });
+      }
+      span.end();
+    };
+
     const result: PolicyObserver = {
-      async attempt<T>(info: AttemptInfo, run: () => Promise<AttemptOutcome<T>>): Promise<AttemptOutcome<T>> {
+      attempt<T>(info: AttemptInfo, run: () => Promise<AttemptOutcome<T>>): Promise<AttemptOutcome<T>> {
         const parent = trace.getActiveSpan();
         const state = parent ? STATES.get(parent) : undefined;
         if (state) state.attempts++;
         if (info.queuedMs > 0) gateWait.record(info.queuedMs / 1000, { [BW.dependency]: dependency });
         const span = attemptSpan(info);
         const started = performance.now();
-        const outcome = await context.with(trace.setSpan(context.active(), span), run);
-        const seconds = (performance.now() - started) / 1000;
-        const chatAttrs: Attributes | undefined =
-          target.type === 'chat'
-            ? {
-                [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
-                [GEN_AI_PROVIDER_NAME]: target.provider,
-                [GEN_AI_REQUEST_MODEL]: target.model,
-              }
-            : undefined;
-        if (outcome.ok) {
-          span.setAttribute(BW.attemptOutcome, 'ok');
-          attemptsCounter.add(1, { [BW.dependency]: dependency, [BW.attemptOutcome]: 'ok' });
-          if (target.type === 'chat' && chatAttrs) {
-            const r = target.describe?.(outcome.value);
-            if (r) {
-              const a: Attributes = {};
-              if (r.responseModel !== undefined) a['gen_ai.response.model'] = r.responseModel;
-              if (r.responseId !== undefined) a['gen_ai.response.id'] = r.responseId;
-              if (r.finishReasons !== undefined) a['gen_ai.response.finish_reasons'] = [...r.finishReasons];
-              if (r.inputTokens !== undefined) a[GEN_AI_USAGE_INPUT_TOKENS] = r.inputTokens;
-              if (r.outputTokens !== undefined) a[GEN_AI_USAGE_OUTPUT_TOKENS] = r.outputTokens;
-              if (capture && r.output !== undefined)
-                a[GEN_AI_OUTPUT_MESSAGES] = content(r.output, 'output.messages');
-              span.setAttributes(a);
-              const metricAttrs = r.responseModel
-                ? { ...chatAttrs, 'gen_ai.response.model': r.responseModel }
-                : chatAttrs;
-              if (r.inputTokens !== undefined)
-                tokens.record(r.inputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'input' });
-              if (r.outputTokens !== undefined)
-                tokens.record(r.outputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'output' });
-            }
-            duration.record(seconds, chatAttrs);
-          }
-        } else {
-          const f = outcome.failure;
-          span.setAttributes({ ...failureAttributes(f), [BW.attemptOutcome]: 'failed' });
-          span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
-          attemptsCounter.add(1, {
-            [BW.dependency]: dependency,
-            [BW.attemptOutcome]: 'failed',
-            [BW.failureKind]: f.kind,
-          });
-          if (chatAttrs) duration.record(seconds, { ...chatAttrs, [ERROR_TYPE]: f.code ?? f.kind });
-        }
-        span.end();
-        return outcome;
+        // A span with no trace behind it (no SDK installed) has nothing to propagate.
+        const inert = !span.isRecording() && !trace.isSpanContextValid(span.spanContext());
+        const pending = inert ? run() : context.with(trace.setSpan(context.active(), span), run);
+        return pending.then((outcome) => {
+          endAttempt(span, outcome, (performance.now() - started) / 1000);
+          return outcome;
+        });
       },
       event: onEvent,
     };
@@ -478,31 +487,37 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     return result;
   }
 
-  async function operationForPolicy<T>(info: OperationInfo, run: () => Promise<T>): Promise<T> {
-    const span = tracer.startSpan(`breakwater ${info.dependency}`, {
-      kind: SpanKind.INTERNAL,
-      attributes: { [BW.dependency]: info.dependency, [BW.profile]: info.profile, [BW.effect]: info.effect },
+  function operationForPolicy<T>(info: OperationInfo, run: () => Promise<T>): Promise<T> {
+    const span = tracer.startSpan(`breakwater ${info.dependency}`, { kind: SpanKind.INTERNAL });
+    const inert = !span.isRecording() && !trace.isSpanContextValid(span.spanContext());
+    if (inert) return run();
+    span.setAttributes({
+      [BW.dependency]: info.dependency,
+      [BW.profile]: info.profile,
+      [BW.effect]: info.effect,
     });
     const state: OperationState = { attempts: 0, replayed: false };
     STATES.set(span, state);
-    try {
-      const value = await context.with(trace.setSpan(context.active(), span), run);
-      span.setAttributes({ [BW.outcome]: 'ok', [BW.attempts]: state.attempts });
-      return value;
-    } catch (err) {
-      span.setAttributes({
-        [BW.outcome]: outcomeOf(err),
-        [BW.attempts]: state.attempts,
-        [ERROR_TYPE]: errorType(err),
-      });
-      span.setStatus({
-        code: SpanStatusCode.ERROR,
-        message: isBreakwaterError(err) ? err.message : errorType(err),
-      });
-      throw err;
-    } finally {
-      span.end();
-    }
+    return context.with(trace.setSpan(context.active(), span), run).then(
+      (value) => {
+        span.setAttributes({ [BW.outcome]: 'ok', [BW.attempts]: state.attempts });
+        span.end();
+        return value;
+      },
+      (err: unknown) => {
+        span.setAttributes({
+          [BW.outcome]: outcomeOf(err),
+          [BW.attempts]: state.attempts,
+          [ERROR_TYPE]: errorType(err),
+        });
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: isBreakwaterError(err) ? err.message : errorType(err),
+        });
+        span.end();
+        throw err;
+      },
+    );
   }
 
   return { captureContent: capture, operation, observer };
