@@ -240,7 +240,7 @@ export function createPolicy(
       failure.retryAfterMs !== undefined &&
       failure.retryAfterMs > 0
     ) {
-      gate.rateLimited(failure.retryAfterMs, now, now - durationMs);
+      gate.rateLimited(failure.retryAfterMs, now);
       emit?.({
         type: 'cooldown_started',
         dependency,
@@ -384,10 +384,7 @@ export function createPolicy(
         const ended = clock.now();
         // Health first: a 429's cooldown must be in place before the freed slot wakes the next waiter.
         settleHealth(permit, outcome.ok ? undefined : outcome.failure, ended - begun, ended);
-        gate?.leave({
-          admittedAt: begun,
-          rateLimited: !outcome.ok && outcome.failure.kind === 'rate_limited',
-        });
+        gate?.leave({ rateLimited: !outcome.ok && outcome.failure.kind === 'rate_limited' });
 
         let failure: Failure;
         if (outcome.ok) {
@@ -409,7 +406,6 @@ export function createPolicy(
 
         let verdict =
           failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, effect, keyHonoured);
-        if (verdict !== 'stop' && opts.retryIf && !opts.retryIf(failure, failure.cause)) verdict = 'stop';
         if (verdict === 'reconcile') {
           if (!opts.reconcile) {
             emit?.({ type: 'outcome_unknown', dependency, failure });
@@ -426,6 +422,8 @@ export function createPolicy(
           if (found.found) return found.value;
           verdict = 'retry';
         }
+        // After reconciliation: a veto on retrying must not hide that the outcome is unknown.
+        if (verdict === 'retry' && opts.retryIf && !opts.retryIf(failure, failure.cause)) verdict = 'stop';
         if (verdict === 'stop' || attempt >= maxAttempts) throw fail(failure, history);
 
         const fromRetryAfter = failure.retryAfterMs !== undefined;

@@ -1,0 +1,98 @@
+import { DependencyFailedError, InvalidInputError, OutcomeUnknownError } from '../failure/errors.js';
+
+/**
+ * The same idempotency key arrived with different input (Stripe answers this
+ * with a 400): either a bug in key derivation or two operations sharing a
+ * key. Running it could return the first operation's result for the second.
+ */
+export class IdempotencyKeyReusedError extends InvalidInputError {
+  constructor(dependency: string | undefined) {
+    const message = 'idempotency key already used with different input';
+    super({
+      failure: { kind: 'invalid_input', delivery: 'not_sent', code: 'key_reused', message, cause: undefined },
+      issues: [{ path: '', message }],
+      dependency,
+      message: `${message}${dependency ? ` on ${dependency}` : ''}: not run`,
+    });
+  }
+}
+
+/**
+ * A twin with the same key was still running when this call stopped waiting
+ * for it: whether the operation takes effect is not known yet. Calling again
+ * with the same key later gets its result.
+ */
+export class OperationInFlightError extends OutcomeUnknownError {
+  constructor(dependency: string | undefined, reason: 'deadline' | 'cancelled') {
+    const why = reason === 'deadline' ? 'the deadline passed' : 'the caller cancelled';
+    super({
+      failure: {
+        kind: reason === 'deadline' ? 'timeout' : 'cancelled',
+        delivery: 'not_sent',
+        code: 'in_flight',
+        message: `${why} while another call with the same idempotency key was in flight`,
+        cause: undefined,
+      },
+      dependency,
+      message: `outcome unknown${dependency ? ` on ${dependency}` : ''}: ${why} while another call with the same idempotency key was still in flight; call again with the same key to get its result`,
+    });
+  }
+}
+
+/**
+ * An earlier call with this key may have taken effect and nobody could find
+ * out. Running again could do it twice, so the ledger refuses.
+ */
+export class PreviousOutcomeUnknownError extends OutcomeUnknownError {
+  constructor(dependency: string | undefined, reason: string) {
+    super({
+      failure: {
+        kind: 'unknown',
+        delivery: 'not_sent',
+        code: 'previous_outcome_unknown',
+        message: reason,
+        cause: undefined,
+      },
+      dependency,
+      message: `outcome unknown${dependency ? ` on ${dependency}` : ''}: an earlier call with this idempotency key may have taken effect (${reason}); not running it again`,
+    });
+  }
+}
+
+/** The earlier call succeeded, but its result could not be stored, so it cannot be replayed. */
+export class ReplayUnavailableError extends DependencyFailedError {
+  constructor(dependency: string | undefined) {
+    const message = 'an earlier call with this idempotency key succeeded, but its result could not be stored';
+    super({
+      failure: {
+        kind: 'unknown',
+        delivery: 'not_sent',
+        code: 'replay_unavailable',
+        message,
+        cause: undefined,
+      },
+      dependency,
+      message: `${message}${dependency ? ` (${dependency})` : ''}; not running it again`,
+    });
+  }
+
+  override get retryable(): boolean {
+    return false;
+  }
+}
+
+/** The state store did not answer: without the ledger, a keyed operation is not run. */
+export class LedgerUnavailableError extends DependencyFailedError {
+  constructor(dependency: string | undefined, cause: unknown) {
+    super({
+      failure: {
+        kind: 'unknown',
+        delivery: 'not_sent',
+        code: 'ledger_unavailable',
+        message: 'the idempotency ledger is unavailable',
+        cause,
+      },
+      dependency,
+    });
+  }
+}

@@ -1,0 +1,17 @@
+export {
+  IdempotencyKeyReusedError,
+  LedgerUnavailableError,
+  OperationInFlightError,
+  PreviousOutcomeUnknownError,
+  ReplayUnavailableError,
+} from './errors.js';
+export { canonicalize, fingerprint } from './fingerprint.js';
+export { assertValidKey, contentKey, isValidKey, keyFromCallId, randomKey } from './keys.js';
+export {
+  createLedger,
+  type Ledger,
+  type LedgerOptions,
+  type LedgerResult,
+  type LedgerRunOptions,
+  type LedgerSource,
+} from './ledger.js';

@@ -1,0 +1,573 @@
+import { z } from 'zod';
+import type { FetchLike } from '../failure/classifying-fetch.js';
+import { type InputIssue, isBreakwaterError } from '../failure/errors.js';
+import type { Failure } from '../failure/failure.js';
+import { fingerprint } from '../idempotency/fingerprint.js';
+import { assertValidKey, contentKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
+import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
+import { type Clock, type Random, systemClock } from '../policy/clock.js';
+import type { Effect } from '../policy/decision.js';
+import type { PolicyObserver } from '../policy/events.js';
+import { type AttemptContext, createPolicy, type Policy, type Reconciliation } from '../policy/pipeline.js';
+import {
+  type BuiltinProfileName,
+  builtinProfiles,
+  type Profile,
+  ProfileError,
+  type ProfileInput,
+  resolveProfile,
+} from '../policy/profile.js';
+import { memoryStore } from '../state/memory.js';
+import type { StateStore } from '../state/store.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { ToolDefinitionError, ToolOutputError, UnknownToolError } from './errors.js';
+import { createToolFetch } from './fetch.js';
+import {
+  type AnthropicToolDefinition,
+  type DefinitionFor,
+  type DefinitionFormat,
+  type JsonSchemaObject,
+  type OpenAIChatToolDefinition,
+  type OpenAIResponsesToolDefinition,
+  TOOL_NAME_PATTERN,
+  type ToolResultFor,
+} from './formats.js';
+import { handleCalls } from './handle.js';
+import { issuesOf, parseArguments } from './input.js';
+
+/** Who asked for a call: handed to a custom key function. */
+export interface ToolCallInfo {
+  readonly tool: string;
+  /** The model's tool-call id, when the call came from a model. */
+  readonly callId: string | undefined;
+  /** What bounds a content-derived key: a conversation, a user. */
+  readonly scope: string | undefined;
+}
+
+/**
+ * How a tool's idempotency key is made, once per operation:
+ * - `call-id` (default): from the model's tool-call id, so the same call
+ *   delivered twice is one operation; a random key when there is none.
+ * - `content`: from the tool name, the validated input and the call's
+ *   `scope`, so the same action re-issued in a later turn replays.
+ * - a function of the validated input and the call.
+ */
+export type KeyStrategy<I> = 'call-id' | 'content' | ((input: I, call: ToolCallInfo) => string);
+
+export interface ToolContext {
+  /** Aborts when the attempt times out, the deadline passes or the caller cancels. Pass it on. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** The operation's deadline on the registry's clock, if it has one. */
+  readonly deadline: number | undefined;
+  /** The same on every attempt; send it to dependencies that de-duplicate by key. */
+  readonly idempotencyKey: string;
+  readonly callId: string | undefined;
+  readonly tool: string;
+  /** `fetch` bound to `signal`, sending `Idempotency-Key` for non-idempotent tools, throwing `HttpError` on non-2xx. */
+  readonly fetch: FetchLike;
+}
+
+export interface ReconcileContext {
+  /** The caller's signal, if any. */
+  readonly signal: AbortSignal | undefined;
+  /** Why the outcome is in doubt. */
+  readonly failure: Failure;
+  readonly callId: string | undefined;
+  readonly tool: string;
+  /** `fetch` bound to `signal`, throwing `HttpError` on non-2xx. */
+  readonly fetch: FetchLike;
+}
+
+/**
+ * Asked when a non-idempotent attempt may have taken effect: look the
+ * operation up by its key (or by anything the tool sent that identifies it).
+ * `{ found: true, value }` ends the call with that value; `{ found: false }`
+ * says it did not happen, so it is tried again; a throw leaves it unknown.
+ */
+export type ReconcileFn<I, O> = (key: string, input: I, ctx: ReconcileContext) => Promise<Reconciliation<O>>;
+
+export interface ToolIdempotency<I, O> {
+  /** The dependency de-duplicates by `Idempotency-Key`: a repeat under the same key is safe to retry. */
+  readonly honoured?: boolean;
+  readonly key?: KeyStrategy<I>;
+  readonly reconcile?: ReconcileFn<I, O>;
+}
+
+export interface ToolSpec<S extends z.ZodObject, O> {
+  /** `^[a-zA-Z0-9_-]{1,64}$`, the rule both OpenAI and Anthropic apply. */
+  readonly name: string;
+  readonly description?: string;
+  /** Validates what the model sends; unknown top-level fields are refused. */
+  readonly input: S;
+  /** Validates what `execute` returns. */
+  readonly output?: z.ZodType<O>;
+  /** `non-idempotent` unless declared: a tool is only retried blindly when it is known to be safe. */
+  readonly effect?: Effect;
+  readonly idempotency?: ToolIdempotency<z.output<S>, O>;
+  /** A built-in profile, one named in `createRegistry({ profiles })`, or overrides of the effect's built-in. */
+  readonly profile?: string | ProfileInput;
+  /** Ask OpenAI for strict schema adherence; the schema must then meet its rules. */
+  readonly strict?: boolean;
+  execute(input: z.output<S>, ctx: ToolContext): Promise<O> | O;
+}
+
+export interface CallOptions {
+  /** The model's tool-call id: the default key derives from it. */
+  readonly callId?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** A time budget for the call, from now; the profile's `timeout.totalMs` still applies. */
+  readonly deadlineMs?: number | undefined;
+  /** Bounds a content-derived key (a conversation or user id). */
+  readonly scope?: string | undefined;
+  /** Your own key for this operation, overriding the tool's strategy. */
+  readonly idempotencyKey?: string | undefined;
+}
+
+export interface HandleOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly deadlineMs?: number | undefined;
+  readonly scope?: string | undefined;
+  /** Calls run at once; default 8. */
+  readonly concurrency?: number | undefined;
+}
+
+export interface RegisteredTool<I = unknown, O = unknown> {
+  readonly name: string;
+  readonly effect: Effect;
+  readonly honoured: boolean;
+  /** The tool's own policy: its breaker and gate are this tool's alone. */
+  readonly policy: Policy;
+  /** The input schema as JSON Schema, as the models are shown it. */
+  readonly inputSchema: JsonSchemaObject;
+  /** `registry.call` for this tool, typed; `args` may also be a JSON string. */
+  call(args: I | string, options?: CallOptions): Promise<O>;
+}
+
+export interface RegistryOptions {
+  /** Where the ledger lives; an in-process `memoryStore()` by default. */
+  readonly store?: StateStore;
+  /** Watches every tool's policy; defaults to `telemetry`'s observer when that is given. */
+  readonly observer?: PolicyObserver;
+  /** Each call becomes an `execute_tool` span, its attempts child spans, a replay a ledger event. */
+  readonly telemetry?: Telemetry;
+  /** Named profiles tools may refer to, besides the built-ins. */
+  readonly profiles?: Readonly<Record<string, BuiltinProfileName | ProfileInput | Profile>>;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  /** The fetch under `ctx.fetch`; Node's own by default. */
+  readonly fetch?: FetchLike;
+  /** How long the ledger remembers an operation (and replays it); default 24 hours. */
+  readonly ledgerTtlMs?: number;
+  /** How often a twin polls for an operation run by another process; default 50 ms. */
+  readonly ledgerPollMs?: number;
+  /** Largest JSON argument string accepted from a model; default 1 MiB. */
+  readonly maxArgumentBytes?: number;
+}
+
+export interface Registry {
+  register<S extends z.ZodObject, O>(definition: ToolSpec<S, O>): RegisteredTool<z.input<S>, O>;
+  get(name: string): RegisteredTool | undefined;
+  readonly names: readonly string[];
+  /** Runs one call under the tool's policy. Throws a typed `BreakwaterError`. */
+  call(name: string, args: unknown, options?: CallOptions): Promise<unknown>;
+  definitions<F extends DefinitionFormat>(format: F): DefinitionFor[F][];
+  /**
+   * Runs a model's tool calls (OpenAI chat `tool_calls`, Responses `output`
+   * items, Anthropic `content` blocks), concurrently, and answers each in its
+   * provider's format, in order. Items that are not tool calls are skipped.
+   * A failing tool becomes an error result, never a throw.
+   */
+  handleToolCalls<const C extends { readonly type: string }>(
+    calls: readonly C[] | null | undefined,
+    options?: HandleOptions,
+  ): Promise<ToolResultFor<C>[]>;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly input: z.ZodObject;
+  readonly output: z.ZodType | undefined;
+  readonly effect: Effect;
+  readonly honoured: boolean;
+  readonly key: KeyStrategy<unknown>;
+  readonly reconcile: ReconcileFn<unknown, unknown> | undefined;
+  readonly policy: Policy;
+  readonly schema: JsonSchemaObject;
+  readonly strict: boolean;
+  readonly execute: (input: unknown, ctx: ToolContext) => unknown;
+}
+
+/** A claim outlives the operation's deadline by this much before it counts as abandoned. */
+const LEASE_GRACE_MS = 60_000;
+
+function describeName(name: unknown): string {
+  return typeof name === 'string' ? name.slice(0, 64) : `(${typeof name})`;
+}
+
+/** Extra top-level fields are refused rather than silently dropped: a model that invents one should hear so. */
+function strictInput(schema: z.ZodObject): z.ZodObject {
+  return schema._zod.def.catchall === undefined ? schema.strict() : schema;
+}
+
+function jsonSchemaOf(schema: z.ZodObject): JsonSchemaObject {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  return { ...rest, type: 'object' };
+}
+
+export function createRegistry(options: RegistryOptions = {}): Registry {
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? memoryStore({ clock });
+  const ledgerTtlMs = options.ledgerTtlMs ?? 24 * 60 * 60 * 1000;
+  const ledger: Ledger = createLedger({
+    store,
+    clock,
+    ttlMs: ledgerTtlMs,
+    ...(options.ledgerPollMs !== undefined ? { pollMs: options.ledgerPollMs } : {}),
+  });
+  const maxArgumentBytes = options.maxArgumentBytes ?? 1024 * 1024;
+  const tools = new Map<string, Entry>();
+  const handles = new Map<string, RegisteredTool>();
+
+  function profileFor(def: ToolSpec<z.ZodObject, unknown>, effect: Effect): Profile {
+    const p = def.profile;
+    if (p === undefined) return builtinProfiles[effect];
+    if (typeof p === 'string') {
+      const named = options.profiles && Object.hasOwn(options.profiles, p) ? options.profiles[p] : undefined;
+      if (named !== undefined) return resolveProfile(named);
+      return resolveProfile(p as BuiltinProfileName);
+    }
+    return resolveProfile({ extends: effect, ...p });
+  }
+
+  function validate(def: ToolSpec<z.ZodObject, unknown>): Entry {
+    const issues: InputIssue[] = [];
+    const name = def.name;
+    if (typeof name !== 'string' || !TOOL_NAME_PATTERN.test(name))
+      issues.push({ path: 'name', message: `must match ${TOOL_NAME_PATTERN.source}` });
+    else if (tools.has(name))
+      issues.push({ path: 'name', message: 'a tool with this name is already registered' });
+    if (def.description !== undefined && typeof def.description !== 'string')
+      issues.push({ path: 'description', message: 'must be a string' });
+    if (typeof def.execute !== 'function') issues.push({ path: 'execute', message: 'must be a function' });
+    const effect = def.effect ?? 'non-idempotent';
+    if (effect !== 'idempotent' && effect !== 'non-idempotent')
+      issues.push({ path: 'effect', message: 'must be "idempotent" or "non-idempotent"' });
+    if (def.output !== undefined && !(def.output instanceof z.ZodType))
+      issues.push({ path: 'output', message: 'must be a zod schema' });
+
+    const idem = def.idempotency ?? {};
+    if (idem.honoured !== undefined && typeof idem.honoured !== 'boolean')
+      issues.push({ path: 'idempotency.honoured', message: 'must be a boolean' });
+    const key = idem.key ?? 'call-id';
+    if (key !== 'call-id' && key !== 'content' && typeof key !== 'function')
+      issues.push({ path: 'idempotency.key', message: 'must be "call-id", "content" or a function' });
+    if (idem.reconcile !== undefined && typeof idem.reconcile !== 'function')
+      issues.push({ path: 'idempotency.reconcile', message: 'must be a function' });
+
+    let input: z.ZodObject | undefined;
+    let schema: JsonSchemaObject | undefined;
+    if (!(def.input instanceof z.ZodObject)) {
+      issues.push({ path: 'input', message: 'must be a zod object schema (z.object or z.strictObject)' });
+    } else {
+      input = strictInput(def.input);
+      try {
+        schema = jsonSchemaOf(input);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        issues.push({ path: 'input', message: `cannot be expressed as JSON Schema: ${why}` });
+      }
+    }
+
+    let profile: Profile | undefined;
+    if (effect === 'idempotent' || effect === 'non-idempotent') {
+      try {
+        profile = profileFor(def, effect);
+      } catch (err) {
+        if (!(err instanceof ProfileError)) throw err;
+        for (const i of err.issues)
+          issues.push({ path: i.path ? `profile.${i.path}` : 'profile', message: i.message });
+      }
+    }
+    if (issues.length > 0 || !input || !schema || !profile)
+      throw new ToolDefinitionError(describeName(name), issues);
+    const observer = options.observer ?? options.telemetry?.observer({ type: 'tool', tool: name });
+
+    return {
+      name,
+      description: def.description,
+      input,
+      output: def.output,
+      effect,
+      honoured: idem.honoured === true,
+      key: key as KeyStrategy<unknown>,
+      reconcile: idem.reconcile as ReconcileFn<unknown, unknown> | undefined,
+      policy: createPolicy(profile, {
+        dependency: name,
+        clock,
+        ...(options.random ? { random: options.random } : {}),
+        ...(observer ? { observer } : {}),
+      }),
+      schema,
+      strict: def.strict === true,
+      execute: def.execute as (input: unknown, ctx: ToolContext) => unknown,
+    };
+  }
+
+  function keyFor(entry: Entry, input: unknown, o: CallOptions): { key: string; keyed: boolean } {
+    if (o.idempotencyKey !== undefined) {
+      assertValidKey(o.idempotencyKey, 'idempotencyKey');
+      return { key: o.idempotencyKey, keyed: true };
+    }
+    const k = entry.key;
+    if (typeof k === 'function') {
+      const key = k(input, { tool: entry.name, callId: o.callId, scope: o.scope });
+      assertValidKey(key, `tool "${entry.name}": the key function's result`);
+      return { key, keyed: true };
+    }
+    if (k === 'content') return { key: contentKey(entry.name, input, o.scope), keyed: true };
+    if (o.callId !== undefined && o.callId !== '')
+      return { key: keyFromCallId(entry.name, o.callId), keyed: true };
+    // Nobody else can name this operation, so there is nothing to replay or join: no ledger round trip.
+    return { key: randomKey(), keyed: false };
+  }
+
+  /** Whether the operation may have taken effect: what the model is told, and (when repeating is unsafe) what the ledger records. */
+  function mayHaveTakenEffect(entry: Entry, err: unknown): boolean {
+    if (entry.effect === 'idempotent') return isBreakwaterError(err) && err.outcome === 'unknown';
+    if (!isBreakwaterError(err)) return true;
+    return err.outcome === 'unknown' || err.failure.delivery === 'unknown';
+  }
+
+  function validateOutput(entry: Entry, value: unknown): unknown {
+    if (!entry.output) return value;
+    const r = entry.output.safeParse(value);
+    if (r.success) return r.data;
+    throw new ToolOutputError(entry.name, issuesOf(r.error), entry.effect === 'non-idempotent');
+  }
+
+  /**
+   * Runs a reconcile hook within the operation's deadline: the pipeline waits
+   * for it, and a lookup that hangs must not hold the call forever. Running
+   * out of time leaves the outcome unknown, which is the truth.
+   */
+  function withinDeadline<T>(
+    deadlineAt: number | undefined,
+    outer: AbortSignal | undefined,
+    fn: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (deadlineAt === undefined) return fn(outer);
+    const ctrl = new AbortController();
+    const onAbort = () => ctrl.abort(outer?.reason);
+    if (outer?.aborted) ctrl.abort(outer.reason);
+    else outer?.addEventListener('abort', onAbort, { once: true });
+    return new Promise<T>((resolve, reject) => {
+      const timer = clock.setTimeout(
+        () => {
+          const err = new Error('reconcile did not answer before the deadline');
+          ctrl.abort(err);
+          reject(err);
+        },
+        Math.max(0, deadlineAt - clock.now()),
+      );
+      Promise.resolve()
+        .then(() => fn(ctrl.signal))
+        .then(resolve, reject)
+        .finally(() => {
+          clock.clearTimeout(timer);
+          outer?.removeEventListener('abort', onAbort);
+        });
+    });
+  }
+
+  async function invoke(entry: Entry, args: unknown, o: CallOptions): Promise<LedgerResult<unknown>> {
+    const input = parseArguments(entry.name, entry.input, args, { maxArgumentBytes });
+    const { key, keyed } = keyFor(entry, input, o);
+    const profile = entry.policy.profile;
+    const connectMs = profile.timeout.connectMs ?? undefined;
+    const sendKey = entry.effect === 'non-idempotent' ? key : undefined;
+    let budget = profile.timeout.totalMs ?? undefined;
+    if (o.deadlineMs !== undefined)
+      budget = budget === undefined ? o.deadlineMs : Math.min(budget, o.deadlineMs);
+    const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
+
+    const attempt = (ctx: AttemptContext) => {
+      let fetch: FetchLike | undefined;
+      // Getters, so an attempt that never looks at its signal or fetch does not pay for them.
+      const toolCtx: ToolContext = {
+        get signal() {
+          return ctx.signal;
+        },
+        attempt: ctx.attempt,
+        deadline: ctx.deadline,
+        idempotencyKey: key,
+        callId: o.callId,
+        tool: entry.name,
+        get fetch() {
+          fetch ??= createToolFetch({
+            signal: ctx.signal,
+            idempotencyKey: sendKey,
+            connectTimeoutMs: connectMs,
+            fetch: options.fetch,
+          });
+          return fetch;
+        },
+      };
+      return entry.execute(input, toolCtx);
+    };
+    const reconcile = entry.reconcile;
+    const run = async () =>
+      validateOutput(
+        entry,
+        await entry.policy.run(attempt, {
+          signal: o.signal,
+          deadlineMs: o.deadlineMs,
+          effect: entry.effect,
+          idempotencyKey: key,
+          keyHonoured: entry.honoured,
+          reconcile: reconcile
+            ? (failure, outer) =>
+                withinDeadline(deadlineAt, outer, (signal) =>
+                  reconcile(key, input, {
+                    signal,
+                    failure,
+                    callId: o.callId,
+                    tool: entry.name,
+                    fetch: createToolFetch({ signal, connectTimeoutMs: connectMs, fetch: options.fetch }),
+                  }),
+                )
+            : undefined,
+        }),
+      );
+    if (!keyed) return { value: await run(), source: 'executed' };
+
+    const unsafeToRepeat = entry.effect === 'non-idempotent' && !entry.honoured;
+    return ledger.run(
+      {
+        key: `${entry.name}:${key}`,
+        fingerprint: fingerprint(input),
+        signal: o.signal,
+        deadlineAt,
+        leaseMs: budget === undefined ? ledgerTtlMs : budget + LEASE_GRACE_MS,
+        takeOver: !unsafeToRepeat,
+        recordUnknown: (err) => unsafeToRepeat && mayHaveTakenEffect(entry, err),
+        dependency: entry.name,
+      },
+      run,
+    );
+  }
+
+  /** One call, inside a telemetry operation when there is telemetry. */
+  async function callEntry(entry: Entry, args: unknown, o: CallOptions): Promise<unknown> {
+    const telemetry = options.telemetry;
+    if (!telemetry) return (await invoke(entry, args, o)).value;
+    const keyPresent =
+      o.idempotencyKey !== undefined ||
+      entry.key !== 'call-id' ||
+      (o.callId !== undefined && o.callId !== '');
+    return telemetry.operation(
+      {
+        type: 'tool',
+        tool: entry.name,
+        callId: o.callId,
+        description: entry.description,
+        effect: entry.effect,
+        profile: entry.policy.profile.name,
+        keyPresent,
+        arguments: args,
+      },
+      async (scope) => {
+        const { value, source } = await invoke(entry, args, o);
+        if (source !== 'executed') scope.replayed();
+        scope.result(value);
+        return value;
+      },
+    );
+  }
+
+  function unknownTool(name: unknown) {
+    const shown =
+      typeof name === 'string' && TOOL_NAME_PATTERN.test(name) ? `"${name}"` : 'with an invalid name';
+    return new UnknownToolError(shown, [...tools.keys()]);
+  }
+
+  const registry: Registry = {
+    register<S extends z.ZodObject, O>(def: ToolSpec<S, O>): RegisteredTool<z.input<S>, O> {
+      const entry = validate(def as unknown as ToolSpec<z.ZodObject, unknown>);
+      tools.set(entry.name, entry);
+      const handle: RegisteredTool<z.input<S>, O> = {
+        name: entry.name,
+        effect: entry.effect,
+        honoured: entry.honoured,
+        policy: entry.policy,
+        inputSchema: entry.schema,
+        call: (args, o = {}) => callEntry(entry, args, o) as Promise<O>,
+      };
+      handles.set(entry.name, handle as RegisteredTool);
+      return handle;
+    },
+
+    get: (name) => handles.get(name),
+
+    get names() {
+      return [...tools.keys()];
+    },
+
+    async call(name, args, o = {}) {
+      const entry = typeof name === 'string' ? tools.get(name) : undefined;
+      if (!entry) throw unknownTool(name);
+      return callEntry(entry, args, o);
+    },
+
+    definitions<F extends DefinitionFormat>(format: F): DefinitionFor[F][] {
+      const out: Array<DefinitionFor[DefinitionFormat]> = [];
+      for (const t of tools.values()) {
+        // A copy each time: a caller that edits one request's tools must not change the next request's.
+        const schema = structuredClone(t.schema);
+        const description = t.description !== undefined ? { description: t.description } : {};
+        if (format === 'openai') {
+          const d: OpenAIChatToolDefinition = {
+            type: 'function',
+            function: {
+              name: t.name,
+              ...description,
+              parameters: schema,
+              ...(t.strict ? { strict: true } : {}),
+            },
+          };
+          out.push(d);
+        } else if (format === 'openai-responses') {
+          const d: OpenAIResponsesToolDefinition = {
+            type: 'function',
+            name: t.name,
+            ...description,
+            parameters: schema,
+            strict: t.strict,
+          };
+          out.push(d);
+        } else if (format === 'anthropic') {
+          const d: AnthropicToolDefinition = { name: t.name, ...description, input_schema: schema };
+          out.push(d);
+        } else {
+          throw new TypeError(
+            `definitions: unknown format "${String(format)}" (openai, openai-responses, anthropic)`,
+          );
+        }
+      }
+      return out as DefinitionFor[F][];
+    },
+
+    handleToolCalls(calls, o = {}) {
+      return handleCalls(calls, o, {
+        call: (name, args, callOptions) => registry.call(name, args, callOptions),
+        outcomeOf: (name, err) => {
+          const entry = tools.get(name);
+          return entry && mayHaveTakenEffect(entry, err) ? 'unknown' : 'failed';
+        },
+      });
+    },
+  };
+  return registry;
+}
