@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { overheadBench } from './overhead.js';
+import { redisBench } from './redis.js';
 import { telemetryBench } from './telemetry-cost.js';
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -10,3 +11,6 @@ console.log('## Happy-path overhead per call (async no-op)\n');
 console.log((await overheadBench()).text);
 console.log('\n## Telemetry cost per call (async no-op)\n');
 console.log((await telemetryBench()).text);
+console.log('\n## Shared state: Redis against in-process (Redis at 127.0.0.1:6379)\n');
+const shared = await redisBench();
+console.log(shared ? shared.text : 'Redis is not answering at 127.0.0.1:6379: skipped.');

@@ -5,6 +5,7 @@
  * come from the sources so that typechecking needs no build.
  */
 import type * as Breakwater from '../src/index.js';
+import type * as BreakwaterRedis from '../src/redis.js';
 
-const url = new URL('../dist/index.js', import.meta.url);
-export const bw: typeof Breakwater = await import(url.href);
+export const bw: typeof Breakwater = await import(new URL('../dist/index.js', import.meta.url).href);
+export const redis: typeof BreakwaterRedis = await import(new URL('../dist/redis.js', import.meta.url).href);

@@ -20,6 +20,7 @@ import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
 import { Gate } from './gate.js';
 import { type BuiltinProfileName, type Profile, type ProfileInput, resolveProfile } from './profile.js';
 import { RetryBudget } from './retry-budget.js';
+import type { SharedHealthSource, SharedPermit } from './shared.js';
 import { sleep } from './sleep.js';
 import { type TimerEntry, TimerQueue } from './timer-queue.js';
 
@@ -73,6 +74,11 @@ export interface PolicyOptions {
   readonly clock?: Clock;
   readonly random?: Random;
   readonly observer?: PolicyObserver;
+  /**
+   * Breaker, cooldown and retry budget shared with other processes (a Redis
+   * store). Without it, all three are process-local.
+   */
+  readonly shared?: SharedHealthSource | undefined;
 }
 
 export interface Policy {
@@ -181,7 +187,12 @@ export function createPolicy(
   const dependency = options.dependency ?? profile.name;
   const emit = observer?.event ? (e: PolicyEvent) => observer.event?.(e) : undefined;
 
-  const breaker = profile.breaker === false ? undefined : new CircuitBreaker(profile.breaker, clock);
+  const health = options.shared?.health(dependency, profile, clock);
+  // With shared health the store's breaker decides (it keeps its own local fallback).
+  const breaker =
+    profile.breaker === false || health !== undefined
+      ? undefined
+      : new CircuitBreaker(profile.breaker, clock);
   const countKinds = profile.breaker === false ? undefined : new Set(profile.breaker.countKinds);
   if (breaker && emit) breaker.onTransition((t) => emit({ type: 'breaker_transition', dependency, ...t }));
   const gate = profile.gate === false ? undefined : new Gate(profile.gate, clock);
@@ -216,24 +227,60 @@ export function createPolicy(
     }
   }
 
-  /** Records one attempt's ending with the breaker and the gate's cooldown. */
+  /** Whether a failure says the dependency is unwell, well, or nothing at all. */
+  function healthOf(failure: Failure): 'failure' | 'success' | 'neutral' {
+    if (countKinds?.has(failure.kind)) return 'failure';
+    // The dependency answered, and answered sanely: it is healthy.
+    if (failure.kind === 'client_error' || failure.kind === 'auth' || failure.kind === 'conflict')
+      return 'success';
+    return 'neutral';
+  }
+
+  /**
+   * Records one attempt's ending with the breaker and the gate's cooldown.
+   * With shared health, a failure's record is returned to be awaited, so that
+   * a trip is visible to other processes before this call reports its
+   * failure; a success is recorded without waiting.
+   */
   function settleHealth(
     permit: BreakerPermit | undefined,
+    shared: SharedPermit | undefined,
     failure: Failure | undefined,
     durationMs: number,
     now: number,
-  ) {
+  ): Promise<unknown> | undefined {
+    if (health && shared) {
+      const verdict = failure === undefined ? 'success' : healthOf(failure);
+      const recorded = health.record(shared, verdict, durationMs, now);
+      let cooled: Promise<void> | undefined;
+      if (
+        failure?.kind === 'rate_limited' &&
+        failure.retryAfterMs !== undefined &&
+        failure.retryAfterMs > 0
+      ) {
+        cooled = health.cooldown(now + failure.retryAfterMs, now);
+      }
+      if (failure === undefined) return undefined;
+      if (recorded !== undefined || cooled !== undefined) {
+        coolLocally(failure, now);
+        return Promise.all([recorded, cooled]);
+      }
+    }
     if (failure === undefined) {
       if (permit) breaker?.success(permit, durationMs, now);
-      return;
+      return undefined;
     }
     if (permit && breaker) {
-      if (countKinds?.has(failure.kind)) breaker.failure(permit, now);
-      else if (failure.kind === 'client_error' || failure.kind === 'auth' || failure.kind === 'conflict') {
-        // The dependency answered, and answered sanely: it is healthy.
-        breaker.success(permit, durationMs, now);
-      } else breaker.release(permit);
+      const verdict = healthOf(failure);
+      if (verdict === 'failure') breaker.failure(permit, now);
+      else if (verdict === 'success') breaker.success(permit, durationMs, now);
+      else breaker.release(permit);
     }
+    coolLocally(failure, now);
+    return undefined;
+  }
+
+  function coolLocally(failure: Failure, now: number): void {
     if (
       gate &&
       failure.kind === 'rate_limited' &&
@@ -327,9 +374,19 @@ export function createPolicy(
         }
 
         const permit = breaker?.tryAcquire(now);
-        if (breaker && permit === undefined) {
+        let shared: SharedPermit | undefined;
+        let sharedRetryAfterMs: number | undefined;
+        if (health) {
+          let admission = health.admit(now);
+          if (admission instanceof Promise) admission = await admission;
+          if (admission.admitted) shared = admission.permit;
+          else sharedRetryAfterMs = admission.retryAfterMs;
+          const cooling = health.cooldownUntil(now);
+          if (gate && cooling > now) gate.cooldown(cooling);
+        }
+        if ((breaker && permit === undefined) || sharedRetryAfterMs !== undefined) {
           emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
-          const retryAfterMs = breaker.retryAfterMs(now);
+          const retryAfterMs = sharedRetryAfterMs ?? breaker?.retryAfterMs(now) ?? 0;
           throw fail(
             {
               kind: 'circuit_open',
@@ -347,6 +404,7 @@ export function createPolicy(
             await gate.enter({ signal, deadlineAt, dependency });
           } catch (err) {
             if (permit) breaker?.release(permit);
+            if (shared) health?.record(shared, 'neutral', 0, clock.now());
             if (isBreakwaterError(err)) {
               const reason =
                 err instanceof GateRejectedError
@@ -359,9 +417,33 @@ export function createPolicy(
             }
             throw err;
           }
+          // The breaker may have opened while this call waited for a slot: a queued call must not go out now.
+          if (breaker && permit) {
+            const waitedNow = clock.now();
+            const state = breaker.state;
+            if (state === 'open' || state === 'isolated' || (state === 'half_open' && permit.probe === 0)) {
+              breaker.release(permit);
+              gate.leave();
+              emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
+              const retryAfterMs = breaker.retryAfterMs(waitedNow);
+              throw fail(
+                {
+                  kind: 'circuit_open',
+                  delivery: 'not_sent',
+                  retryAfterMs,
+                  message: `breaker opened while queued; open for another ${retryAfterMs} ms`,
+                  cause: undefined,
+                },
+                history ?? [],
+              );
+            }
+          }
         }
 
-        if (attempt === 1) budget?.recordFirstAttempt(now);
+        if (attempt === 1) {
+          if (health) health.firstAttempt(now);
+          else budget?.recordFirstAttempt(now);
+        }
         const begun = attempt === 1 && gate === undefined ? now : clock.now();
         let timeoutMs: number | undefined = attemptMs ?? undefined;
         let scope: 'attempt' | 'deadline' = 'attempt';
@@ -379,12 +461,20 @@ export function createPolicy(
             : await attemptOnce(fn, ctx, timeoutMs, begun);
         } catch (err) {
           gate?.leave();
+          if (shared) health?.record(shared, 'neutral', 0, clock.now());
           throw err;
         }
         const ended = clock.now();
         // Health first: a 429's cooldown must be in place before the freed slot wakes the next waiter.
-        settleHealth(permit, outcome.ok ? undefined : outcome.failure, ended - begun, ended);
+        const recording = settleHealth(
+          permit,
+          shared,
+          outcome.ok ? undefined : outcome.failure,
+          ended - begun,
+          ended,
+        );
         gate?.leave({ rateLimited: !outcome.ok && outcome.failure.kind === 'rate_limited' });
+        if (recording) await recording;
 
         let failure: Failure;
         if (outcome.ok) {
@@ -444,7 +534,12 @@ export function createPolicy(
           // A wait that would cross the deadline is not started.
           throw fail(fromRetryAfter ? { ...failure, kind: 'rate_limited' } : failure, history);
         }
-        if (budget && !budget.tryAcquireRetry(after)) {
+        let retryAllowed = true;
+        if (health) {
+          const r = health.tryRetry(after);
+          retryAllowed = r instanceof Promise ? await r : r;
+        } else if (budget) retryAllowed = budget.tryAcquireRetry(after);
+        if (!retryAllowed) {
           emit?.({ type: 'budget_exhausted', dependency, failure });
           throw new RetryBudgetExhaustedError({ failure, attempts: history, dependency });
         }

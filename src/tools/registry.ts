@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FetchLike } from '../failure/classifying-fetch.js';
 import { type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
+import { LedgerUnavailableError } from '../idempotency/errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { assertValidKey, contentKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
 import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
@@ -17,6 +18,7 @@ import {
   type ProfileInput,
   resolveProfile,
 } from '../policy/profile.js';
+import { isSharedHealthSource } from '../policy/shared.js';
 import { memoryStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -162,6 +164,13 @@ export interface RegistryOptions {
   readonly ledgerTtlMs?: number;
   /** How often a twin polls for an operation run by another process; default 50 ms. */
   readonly ledgerPollMs?: number;
+  /**
+   * How long a claim outlives its operation's deadline before another process
+   * may treat it as abandoned (its owner died). The owner's attempts are
+   * aborted at the deadline, so this covers only clock skew and a slow exit;
+   * default 5 000 ms.
+   */
+  readonly ledgerLeaseGraceMs?: number;
   /** Largest JSON argument string accepted from a model; default 1 MiB. */
   readonly maxArgumentBytes?: number;
 }
@@ -200,9 +209,6 @@ interface Entry {
   readonly execute: (input: unknown, ctx: ToolContext) => unknown;
 }
 
-/** A claim outlives the operation's deadline by this much before it counts as abandoned. */
-const LEASE_GRACE_MS = 60_000;
-
 function describeName(name: unknown): string {
   return typeof name === 'string' ? name.slice(0, 64) : `(${typeof name})`;
 }
@@ -221,6 +227,12 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const clock = options.clock ?? systemClock;
   const store = options.store ?? memoryStore({ clock });
   const ledgerTtlMs = options.ledgerTtlMs ?? 24 * 60 * 60 * 1000;
+  const leaseGraceMs = options.ledgerLeaseGraceMs ?? 5_000;
+  if (!Number.isFinite(leaseGraceMs) || leaseGraceMs < 0) {
+    throw new RangeError(
+      `ledgerLeaseGraceMs: expected a non-negative number of milliseconds, got ${leaseGraceMs}`,
+    );
+  }
   const ledger: Ledger = createLedger({
     store,
     clock,
@@ -309,6 +321,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         clock,
         ...(options.random ? { random: options.random } : {}),
         ...(observer ? { observer } : {}),
+        // A store that shares health (Redis) shares each tool's breaker, cooldown and budget too.
+        ...(isSharedHealthSource(store) ? { shared: store } : {}),
       }),
       schema,
       strict: def.strict === true,
@@ -338,7 +352,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   function mayHaveTakenEffect(entry: Entry, err: unknown): boolean {
     if (entry.effect === 'idempotent') return isBreakwaterError(err) && err.outcome === 'unknown';
     if (!isBreakwaterError(err)) return true;
-    return err.outcome === 'unknown' || err.failure.delivery === 'unknown';
+    if (err.outcome === 'unknown' || err.failure.delivery === 'unknown') return true;
+    // With an honoured key, an attempt that may have gone through is retried; when the retry is then
+    // refused here (breaker open, gate, budget, deadline) or answered 409, the earlier one may still have acted.
+    return entry.honoured && err.attempts.some((a) => a.failure?.delivery === 'unknown');
   }
 
   function validateOutput(entry: Entry, value: unknown): unknown {
@@ -444,19 +461,27 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     if (!keyed) return { value: await run(), source: 'executed' };
 
     const unsafeToRepeat = entry.effect === 'non-idempotent' && !entry.honoured;
-    return ledger.run(
+    const recorded = ledger.run(
       {
         key: `${entry.name}:${key}`,
         fingerprint: fingerprint(input),
         signal: o.signal,
         deadlineAt,
-        leaseMs: budget === undefined ? ledgerTtlMs : budget + LEASE_GRACE_MS,
+        leaseMs: budget === undefined ? ledgerTtlMs : budget + leaseGraceMs,
         takeOver: !unsafeToRepeat,
         recordUnknown: (err) => unsafeToRepeat && mayHaveTakenEffect(entry, err),
         dependency: entry.name,
       },
       run,
     );
+    if (entry.effect === 'non-idempotent') return recorded;
+    // Fail open: an idempotent call is safe without the ledger, so a store that is down must not stop it.
+    // (A non-idempotent one fails closed: better refused than run twice.)
+    return recorded.catch((err: unknown) => {
+      if (err instanceof LedgerUnavailableError)
+        return run().then((value) => ({ value, source: 'executed' as const }));
+      throw err;
+    });
   }
 
   /** One call, inside a telemetry operation when there is telemetry. */

@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { closedPort } from './tcp.js';
+
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Whether the shared Redis at 127.0.0.1:6379 answers PING. */
+export async function redisAnswers(port = 6379): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+/**
+ * Redis tests need a real Redis. Absent, they are skipped with a message
+ * that says so, never passed silently; on CI (where `.ci/run` starts one)
+ * its absence is a failure.
+ */
+export async function redisOrSkip(): Promise<boolean> {
+  const ok = await redisAnswers();
+  if (!ok) {
+    const msg = 'Redis is not answering at 127.0.0.1:6379: the Redis tests cannot run (start redis-server).';
+    if (process.env.CI) throw new Error(msg);
+    console.warn(`\n*** SKIPPED: ${msg}\n`);
+  }
+  return ok;
+}
+
+/** A fresh key prefix per test, so tests never see each other's state. */
+export function testPrefix(name: string): string {
+  return `bwtest:${name}:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}:`;
+}
+
+export function connect(port = 6379): Redis {
+  return new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+  });
+}
+
+export interface OwnRedis {
+  readonly port: number;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** A dedicated redis-server on a free port, that the test itself starts and kills. */
+export async function ownRedis(): Promise<OwnRedis> {
+  const port = await closedPort();
+  let child: ChildProcess | undefined;
+  return {
+    port,
+    async start() {
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      for (let i = 0; i < 100; i++) {
+        if (await redisAnswers(port)) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`redis-server did not start on port ${port}`);
+    },
+    async kill() {
+      if (!child) return;
+      const c = child;
+      child = undefined;
+      await new Promise<void>((r) => {
+        c.once('exit', () => r());
+        c.kill('SIGKILL');
+      });
+    },
+  };
+}
