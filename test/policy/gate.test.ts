@@ -8,20 +8,12 @@ import {
 import { Gate, type GateOptions } from '../../src/policy/gate.js';
 import { createPolicy } from '../../src/policy/pipeline.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
+import { caught } from '../fakes/caught.js';
 
 function gate(over: Partial<GateOptions> = {}) {
   const clock = createVirtualClock(0);
   const g = new Gate({ concurrency: 1, maxQueue: 2, queueTimeoutMs: 1_000, rate: null, ...over }, clock);
   return { clock, g };
-}
-
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('gate', () => {

@@ -14,6 +14,7 @@ import type { PolicyEvent } from '../../src/policy/events.js';
 import { createPolicy } from '../../src/policy/pipeline.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
+import { caught } from '../fakes/caught.js';
 
 /** An HTTP-ish error, shaped like the SDKs' APIError. */
 const httpError = (status: number, headers: Record<string, string> = {}) =>
@@ -43,15 +44,6 @@ function setup(profile: ProfileInput = quick) {
     observer: { event: (e) => events.push(e) },
   });
   return { clock, policy, events };
-}
-
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('the seed scenarios', () => {
