@@ -1,0 +1,1 @@
+export { type AiSdkTool, type AiSdkToolsOptions, aiSdkTools } from './tools.js';

@@ -1,0 +1,1 @@
+export { type AgentsTool, type AgentsToolsOptions, agentsTools } from './tools.js';
