@@ -355,6 +355,35 @@ export function createPolicy(
     }
 
     let history: AttemptRecord[] | undefined;
+
+    /**
+     * Ends the operation with `error`, unless an earlier attempt of a
+     * non-idempotent call may have taken effect (a timeout after the request
+     * went out, say, retried under an honoured key until the attempts ran
+     * out): then the truth is that the outcome is unknown. Ask `reconcile`
+     * first; only its "not found" makes the failure definite.
+     */
+    async function giveUp(error: BreakwaterError): Promise<T> {
+      const mayHaveActed =
+        effect === 'non-idempotent' && history?.some((h) => h.failure?.delivery === 'unknown');
+      // A cancel stays a cancel: the caller asked for it, and the registry reports its outcome itself.
+      if (!mayHaveActed || error.code === 'outcome_unknown' || error.code === 'cancelled') throw error;
+      if (opts.reconcile) {
+        let found: Reconciliation<T> | undefined;
+        try {
+          found = await opts.reconcile(error.failure, signal);
+        } catch {
+          found = undefined;
+        }
+        if (found) {
+          emit?.({ type: 'reconciled', dependency, found: found.found });
+          if (found.found) return found.value;
+          throw error;
+        }
+      }
+      emit?.({ type: 'outcome_unknown', dependency, failure: error.failure });
+      throw fail(error.failure, history ?? [], true);
+    }
     let waitedMs = 0;
     let previousDelay = 0;
     try {
@@ -514,17 +543,19 @@ export function createPolicy(
         }
         // After reconciliation: a veto on retrying must not hide that the outcome is unknown.
         if (verdict === 'retry' && opts.retryIf && !opts.retryIf(failure, failure.cause)) verdict = 'stop';
-        if (verdict === 'stop' || attempt >= maxAttempts) throw fail(failure, history);
+        if (verdict === 'stop' || attempt >= maxAttempts) return await giveUp(fail(failure, history));
 
         const fromRetryAfter = failure.retryAfterMs !== undefined;
         if (fromRetryAfter && failure.retryAfterMs! > profile.retry.maxRetryAfterMs) {
-          throw fail(
-            {
-              ...failure,
-              kind: 'rate_limited',
-              message: `asked to wait ${failure.retryAfterMs} ms, beyond retry.maxRetryAfterMs`,
-            },
-            history,
+          return await giveUp(
+            fail(
+              {
+                ...failure,
+                kind: 'rate_limited',
+                message: `asked to wait ${failure.retryAfterMs} ms, beyond retry.maxRetryAfterMs`,
+              },
+              history,
+            ),
           );
         }
         const backoff = backoffDelay(profile.retry.backoff, attempt, previousDelay, random);
@@ -532,7 +563,7 @@ export function createPolicy(
         const after = clock.now();
         if (deadlineAt !== undefined && after + delay >= deadlineAt) {
           // A wait that would cross the deadline is not started.
-          throw fail(fromRetryAfter ? { ...failure, kind: 'rate_limited' } : failure, history);
+          return await giveUp(fail(fromRetryAfter ? { ...failure, kind: 'rate_limited' } : failure, history));
         }
         let retryAllowed = true;
         if (health) {
@@ -541,7 +572,7 @@ export function createPolicy(
         } else if (budget) retryAllowed = budget.tryAcquireRetry(after);
         if (!retryAllowed) {
           emit?.({ type: 'budget_exhausted', dependency, failure });
-          throw new RetryBudgetExhaustedError({ failure, attempts: history, dependency });
+          return await giveUp(new RetryBudgetExhaustedError({ failure, attempts: history, dependency }));
         }
         opts.onRetry?.({ attempt: attempt + 1, delayMs: delay, failure });
         emit?.({
@@ -555,9 +586,11 @@ export function createPolicy(
         try {
           await sleep(clock, delay, signal);
         } catch (reason) {
-          throw fail(
-            { kind: 'cancelled', delivery: 'not_sent', message: 'cancelled during backoff', cause: reason },
-            history,
+          return await giveUp(
+            fail(
+              { kind: 'cancelled', delivery: 'not_sent', message: 'cancelled during backoff', cause: reason },
+              history,
+            ),
           );
         }
         previousDelay = delay;

@@ -74,6 +74,8 @@ export class TimerQueue {
 
   private fire(): void {
     this.handle = undefined;
+    // The spent timer holds nothing: emptying the list below must not unref a handle that is gone.
+    this.held = false;
     this.scheduledAt = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
     while (this.head !== undefined && this.head.due <= now) {

@@ -326,6 +326,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     switch (e.type) {
       case 'retry_scheduled':
         span?.addEvent(EVENT.retry, {
+          [BW.dependency]: e.dependency,
           [BW.attempt]: e.attempt,
           [BW.retryDelayMs]: Math.round(e.delayMs),
           [BW.retryFromRetryAfter]: e.fromRetryAfter,

@@ -477,3 +477,44 @@ describe('errors', () => {
     await expect(policy.run(async () => 1, { deadlineMs: -1 })).rejects.toThrow(/deadlineMs/);
   });
 });
+
+describe('a keyed non-idempotent call that runs out of attempts after it may have acted', () => {
+  it('is outcome unknown, not a plain failure, when nothing can tell', async () => {
+    const { clock, policy } = setup();
+    const err = await caught(
+      clock.run(
+        policy.run(
+          async () => {
+            throw httpError(500);
+          },
+          { effect: 'non-idempotent', idempotencyKey: 'k', keyHonoured: true },
+        ),
+      ),
+    );
+    expect(err).toBeInstanceOf(OutcomeUnknownError);
+    expect((err as OutcomeUnknownError).attempts).toHaveLength(3);
+  });
+
+  it('asks reconcile first: found ends it with the result, not found makes the failure definite', async () => {
+    const opts = { effect: 'non-idempotent' as const, idempotencyKey: 'k', keyHonoured: true };
+    const down = async () => {
+      throw httpError(504);
+    };
+    const one = setup();
+    const found = one.policy.run(down, { ...opts, reconcile: async () => ({ found: true, value: 'ch_1' }) });
+    expect(await one.clock.run(found)).toBe('ch_1');
+    // A fresh policy: the first one's breaker opened on those three 504s.
+    const two = setup();
+    const notFound = two.policy.run(down, { ...opts, reconcile: async () => ({ found: false }) });
+    expect(await caught(two.clock.run(notFound))).toBeInstanceOf(DependencyFailedError);
+  });
+});
+
+it('attempt timeouts on the real clock leave nothing behind (one shared timer, never unref’d when gone)', async () => {
+  const policy = createPolicy({ timeout: { attemptMs: 20 }, retry: { maxAttempts: 1 } });
+  for (let i = 0; i < 3; i++) {
+    const err = await caught(policy.run(() => new Promise(() => {})));
+    expect(err).toBeInstanceOf(TimeoutError);
+  }
+  expect(await policy.run(async () => 'still fine')).toBe('still fine');
+});
