@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { overheadBench } from './overhead.js';
+import { rateLimitBench } from './rate-limit.js';
 import { redisBench } from './redis.js';
 import { telemetryBench } from './telemetry-cost.js';
 
@@ -14,3 +15,5 @@ console.log((await telemetryBench()).text);
 console.log('\n## Shared state: Redis against in-process (Redis at 127.0.0.1:6379)\n');
 const shared = await redisBench();
 console.log(shared ? shared.text : 'Redis is not answering at 127.0.0.1:6379: skipped.');
+console.log('\n## A rate-limited provider (200 chat calls, concurrency 20)\n');
+console.log((await rateLimitBench()).text);

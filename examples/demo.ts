@@ -1,10 +1,9 @@
 /**
- * `npm run demo`. Until the travel-booking agent lands, the demo runs the
- * seed's three policy scenarios against a local flaky server.
+ * `npm run demo`: the travel-booking agent, offline by default. See
+ * travel-agent/main.ts, and `npm run demo -- --help` for the options.
+ * The exit code is set rather than forced, so the process ends only when
+ * nothing is left running — which is itself part of what the demo shows.
  */
-import { runPolicyScenarios } from './policy-scenarios/run.js';
+import { main } from './travel-agent/main.js';
 
-console.log(
-  'breakwater demo: one policy (retry → breaker → gate → timeout) in front of a local flaky service',
-);
-await runPolicyScenarios();
+process.exitCode = await main(process.argv.slice(2));

@@ -42,26 +42,19 @@ export function createClassifyingFetch(options: ClassifyingFetchOptions = {}): F
     const record = createDeliveryRecord();
     let controller: AbortController | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let unlink: (() => void) | undefined;
     let finalInit = init;
     if (connectMs !== undefined) {
       const ctrl = new AbortController();
       controller = ctrl;
       const outer = init?.signal;
-      if (outer) {
-        if (outer.aborted) ctrl.abort(outer.reason);
-        else {
-          const onAbort = () => ctrl.abort(outer.reason);
-          outer.addEventListener('abort', onAbort, { once: true });
-          unlink = () => outer.removeEventListener('abort', onAbort);
-        }
-      }
       timer = setTimeout(() => {
         if (record.written === 0) ctrl.abort(new ConnectTimeoutError(connectMs));
       }, connectMs);
       timer.unref?.();
       record.onWritten = () => clearTimeout(timer);
-      finalInit = { ...init, signal: ctrl.signal };
+      // The caller's signal must keep reaching the request after the headers arrive, while the body
+      // streams in: a link removed once `fetch` resolves left a stalled stream impossible to abort.
+      finalInit = { ...init, signal: outer ? AbortSignal.any([outer, ctrl.signal]) : ctrl.signal };
     }
     try {
       return await withDeliveryRecord(record, () => base(input, finalInit));
@@ -72,7 +65,6 @@ export function createClassifyingFetch(options: ClassifyingFetchOptions = {}): F
       throw thrown;
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      unlink?.();
     }
   };
 }

@@ -19,13 +19,12 @@ export interface GateEnterOptions {
   readonly dependency?: string | undefined;
 }
 
-/** How a call that held a slot ended, for what the gate learns of the dependency's rate limit. */
-export interface GateLeave {
-  /** When the call was admitted, on the gate's clock. */
-  readonly admittedAt?: number | undefined;
-  /** The dependency refused it with a 429. */
-  readonly rateLimited?: boolean | undefined;
-}
+/**
+ * How a call that held a slot ended, for what the gate learns of the
+ * dependency's rate limit: it answered, or it refused with a 429. A string,
+ * not an object, because every call on the happy path says it.
+ */
+export type GateOutcome = 'answered' | 'rate_limited';
 
 /**
  * What the gate has learned of a dependency's rate limit from its 429s. A
@@ -35,19 +34,38 @@ export interface GateLeave {
  */
 interface Pacing {
   cycleStart: number;
-  /** Calls admitted in this cycle that the dependency accepted. */
+  /** Answers in this cycle that were not 429s. */
   accepted: number;
   /** Time in this cycle with callers waiting, closed intervals only (see `busyIn`). */
   busyMs: number;
   /** Calls per ms the dependency grants; undefined until a cycle has measured it. */
   rate: number | undefined;
+  /** Accepted calls and elapsed ms of past saturated cycles, each cycle's weight halving at the next. */
+  sumAccepted: number;
+  sumElapsed: number;
   /** The Retry-After that began this cycle: the scale of the dependency's window. */
   retryAfterMs: number;
-  /** A mirror of the dependency's allowance, refilled at `rate`. */
+  /** Calls accepted over the last saturated cycle: no burst after a cooldown can safely be larger. */
+  lastAccepted: number;
+  /** A mirror of the dependency's allowance, refilled at `rate`, spent by each admission. */
   tokens: number;
   tokensAt: number;
+  /**
+   * Calls still in flight when the mirror was emptied. Each is charged to it
+   * at once (it may reach the dependency after the allowance ran out, and
+   * spend what the dependency regains) and refunded if it comes back 429.
+   */
+  unreserved: number;
   /** While the rate is unknown, how many calls may be in flight (a slow start); undefined when not ramping. */
   ramp: number | undefined;
+  /** Half the calls in flight when the limit was met: the ramp doubles up to here, then grows by one per round trip. */
+  rampThreshold: number;
+  /**
+   * Calls the dependency accepted in the burst that met its first 429: its
+   * allowance. A ramp that gets as many accepted again within one cooldown
+   * has found the pace (that allowance per Retry-After) without a second 429.
+   */
+  allowance: number;
   /** Pacing held a caller back since the rate last grew. */
   held: boolean;
   lastGrowth: number;
@@ -75,13 +93,16 @@ export class Gate {
   private lastRefill: number;
   private readonly waiting = new PQueue({ concurrency: 1 });
   private wakeHead: (() => void) | undefined;
-  /** Callers inside `enter`, with what it takes to release them when a cooldown outlasts their deadline. */
+  /** Callers inside `enter`, with what it takes to release them when a cooldown outlasts their wait. */
   private readonly waiters = new Set<{
-    readonly deadlineAt: number | undefined;
+    /** When this caller gives up waiting anyway: its deadline or its queue timeout. */
+    readonly givesUpAt: number;
     readonly release: () => void;
   }>();
   private busySince: number | undefined;
   private pacing: Pacing | undefined;
+  /** Calls accepted since the gate was last idle, before any 429: the size of the current burst. */
+  private acceptedSinceIdle = 0;
 
   constructor(
     readonly options: GateOptions,
@@ -114,7 +135,7 @@ export class Gate {
   cooldown(until: number): void {
     if (until <= this.cooldownUntil) return;
     this.cooldownUntil = until;
-    for (const w of this.waiters) if (w.deadlineAt !== undefined && w.deadlineAt < until) w.release();
+    for (const w of this.waiters) if (w.givesUpAt < until) w.release();
   }
 
   /**
@@ -124,40 +145,57 @@ export class Gate {
    * wave): they are admitted at the rate the dependency was measured to
    * grant, or, until that is known, one more in flight per call it accepts.
    */
-  rateLimited(retryAfterMs: number, now = this.clock.now(), admittedAt?: number): void {
+  rateLimited(retryAfterMs: number, now = this.clock.now()): void {
     const until = now + retryAfterMs;
     const p = this.pacing;
-    const sameWave =
-      now < this.cooldownUntil || (p !== undefined && admittedAt !== undefined && admittedAt < p.cycleStart);
-    if (!sameWave) {
+    // A 429 while a cooldown is on was in flight with the one that began it: same exhaustion.
+    if (now >= this.cooldownUntil) {
       if (p === undefined) {
         this.pacing = {
           cycleStart: now,
           accepted: 0,
           busyMs: 0,
           rate: undefined,
+          sumAccepted: 0,
+          sumElapsed: 0,
+          lastAccepted: 0,
           retryAfterMs,
-          tokens: 0,
+          tokens: -this.active,
           tokensAt: now,
+          unreserved: this.active,
           ramp: 1,
+          rampThreshold: Math.max(1, Math.floor(this.active / 2)),
+          allowance: this.acceptedSinceIdle,
           held: false,
           lastGrowth: now,
         };
       } else {
         const elapsed = now - p.cycleStart;
-        const measured =
-          elapsed > 0 && p.accepted > 0 && this.busyIn(p, now) >= SATURATED * elapsed
-            ? p.accepted / elapsed
-            : undefined;
-        p.rate = measured;
+        if (elapsed > 0 && this.busyIn(p, now) >= SATURATED * elapsed) {
+          // Each 429 says how far the allowance was from one more call: (1 − waitMs × rate). Over the
+          // cycle the dependency granted accepted + (1 − endWait·rate) − (1 − startWait·rate), so
+          // rate = accepted / (elapsed + endWait − startWait), exact when the waits are in ms. Waits in
+          // whole seconds (or dates) are too coarse for that; then the cycle's own length stands.
+          const skew = retryAfterMs - p.retryAfterMs;
+          const exact = Math.abs(skew) < elapsed / 2;
+          const span = exact ? elapsed + skew : elapsed;
+          // Without that correction the cycle ended somewhere within one call of the next: count half of one.
+          p.sumAccepted = p.sumAccepted / 2 + p.accepted + (exact && skew !== 0 ? 0 : 0.5);
+          p.sumElapsed = p.sumElapsed / 2 + span;
+          p.rate = p.sumAccepted / p.sumElapsed;
+          p.lastAccepted = p.accepted;
+        }
+        // An unsaturated cycle measured our load, not the dependency: what was learned stands.
         p.cycleStart = now;
         p.accepted = 0;
         p.busyMs = 0;
         p.retryAfterMs = retryAfterMs;
-        // The dependency's allowance is spent: the mirror starts empty.
-        p.tokens = 0;
+        // The dependency's allowance is spent: the mirror starts empty, less what is still in flight.
+        p.tokens = -this.active;
         p.tokensAt = now;
-        p.ramp = measured === undefined ? 1 : undefined;
+        p.unreserved = this.active;
+        p.ramp = p.rate === undefined ? 1 : undefined;
+        p.rampThreshold = Math.max(1, Math.floor(this.active / 2));
         p.held = false;
         p.lastGrowth = now;
       }
@@ -177,23 +215,54 @@ export class Gate {
     return this.take(now);
   }
 
-  /** Gives the slot back. Call it after any `rateLimited` for the same call, so the waiter it wakes sees the cooldown. */
-  leave(outcome: GateLeave = {}): void {
+  /**
+   * Gives the slot back, saying how the call ended when it is known (a call
+   * given back unanswered teaches nothing). Call it after any `rateLimited`
+   * for the same call, so that the waiter it wakes sees the cooldown.
+   */
+  leave(outcome?: GateOutcome): void {
     this.active--;
     const p = this.pacing;
-    if (
-      p &&
-      !outcome.rateLimited &&
-      (outcome.admittedAt === undefined || outcome.admittedAt >= p.cycleStart)
-    ) {
-      p.accepted++;
-      if (p.ramp !== undefined) {
-        // Linear growth (one more in flight per round trip), so that meeting the limit costs a few 429s, not a wave.
-        p.ramp += 1 / p.ramp;
-        if (p.ramp >= (this.options.concurrency ?? 64)) p.ramp = undefined;
+    const accepted = outcome === 'answered';
+    if (p === undefined) {
+      if (accepted) this.acceptedSinceIdle++;
+      if (this.active === 0 && this.waiters.size === 0) this.acceptedSinceIdle = 0;
+    } else if (outcome !== undefined) {
+      if (p.unreserved > 0) {
+        p.unreserved--;
+        if (!accepted) p.tokens += 1;
+      }
+      // Counted when answered, not when admitted: a straggler admitted long ago still spent this cycle's allowance.
+      if (accepted) {
+        p.accepted++;
+        if (p.ramp !== undefined) {
+          if (p.allowance > 0 && p.accepted >= p.allowance) this.paceAtAllowance(p);
+          else {
+            // TCP's slow start: double per round trip up to the threshold, then one more per round trip,
+            // so that meeting the limit again costs a few 429s, not a wave.
+            p.ramp += p.ramp < p.rampThreshold ? 1 : 1 / p.ramp;
+            if (p.ramp >= (this.options.concurrency ?? 64)) p.ramp = undefined;
+          }
+        }
       }
     }
     this.wakeHead?.();
+  }
+
+  /** The ramp got the whole allowance accepted again within a cooldown: pace at one allowance per Retry-After. */
+  private paceAtAllowance(p: Pacing): void {
+    const now = this.clock.now();
+    p.rate = p.allowance / p.retryAfterMs;
+    p.sumAccepted = p.allowance;
+    p.sumElapsed = p.retryAfterMs;
+    p.lastAccepted = p.allowance;
+    p.ramp = undefined;
+    // The allowance is spent, and calls still in flight will spend more.
+    p.tokens = -this.active;
+    p.tokensAt = now;
+    p.unreserved = this.active;
+    p.held = false;
+    p.lastGrowth = now;
   }
 
   /** Waits for a slot. Rejects with a typed error: rejected, rate limited, timed out or cancelled. */
@@ -232,7 +301,7 @@ export class Gate {
     const ctrl = new AbortController();
     const onCallerAbort = () => ctrl.abort(CALLER);
     signal?.addEventListener('abort', onCallerAbort, { once: true });
-    const waiter = { deadlineAt, release: () => ctrl.abort(COOLING) };
+    const waiter = { givesUpAt: now + limitMs, release: () => ctrl.abort(COOLING) };
     this.waiters.add(waiter);
     if (this.waiters.size === 1) this.busySince = now;
     const timer: TimerHandle | undefined = Number.isFinite(limitMs)
@@ -242,7 +311,7 @@ export class Gate {
     try {
       await this.waiting.add(({ signal: s }) => this.waitAtHead(grant, s), { signal: ctrl.signal });
     } catch (err) {
-      // Aborted in the same tick the slot was granted: give the slot back.
+      // Aborted in the same tick the slot was granted: give the slot back, unused.
       if (grant.granted) this.leave();
       const why = ctrl.signal.aborted ? ctrl.signal.reason : err;
       if (why === CALLER) throw cancelled(signal?.reason, dependency);
@@ -253,7 +322,7 @@ export class Gate {
             kind: 'rate_limited',
             delivery: 'not_sent',
             retryAfterMs: left,
-            message: `cooling down for ${left} ms, longer than the time left`,
+            message: `cooling down for ${left} ms, longer than this call may wait`,
             cause: undefined,
           },
           dependency,
@@ -305,8 +374,10 @@ export class Gate {
       p.held = false;
       p.lastGrowth = now;
     }
-    // A full mirror holds what the dependency regains in one Retry-After: the burst it will take.
-    const cap = Math.max(1, p.rate * p.retryAfterMs);
+    // A full mirror holds what the dependency regains in one Retry-After (the burst it will take after a
+    // cooldown), never more than it accepted in a whole cycle (its allowance may hold less), and one call
+    // short of that: a burst that empties the allowance exactly leaves the next call a 429 away.
+    const cap = Math.max(1, Math.min(p.rate * p.retryAfterMs, p.lastAccepted) - 1);
     if (now > p.tokensAt) {
       p.tokens = Math.min(cap, p.tokens + (now - p.tokensAt) * p.rate);
       p.tokensAt = now;
@@ -321,7 +392,11 @@ export class Gate {
     const limit = this.options.concurrency;
     if (limit !== null && this.active >= limit) return false;
     const p = this.pacing;
-    if (p?.ramp !== undefined && this.active >= Math.floor(p.ramp)) return false;
+    if (p?.ramp !== undefined) {
+      if (this.active >= Math.floor(p.ramp)) return false;
+      // Never more in flight than what is left of the allowance: the ramp stops short of a second 429.
+      if (p.allowance > 0 && this.active >= p.allowance - p.accepted) return false;
+    }
     const rate = this.options.rate;
     if (rate !== null) {
       this.refill(now, rate);

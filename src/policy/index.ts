@@ -10,7 +10,7 @@ export {
 export { type Clock, type Random, systemClock, type TimerHandle } from './clock.js';
 export { decideRetry, type Effect, type RetryVerdict } from './decision.js';
 export type { AttemptInfo, AttemptOutcome, OperationInfo, PolicyEvent, PolicyObserver } from './events.js';
-export { Gate, type GateEnterOptions, type GateOptions } from './gate.js';
+export { Gate, type GateEnterOptions, type GateOptions, type GateOutcome } from './gate.js';
 export {
   type AttemptContext,
   createPolicy,

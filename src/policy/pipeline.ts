@@ -200,6 +200,35 @@ export function createPolicy(
   const attemptMs = profile.timeout.attemptMs;
   const timers = new TimerQueue(clock);
   const maxAttempts = profile.retry.maxAttempts;
+  const waitWhenOpen = profile.breaker !== false && profile.breaker.waitWhenOpen === true;
+
+  /** Resolves when the breaker changes state or `ms` passes, whichever is first; rejects when the caller aborts. */
+  function breakerChange(b: CircuitBreaker, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const done = () => {
+        clock.clearTimeout(timer);
+        off();
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(signal?.reason);
+      };
+      const off = b.onTransition(() => {
+        done();
+        resolve();
+      });
+      const timer = clock.setTimeout(() => {
+        done();
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
 
   function fail(
     failure: Failure,
@@ -387,8 +416,9 @@ export function createPolicy(
     let waitedMs = 0;
     let previousDelay = 0;
     try {
+      let waitedForBreaker = false;
       for (let attempt = 1; ; attempt++) {
-        const now = attempt === 1 ? start : clock.now();
+        const now = attempt === 1 && !waitedForBreaker ? start : clock.now();
         if (deadlineAt !== undefined && now >= deadlineAt) {
           throw fail(
             {
@@ -414,8 +444,35 @@ export function createPolicy(
           if (gate && cooling > now) gate.cooldown(cooling);
         }
         if ((breaker && permit === undefined) || sharedRetryAfterMs !== undefined) {
-          emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
           const retryAfterMs = sharedRetryAfterMs ?? breaker?.retryAfterMs(now) ?? 0;
+          // Wait for the breaker rather than fail, when asked to and the deadline outlasts the open period
+          // (half-open: the probe's verdict, which wakes the wait, comes before the deadline or never matters).
+          if (
+            waitWhenOpen &&
+            breaker &&
+            sharedRetryAfterMs === undefined &&
+            (deadlineAt === undefined || breaker.state === 'half_open' || now + retryAfterMs < deadlineAt)
+          ) {
+            const ms = deadlineAt === undefined ? retryAfterMs : Math.min(retryAfterMs, deadlineAt - now);
+            try {
+              await breakerChange(breaker, Math.max(1, ms), signal);
+            } catch (reason) {
+              throw fail(
+                {
+                  kind: 'cancelled',
+                  delivery: 'not_sent',
+                  message: 'cancelled while waiting for the breaker',
+                  cause: reason,
+                },
+                history ?? [],
+              );
+            }
+            waitedForBreaker = true;
+            // The same attempt again: the wait was not an attempt.
+            attempt--;
+            continue;
+          }
+          emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
           throw fail(
             {
               kind: 'circuit_open',
@@ -502,7 +559,7 @@ export function createPolicy(
           ended - begun,
           ended,
         );
-        gate?.leave({ rateLimited: !outcome.ok && outcome.failure.kind === 'rate_limited' });
+        gate?.leave(!outcome.ok && outcome.failure.kind === 'rate_limited' ? 'rate_limited' : 'answered');
         if (recording) await recording;
 
         let failure: Failure;

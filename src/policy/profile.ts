@@ -33,6 +33,13 @@ const breakerSchema = z.strictObject({
   maxOpenMs: positiveMs,
   halfOpenProbes: z.int().min(1),
   halfOpenMaxWaitMs: positiveMs,
+  /**
+   * A call that meets an open breaker waits for it to admit calls again (and
+   * is woken the moment it closes) instead of failing with `circuit_open`,
+   * when its deadline outlasts the open period. For callers with nothing to
+   * fall back on; off by default, so that a router fails over at once.
+   */
+  waitWhenOpen: z.boolean().optional(),
   countKinds: z.array(z.enum(FAILURE_KINDS as [FailureKind, ...FailureKind[]])),
 });
 

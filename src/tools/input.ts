@@ -38,21 +38,48 @@ export function issuesOf(error: z.ZodError): InputIssue[] {
 }
 
 /**
+ * Deeper than this, arguments are refused: no tool's input needs it, the
+ * idempotency fingerprint stops at the same depth, and a schema that recurses
+ * (`z.json()`) would overflow the stack on a model's 100 000 nested brackets.
+ */
+export const MAX_ARGUMENT_DEPTH = 256;
+
+interface Frame {
+  readonly v: unknown;
+  readonly key: PropertyKey | undefined;
+  readonly parent: Frame | undefined;
+  readonly depth: number;
+}
+
+/** A frame's path, built only when an issue names it: copying it at every level made deep input quadratic. */
+function framePath(f: Frame, last: PropertyKey): string {
+  const keys: PropertyKey[] = [last];
+  for (let p: Frame | undefined = f; p?.key !== undefined; p = p.parent) keys.push(p.key);
+  return pathOf(keys.reverse());
+}
+
+/**
  * Own `__proto__` keys, which JSON.parse creates as plain properties: harmless
  * here, but one spread or merge away from prototype pollution in a tool's
- * code, so they never reach it.
+ * code, so they never reach it. And input nested deeper than
+ * `MAX_ARGUMENT_DEPTH`.
  */
 function forbiddenKeys(value: unknown): InputIssue[] {
   const issues: InputIssue[] = [];
-  const stack: Array<{ v: unknown; path: PropertyKey[] }> = [{ v: value, path: [] }];
+  const stack: Frame[] = [{ v: value, key: undefined, parent: undefined, depth: 0 }];
   const seen = new Set<unknown>();
   while (stack.length > 0 && issues.length < ISSUES_MAX) {
-    const { v, path } = stack.pop()!;
+    const f = stack.pop()!;
+    const v = f.v;
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
+    if (f.depth > MAX_ARGUMENT_DEPTH) {
+      return [{ path: '', message: `arguments nested deeper than ${MAX_ARGUMENT_DEPTH} levels` }];
+    }
     if (Object.hasOwn(v, '__proto__'))
-      issues.push({ path: pathOf([...path, '__proto__']), message: 'forbidden field name' });
-    for (const k of Object.keys(v)) stack.push({ v: (v as Record<string, unknown>)[k], path: [...path, k] });
+      issues.push({ path: framePath(f, '__proto__'), message: 'forbidden field name' });
+    for (const k of Object.keys(v))
+      stack.push({ v: (v as Record<string, unknown>)[k], key: k, parent: f, depth: f.depth + 1 });
   }
   return issues;
 }

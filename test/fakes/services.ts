@@ -57,6 +57,17 @@ interface Base {
   clearSchedule(): void;
 }
 
+/** Options for a fake service; the defaults are what every existing test expects. */
+export interface ServiceOptions {
+  /**
+   * Chooses a request's fault from the request itself (a header naming the
+   * operation, say), so that concurrent operations each meet their own
+   * schedule whatever order their requests arrive in. Undefined falls back
+   * to the shared queue of `schedule`.
+   */
+  readonly pick?: (req: http.IncomingMessage) => Fault | undefined;
+}
+
 type Route = (
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -79,6 +90,7 @@ async function startServer(options: {
   action: Route;
   other?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
   tracker?: Tracker | undefined;
+  pick?: ServiceOptions['pick'];
 }): Promise<Base> {
   const faults: Fault[] = [];
   const keysSeen: (string | undefined)[] = [];
@@ -94,7 +106,7 @@ async function startServer(options: {
     requests++;
     const key = req.headers['idempotency-key'];
     keysSeen.push(typeof key === 'string' ? key : undefined);
-    const fault = faults.shift() ?? 'none';
+    const fault = options.pick?.(req) ?? faults.shift() ?? 'none';
     if (fault === 'reset_before_read') {
       req.socket.resetAndDestroy();
       return;
@@ -180,7 +192,7 @@ export interface PaymentApi extends FakeServer {
  * key replays the stored answer, the same key still in flight gets a 409, the
  * same key with another body a 422.
  */
-export async function startPaymentApi(tracker?: Tracker): Promise<PaymentApi> {
+export async function startPaymentApi(tracker?: Tracker, options: ServiceOptions = {}): Promise<PaymentApi> {
   const charges: Charge[] = [];
   const keyAnswers = { replayed: 0, conflict: 0, mismatch: 0 };
   const byKey = new Map<
@@ -191,6 +203,7 @@ export async function startPaymentApi(tracker?: Tracker): Promise<PaymentApi> {
   const base = await startServer({
     actionPath: '/v1/charges',
     tracker,
+    pick: options.pick,
     action(req, res, { fault, body, stall }) {
       const header = req.headers['idempotency-key'];
       const key = typeof header === 'string' ? header : undefined;
@@ -290,11 +303,12 @@ export interface ImageApi extends FakeServer {
  * processed bills one image. It stores a client reference with each image and
  * can list images by it, which is what makes reconciliation possible.
  */
-export async function startImageApi(tracker?: Tracker): Promise<ImageApi> {
+export async function startImageApi(tracker?: Tracker, options: ServiceOptions = {}): Promise<ImageApi> {
   const images: Image[] = [];
   const base = await startServer({
     actionPath: '/v1/images',
     tracker,
+    pick: options.pick,
     action(_req, res, { fault, body, stall }) {
       if (fault === 'rate_limited') {
         json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' });
@@ -343,11 +357,12 @@ export async function startImageApi(tracker?: Tracker): Promise<ImageApi> {
 }
 
 /** A read-only search API that fails as scheduled; safe to call any number of times. */
-export async function startSearchApi(tracker?: Tracker): Promise<FakeServer> {
+export async function startSearchApi(tracker?: Tracker, options: ServiceOptions = {}): Promise<FakeServer> {
   const base = await startServer({
     actionPath: '/search',
     method: 'GET',
     tracker,
+    pick: options.pick,
     action(req, res, { fault, stall }) {
       if (fault === 'rate_limited') {
         json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' });

@@ -1,0 +1,71 @@
+export {
+  type AnthropicBlockParam,
+  type AnthropicBody,
+  type AnthropicClientLike,
+  type AnthropicMessageParam,
+  type AnthropicProviderOptions,
+  type AnthropicRequestOptions,
+  type AnthropicToolChoiceParam,
+  type AnthropicToolParam,
+  anthropicProvider,
+  fromAnthropicResponse,
+  fromAnthropicStream,
+  toAnthropicRequest,
+} from './anthropic.js';
+export { Assembler, type PartialAnswer, type PartialToolCall } from './assemble.js';
+export {
+  AllProvidersFailedError,
+  type ProviderFailure,
+  StreamInterruptedError,
+  type StreamInterruptedOptions,
+} from './errors.js';
+export { guardCall, providerError } from './failures.js';
+export {
+  fromOpenAIResponse,
+  fromOpenAIStream,
+  type OpenAIChatBody,
+  type OpenAIClientLike,
+  type OpenAIMessageParam,
+  type OpenAIProviderOptions,
+  type OpenAIRequestOptions,
+  type OpenAIToolCallParam,
+  type OpenAIToolChoiceParam,
+  type OpenAIToolParam,
+  openaiProvider,
+  toOpenAIRequest,
+} from './openai.js';
+export {
+  createRouter,
+  type Route,
+  type Router,
+  type RouterCallOptions,
+  type RouterOptions,
+} from './router.js';
+export {
+  normaliseToolDefinition,
+  resolveTools,
+  type ToolUseBlock,
+  toolArgumentsText,
+  toolCallFromText,
+  toolResultMessages,
+  toolUseBlocks,
+} from './tools.js';
+export type {
+  AssistantMessage,
+  ChatChunk,
+  ChatMessage,
+  ChatRequest,
+  ChatResponse,
+  FinishReason,
+  JsonSchema,
+  Provider,
+  ProviderCallOptions,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  ToolDefinitionSource,
+  ToolResultMessage,
+  ToolsInput,
+  Usage,
+  UserMessage,
+} from './types.js';

@@ -1,0 +1,360 @@
+import type { BuiltinProfileName, Profile, ProfileInput } from '../policy/profile.js';
+import { Assembler } from './assemble.js';
+import { guardCall, malformedResponse, providerError, truncatedStream } from './failures.js';
+import { isRecord, resolveTools, toolArgumentsText, toolCallFromText } from './tools.js';
+import type {
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  FinishReason,
+  Provider,
+  ProviderCallOptions,
+  ToolCall,
+  ToolChoice,
+  Usage,
+} from './types.js';
+
+/*
+ * The part of the OpenAI chat-completions wire format we write and read.
+ * Declared here rather than imported from `openai` so that this module needs
+ * no particular SDK version (the peer range spans majors) and the package's
+ * types compile for users who installed only one of the SDKs.
+ */
+
+export interface OpenAIToolCallParam {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type OpenAIMessageParam =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCallParam[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface OpenAIToolParam {
+  type: 'function';
+  function: { name: string; description?: string; parameters: { [key: string]: unknown } };
+}
+
+export type OpenAIToolChoiceParam =
+  | 'auto'
+  | 'none'
+  | 'required'
+  | { type: 'function'; function: { name: string } };
+
+export interface OpenAIChatBody {
+  model: string;
+  messages: OpenAIMessageParam[];
+  tools?: OpenAIToolParam[];
+  tool_choice?: OpenAIToolChoiceParam;
+  max_completion_tokens?: number;
+  max_tokens?: number;
+  temperature?: number;
+  stop?: string[];
+  stream?: boolean;
+  stream_options?: { include_usage: boolean };
+}
+
+export interface OpenAIRequestOptions {
+  signal?: AbortSignal;
+  maxRetries?: number;
+  timeout?: number;
+}
+
+/** What `openaiProvider` needs of a client: `new OpenAI(…)` fits, as does any OpenAI-compatible one. */
+export interface OpenAIClientLike {
+  chat: {
+    completions: {
+      create(body: OpenAIChatBody, options?: OpenAIRequestOptions): PromiseLike<unknown>;
+    };
+  };
+}
+
+interface OpenAIUsageWire {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+}
+
+interface OpenAICompletionWire {
+  model?: string;
+  choices?: Array<{
+    message?: {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: Array<{ id?: string; type?: string; function?: { name?: string; arguments?: string } }>;
+    };
+    finish_reason?: string | null;
+  }>;
+  usage?: OpenAIUsageWire | null;
+}
+
+interface OpenAIChunkWire {
+  model?: string;
+  choices?: Array<{
+    delta?: {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
+    };
+    finish_reason?: string | null;
+  }>;
+  usage?: OpenAIUsageWire | null;
+}
+
+export interface OpenAIProviderOptions {
+  readonly model: string;
+  /** Defaults to `openai`; name OpenAI-compatible endpoints after themselves. */
+  readonly name?: string | undefined;
+  readonly profile?: BuiltinProfileName | ProfileInput | Profile | undefined;
+  /**
+   * Which field carries `maxTokens`. OpenAI's own API wants
+   * `max_completion_tokens` (reasoning models reject `max_tokens`); many
+   * OpenAI-compatible servers only know `max_tokens`.
+   */
+  readonly maxTokensField?: 'max_completion_tokens' | 'max_tokens' | undefined;
+}
+
+function openaiToolChoice(choice: ToolChoice): OpenAIToolChoiceParam {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+}
+
+/** The neutral request in OpenAI's words. */
+export function toOpenAIRequest(
+  request: ChatRequest,
+  model: string,
+  options: Pick<OpenAIProviderOptions, 'maxTokensField'> = {},
+): OpenAIChatBody {
+  const messages: OpenAIMessageParam[] = [];
+  if (request.system !== undefined && request.system !== '')
+    messages.push({ role: 'system', content: request.system });
+  for (const m of request.messages) {
+    switch (m.role) {
+      case 'user':
+        messages.push({ role: 'user', content: m.content });
+        break;
+      case 'assistant': {
+        const calls = m.toolCalls ?? [];
+        if (calls.length === 0) {
+          messages.push({ role: 'assistant', content: m.content });
+          break;
+        }
+        messages.push({
+          role: 'assistant',
+          // OpenAI's own transcripts carry null, not '', beside tool calls.
+          content: m.content === '' ? null : m.content,
+          tool_calls: calls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: toolArgumentsText(c) },
+          })),
+        });
+        break;
+      }
+      case 'tool':
+        // Chat completions have no error flag on a tool result: say it in words the model reads.
+        messages.push({
+          role: 'tool',
+          tool_call_id: m.toolCallId,
+          content: m.isError ? `Error: ${m.content}` : m.content,
+        });
+        break;
+    }
+  }
+  const body: OpenAIChatBody = { model, messages };
+  const tools = resolveTools(request.tools, 'openai');
+  if (tools && tools.length > 0) {
+    body.tools = tools.map((t) => ({
+      type: 'function',
+      function: {
+        name: t.name,
+        ...(t.description !== undefined ? { description: t.description } : {}),
+        parameters: { ...t.parameters },
+      },
+    }));
+  }
+  if (request.toolChoice !== undefined && (tools?.length ?? 0) > 0)
+    body.tool_choice = openaiToolChoice(request.toolChoice);
+  if (request.maxTokens !== undefined)
+    body[options.maxTokensField ?? 'max_completion_tokens'] = request.maxTokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop];
+  return body;
+}
+
+function finishReason(reason: string | null | undefined, refused: boolean): FinishReason {
+  if (refused) return 'refusal';
+  switch (reason) {
+    case 'stop':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+function usageOf(u: OpenAIUsageWire | null | undefined): Usage | undefined {
+  if (!u || typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
+  return {
+    inputTokens: u.prompt_tokens,
+    outputTokens: u.completion_tokens,
+    totalTokens: u.total_tokens ?? u.prompt_tokens + u.completion_tokens,
+  };
+}
+
+/** An OpenAI chat completion in neutral form. */
+export function fromOpenAIResponse(
+  raw: unknown,
+  provider: string,
+  requestedModel: string,
+  dependency = provider,
+): ChatResponse {
+  if (!isRecord(raw)) throw malformedResponse(dependency, 'not an object');
+  const res = raw as OpenAICompletionWire;
+  const choice = res.choices?.[0];
+  if (!choice?.message) throw malformedResponse(dependency, 'no choice');
+  const msg = choice.message;
+  const toolCalls: ToolCall[] = [];
+  for (const tc of msg.tool_calls ?? []) {
+    if (tc.type !== undefined && tc.type !== 'function') continue;
+    toolCalls.push(toolCallFromText(tc.id ?? '', tc.function?.name ?? '', tc.function?.arguments ?? ''));
+  }
+  const refusal = typeof msg.refusal === 'string' && msg.refusal !== '' ? msg.refusal : undefined;
+  const content = msg.content ?? refusal ?? '';
+  return {
+    provider,
+    model: res.model ?? requestedModel,
+    message: { role: 'assistant', content, ...(toolCalls.length > 0 ? { toolCalls } : {}) },
+    toolCalls,
+    finishReason: finishReason(choice.finish_reason, refusal !== undefined && !msg.content),
+    usage: usageOf(res.usage),
+  };
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** OpenAI stream chunks as neutral chunks, ending with `finish`. */
+export async function* fromOpenAIStream(
+  stream: AsyncIterable<unknown>,
+  provider: string,
+  requestedModel: string,
+  dependency: string,
+  signal?: AbortSignal,
+): AsyncGenerator<ChatChunk, void, undefined> {
+  const asm = new Assembler();
+  let model = requestedModel;
+  let finish: string | null = null;
+  let refused = false;
+  let usage: Usage | undefined;
+  const ordinals = new Map<number, number>();
+  const emit = (c: ChatChunk): ChatChunk => {
+    asm.add(c);
+    return c;
+  };
+  try {
+    for await (const raw of stream) {
+      if (!isRecord(raw)) continue;
+      const chunk = raw as OpenAIChunkWire;
+      if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+      usage = usageOf(chunk.usage) ?? usage;
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      const delta = choice.delta;
+      if (typeof delta?.content === 'string' && delta.content !== '')
+        yield emit({ type: 'text', text: delta.content });
+      if (typeof delta?.refusal === 'string' && delta.refusal !== '') {
+        refused = true;
+        yield emit({ type: 'text', text: delta.refusal });
+      }
+      for (const tc of delta?.tool_calls ?? []) {
+        const key = tc.index ?? 0;
+        let index = ordinals.get(key);
+        if (index === undefined) {
+          index = ordinals.size;
+          ordinals.set(key, index);
+          yield emit({
+            type: 'tool_call_start',
+            index,
+            id: tc.id ?? `call_${index}`,
+            name: tc.function?.name ?? '',
+          });
+        }
+        const args = tc.function?.arguments;
+        if (typeof args === 'string' && args !== '')
+          yield emit({ type: 'tool_call_delta', index, argumentsDelta: args });
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw providerError(err, true, dependency);
+  }
+  // The SDK ends the iteration quietly when its request is aborted.
+  if (signal?.aborted) throw abortError(signal);
+  if (finish === null) throw truncatedStream(dependency);
+  if (usage) yield emit({ type: 'usage', usage });
+  const reason = finishReason(finish, refused);
+  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason) };
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  );
+}
+
+function requestOptions(options: ProviderCallOptions): OpenAIRequestOptions {
+  // One retry loop only: ours. The SDK's would multiply every attempt by three.
+  const o: OpenAIRequestOptions = { maxRetries: 0 };
+  if (options.signal) o.signal = options.signal;
+  if (options.timeoutMs !== undefined) o.timeout = Math.max(1, Math.ceil(options.timeoutMs));
+  return o;
+}
+
+/**
+ * A provider over the official `openai` client's chat completions (or any
+ * OpenAI-compatible server through its `baseURL`). Give the client
+ * breakwater's fetch so that a connect timeout is told from a read timeout:
+ * `new OpenAI({ fetch: createClassifyingFetch({ connectTimeoutMs: 10_000 }), maxRetries: 0 })`.
+ */
+export function openaiProvider(client: OpenAIClientLike, options: OpenAIProviderOptions): Provider {
+  const name = options.name ?? 'openai';
+  const model = options.model;
+  const dependency = `${name}/${model}`;
+  return {
+    name,
+    model,
+    profile: options.profile,
+    async chat(request, callOptions = {}) {
+      const body = toOpenAIRequest(request, model, options);
+      const raw = await guardCall(dependency, callOptions.signal, async () =>
+        client.chat.completions.create(body, requestOptions(callOptions)),
+      );
+      return fromOpenAIResponse(raw, name, model, dependency);
+    },
+    async *stream(request, callOptions = {}) {
+      const body: OpenAIChatBody = {
+        ...toOpenAIRequest(request, model, options),
+        stream: true,
+        stream_options: { include_usage: true },
+      };
+      const raw = await guardCall(dependency, callOptions.signal, async () =>
+        client.chat.completions.create(body, requestOptions(callOptions)),
+      );
+      if (!isAsyncIterable(raw)) throw malformedResponse(dependency, 'not a stream');
+      yield* fromOpenAIStream(raw, name, model, dependency, callOptions.signal);
+    },
+  };
+}
