@@ -123,3 +123,42 @@ it('leak test: secrets in tool arguments, results, errors and keys appear nowher
   expect(String(span.attributes['gen_ai.tool.call.result'])).toContain('[card]');
   expect(everyRecordedString(otel.spans()).join('\n')).not.toContain(SECRET);
 });
+
+it('inside a framework’s own span for the same tool call, adds attempts under it instead of a duplicate span', async () => {
+  const registry = createRegistry({ telemetry: createTelemetry() });
+  let n = 0;
+  registry.register({
+    name: 'search',
+    effect: 'idempotent',
+    input: z.object({ q: z.string() }),
+    profile: { retry: { backoff: { initialMs: 0, maxMs: 0 } } },
+    execute: async () => {
+      if (n++ === 0) throw Object.assign(new Error('HTTP 503'), { status: 503, headers: {} });
+      return 'found';
+    },
+  });
+  // The Vercel AI SDK's span for a tool call, as ai@6 names it.
+  await trace
+    .getTracer('ai')
+    .startActiveSpan(
+      'ai.toolCall',
+      { attributes: { 'ai.toolCall.name': 'search', 'ai.toolCall.id': 'call_42' } },
+      async (span) => {
+        await registry.call('search', { q: 'x' }, { callId: 'call_42' });
+        span.end();
+      },
+    );
+  const framework = otel.span('ai.toolCall');
+  expect(otel.spans().some((s) => s.name === 'execute_tool search')).toBe(false);
+  expect(framework.attributes).toMatchObject({ 'gen_ai.tool.name': 'search', 'breakwater.attempts': 2 });
+  expect(otel.children(framework).map((s) => s.attributes['breakwater.attempt'])).toEqual([1, 2]);
+
+  // Another call id: breakwater opens its own span, as a child.
+  await trace
+    .getTracer('ai')
+    .startActiveSpan('ai.toolCall', { attributes: { 'ai.toolCall.id': 'call_other' } }, async (span) => {
+      await registry.call('search', { q: 'y' }, { callId: 'call_43' });
+      span.end();
+    });
+  expect(otel.spans().filter((s) => s.name === 'execute_tool search')).toHaveLength(1);
+});
