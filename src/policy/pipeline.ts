@@ -326,6 +326,41 @@ export function createPolicy(
     }
   }
 
+  /**
+   * Ends the operation with `error`, unless an earlier attempt of a
+   * non-idempotent call may have taken effect (a timeout after the request
+   * went out, say, retried under an honoured key until the attempts ran out):
+   * then the truth is that the outcome is unknown. Ask `reconcile` first; only
+   * its "not found" makes the failure definite. (Outside `execute`, so the
+   * happy path does not allocate it.)
+   */
+  async function giveUp<T>(
+    error: BreakwaterError,
+    effect: Effect,
+    history: readonly AttemptRecord[],
+    opts: RunOptions<T>,
+  ): Promise<T> {
+    const mayHaveActed =
+      effect === 'non-idempotent' && history.some((h) => h.failure?.delivery === 'unknown');
+    // A cancel stays a cancel: the caller asked for it, and the registry reports its outcome itself.
+    if (!mayHaveActed || error.code === 'outcome_unknown' || error.code === 'cancelled') throw error;
+    if (opts.reconcile) {
+      let found: Reconciliation<T> | undefined;
+      try {
+        found = await opts.reconcile(error.failure, opts.signal);
+      } catch {
+        found = undefined;
+      }
+      if (found) {
+        emit?.({ type: 'reconciled', dependency, found: found.found });
+        if (found.found) return found.value;
+        throw error;
+      }
+    }
+    emit?.({ type: 'outcome_unknown', dependency, failure: error.failure });
+    throw fail(error.failure, history, true);
+  }
+
   /** One attempt, raced against its timeout and the caller's abort. Never throws. */
   function attemptOnce<T>(
     fn: (ctx: AttemptContext) => Promise<T> | T,
@@ -385,34 +420,6 @@ export function createPolicy(
 
     let history: AttemptRecord[] | undefined;
 
-    /**
-     * Ends the operation with `error`, unless an earlier attempt of a
-     * non-idempotent call may have taken effect (a timeout after the request
-     * went out, say, retried under an honoured key until the attempts ran
-     * out): then the truth is that the outcome is unknown. Ask `reconcile`
-     * first; only its "not found" makes the failure definite.
-     */
-    async function giveUp(error: BreakwaterError): Promise<T> {
-      const mayHaveActed =
-        effect === 'non-idempotent' && history?.some((h) => h.failure?.delivery === 'unknown');
-      // A cancel stays a cancel: the caller asked for it, and the registry reports its outcome itself.
-      if (!mayHaveActed || error.code === 'outcome_unknown' || error.code === 'cancelled') throw error;
-      if (opts.reconcile) {
-        let found: Reconciliation<T> | undefined;
-        try {
-          found = await opts.reconcile(error.failure, signal);
-        } catch {
-          found = undefined;
-        }
-        if (found) {
-          emit?.({ type: 'reconciled', dependency, found: found.found });
-          if (found.found) return found.value;
-          throw error;
-        }
-      }
-      emit?.({ type: 'outcome_unknown', dependency, failure: error.failure });
-      throw fail(error.failure, history ?? [], true);
-    }
     let waitedMs = 0;
     let previousDelay = 0;
     try {
@@ -600,7 +607,8 @@ export function createPolicy(
         }
         // After reconciliation: a veto on retrying must not hide that the outcome is unknown.
         if (verdict === 'retry' && opts.retryIf && !opts.retryIf(failure, failure.cause)) verdict = 'stop';
-        if (verdict === 'stop' || attempt >= maxAttempts) return await giveUp(fail(failure, history));
+        if (verdict === 'stop' || attempt >= maxAttempts)
+          return await giveUp(fail(failure, history), effect, history, opts);
 
         const fromRetryAfter = failure.retryAfterMs !== undefined;
         if (fromRetryAfter && failure.retryAfterMs! > profile.retry.maxRetryAfterMs) {
@@ -613,6 +621,9 @@ export function createPolicy(
               },
               history,
             ),
+            effect,
+            history,
+            opts,
           );
         }
         const backoff = backoffDelay(profile.retry.backoff, attempt, previousDelay, random);
@@ -620,7 +631,33 @@ export function createPolicy(
         const after = clock.now();
         if (deadlineAt !== undefined && after + delay >= deadlineAt) {
           // A wait that would cross the deadline is not started.
-          return await giveUp(fail(fromRetryAfter ? { ...failure, kind: 'rate_limited' } : failure, history));
+          return await giveUp(
+            fail(fromRetryAfter ? { ...failure, kind: 'rate_limited' } : failure, history),
+            effect,
+            history,
+            opts,
+          );
+        }
+        // An open breaker stops the retry loop now, not after a backoff spent finding out (DESIGN.md), so that
+        // a router fails over at once. (A policy that waits for its breaker sleeps, then waits for it.)
+        if (breaker && !waitWhenOpen && breaker.state === 'open' && breaker.retryAfterMs(after) > delay) {
+          emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
+          const retryAfterMs = breaker.retryAfterMs(after);
+          return await giveUp(
+            fail(
+              {
+                kind: 'circuit_open',
+                delivery: 'not_sent',
+                retryAfterMs,
+                message: `breaker open for another ${retryAfterMs} ms: not retrying`,
+                cause: failure.cause,
+              },
+              history,
+            ),
+            effect,
+            history,
+            opts,
+          );
         }
         let retryAllowed = true;
         if (health) {
@@ -629,7 +666,12 @@ export function createPolicy(
         } else if (budget) retryAllowed = budget.tryAcquireRetry(after);
         if (!retryAllowed) {
           emit?.({ type: 'budget_exhausted', dependency, failure });
-          return await giveUp(new RetryBudgetExhaustedError({ failure, attempts: history, dependency }));
+          return await giveUp(
+            new RetryBudgetExhaustedError({ failure, attempts: history, dependency }),
+            effect,
+            history,
+            opts,
+          );
         }
         opts.onRetry?.({ attempt: attempt + 1, delayMs: delay, failure });
         emit?.({
@@ -648,6 +690,9 @@ export function createPolicy(
               { kind: 'cancelled', delivery: 'not_sent', message: 'cancelled during backoff', cause: reason },
               history,
             ),
+            effect,
+            history,
+            opts,
           );
         }
         previousDelay = delay;
