@@ -1,4 +1,6 @@
 import os from 'node:os';
+import { failoverBench } from './failover.js';
+import { outageBench } from './outage.js';
 import { overheadBench } from './overhead.js';
 import { rateLimitBench } from './rate-limit.js';
 import { redisBench } from './redis.js';
@@ -17,3 +19,8 @@ const shared = await redisBench();
 console.log(shared ? shared.text : 'Redis is not answering at 127.0.0.1:6379: skipped.');
 console.log('\n## A rate-limited provider (200 chat calls, concurrency 20)\n');
 console.log((await rateLimitBench()).text);
+console.log('\n## Outage: a dependency down for 3 s under 50 callers\n');
+console.log((await outageBench()).text);
+console.log('\n## Failover latency: primary down, breaker open\n');
+console.log((await failoverBench()).text);
+console.log('\nTables and the outage chart are also written to bench/results/.');

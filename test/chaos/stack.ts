@@ -1,0 +1,421 @@
+/**
+ * Chaos over the whole stack, in process and on a virtual clock: a registry
+ * of four tools (a payment that honours keys, an image generation that does
+ * not, one with a reconcile hook, a search) and a router over two model
+ * providers, each with a random profile, random fault schedules, and a
+ * random mix of concurrent operations — calls, duplicate deliveries of the
+ * same call, batches of model tool calls, chats and streams — with random
+ * deadlines and caller aborts. Every schedule is checked against the
+ * invariants in `referee.ts`. Time is virtual, so a schedule replays exactly
+ * from its seed and runs in milliseconds.
+ */
+import fc from 'fast-check';
+import { z } from 'zod';
+import { isBreakwaterError } from '../../src/failure/errors.js';
+import type { CircuitBreaker } from '../../src/policy/breaker.js';
+import type { ProfileInput } from '../../src/policy/profile.js';
+import { sleep } from '../../src/policy/sleep.js';
+import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-clock.js';
+import { createRouter, type Router } from '../../src/providers/router.js';
+import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
+import { createRegistry, type Registry } from '../../src/tools/registry.js';
+import { profileArb, stepsArb } from './arbitraries.js';
+import { seeded, watchUnhandledRejections } from './config.js';
+import {
+  FakeService,
+  fakeProvider,
+  PROVIDER_FAULTS,
+  type ProviderFault,
+  SERVICE_FAULTS,
+  type ServiceFault,
+  type Step,
+} from './in-process.js';
+import { Referee, type Told, toldByError } from './referee.js';
+
+const TOOLS = ['charge', 'image', 'image_reconciled', 'search'] as const;
+type ToolName = (typeof TOOLS)[number];
+const EFFECTFUL: ReadonlySet<string> = new Set(['charge', 'image', 'image_reconciled']);
+
+type ReconcileStep = { readonly mode: 'ok' | 'throw' | 'hang'; readonly latencyMs: number };
+
+interface BatchCall {
+  readonly tool: ToolName | 'no_such_tool';
+  /** The model sent arguments that are not JSON. */
+  readonly malformed: boolean;
+}
+
+interface OpSpec {
+  readonly target: ToolName | 'batch' | 'chat' | 'stream';
+  readonly startAt: number;
+  readonly deadlineMs: number | undefined;
+  readonly abortAfterMs: number | undefined;
+  /** The same tool call delivered again: at once (a twin), or after the first ends (a replay). */
+  readonly redeliver: 'none' | 'twin' | 'after';
+  readonly batch: readonly BatchCall[];
+  /** A stream reader that stops after this many chunks. */
+  readonly readChunks: number | undefined;
+}
+
+export interface WorldSpec {
+  readonly seed: number;
+  readonly profiles: Readonly<Record<ToolName | 'llm', ProfileInput>>;
+  readonly steps: Readonly<Record<ToolName, Step<ServiceFault>[]>>;
+  readonly reconcile: ReconcileStep[];
+  readonly providers: readonly [Step<ProviderFault>[], Step<ProviderFault>[]];
+  readonly ops: readonly OpSpec[];
+}
+
+const opArb: fc.Arbitrary<OpSpec> = fc.record({
+  target: fc.constantFrom(...TOOLS, 'batch' as const, 'chat' as const, 'stream' as const),
+  startAt: fc.integer({ min: 0, max: 4_000 }),
+  deadlineMs: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }),
+  abortAfterMs: fc.option(fc.integer({ min: 0, max: 3_000 }), { nil: undefined, freq: 4 }),
+  redeliver: fc.constantFrom('none' as const, 'none' as const, 'twin' as const, 'after' as const),
+  batch: fc.array(
+    fc.record({
+      tool: fc.constantFrom(...TOOLS, 'no_such_tool' as const),
+      malformed: fc.boolean(),
+    }),
+    { minLength: 1, maxLength: 4 },
+  ),
+  readChunks: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined, freq: 4 }),
+});
+
+export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
+  seed: fc.integer(),
+  profiles: fc.record({
+    charge: profileArb('non-idempotent'),
+    image: profileArb('non-idempotent'),
+    image_reconciled: profileArb('non-idempotent'),
+    search: profileArb('idempotent'),
+    llm: profileArb('idempotent'),
+  }),
+  steps: fc.record({
+    charge: stepsArb(SERVICE_FAULTS, 1_500),
+    image: stepsArb(SERVICE_FAULTS, 1_500),
+    image_reconciled: stepsArb(SERVICE_FAULTS, 1_500),
+    search: stepsArb(SERVICE_FAULTS, 1_500),
+  }),
+  reconcile: fc.array(
+    fc.record({
+      mode: fc.constantFrom('ok' as const, 'ok' as const, 'throw' as const, 'hang' as const),
+      latencyMs: fc.integer({ min: 0, max: 500 }),
+    }),
+    { maxLength: 8 },
+  ),
+  providers: fc.tuple(stepsArb(PROVIDER_FAULTS, 1_500), stepsArb(PROVIDER_FAULTS, 1_500)),
+  ops: fc.array(opArb, { minLength: 1, maxLength: 14 }),
+});
+
+/** Virtual time the whole schedule may take; far beyond any deadline it can set. */
+const HORIZON_MS = 120_000;
+/** After the last operation ends, time for every request still on its way to land at its fake. */
+const SETTLE_MS = 10_000;
+
+const hello: ChatRequest = { messages: [{ role: 'user', content: 'Say ok.' }] };
+
+interface World {
+  readonly clock: VirtualClock;
+  readonly referee: Referee;
+  readonly registry: Registry;
+  readonly router: Router;
+  readonly services: Readonly<Record<ToolName, FakeService>>;
+}
+
+function breakerOf(registry: Registry, tool: string): CircuitBreaker | undefined {
+  return registry.get(tool)?.policy.breaker;
+}
+
+function build(
+  spec: WorldSpec,
+  clock: VirtualClock,
+  referee: Referee,
+  trace?: (line: string) => void,
+): World {
+  const random = seeded(spec.seed);
+  const registry = createRegistry({ clock, random, ledgerPollMs: 25 });
+  const service = (tool: ToolName, name: string, honoursKey: boolean) =>
+    new FakeService(
+      name,
+      clock,
+      [...spec.steps[tool]],
+      honoursKey,
+      () => referee.reach(tool, breakerOf(registry, tool)?.state),
+      trace,
+    );
+  const services: Record<ToolName, FakeService> = {
+    charge: service('charge', 'payments', true),
+    image: service('image', 'images', false),
+    image_reconciled: service('image_reconciled', 'images2', false),
+    search: service('search', 'search', false),
+  };
+  const input = z.object({ op: z.string(), amount: z.number().int().positive() });
+  registry.register({
+    name: 'charge',
+    input,
+    idempotency: { honoured: true },
+    profile: spec.profiles.charge,
+    execute: (i, ctx) => services.charge.call(i.op, ctx.idempotencyKey, ctx.signal),
+  });
+  registry.register({
+    name: 'image',
+    input,
+    profile: spec.profiles.image,
+    execute: (i, ctx) => services.image.call(i.op, ctx.idempotencyKey, ctx.signal),
+  });
+  const reconcileSteps = [...spec.reconcile];
+  registry.register({
+    name: 'image_reconciled',
+    input,
+    profile: spec.profiles.image_reconciled,
+    idempotency: {
+      reconcile: async (key, _input, ctx) => {
+        const step = reconcileSteps.shift() ?? { mode: 'ok', latencyMs: 0 };
+        if (step.mode === 'hang') return new Promise(() => {});
+        await sleep(clock, step.latencyMs, ctx.signal);
+        if (step.mode === 'throw') throw new Error('lookup failed');
+        const found = services.image_reconciled.lookup(key);
+        return found ? { found: true, value: found } : { found: false };
+      },
+    },
+    execute: (i, ctx) => services.image_reconciled.call(i.op, ctx.idempotencyKey, ctx.signal),
+  });
+  registry.register({
+    name: 'search',
+    effect: 'idempotent',
+    input,
+    profile: spec.profiles.search,
+    execute: (i, ctx) => services.search.call(i.op, ctx.idempotencyKey, ctx.signal),
+  });
+
+  let router: Router | undefined;
+  const provider = (index: 0 | 1, name: string) =>
+    fakeProvider(
+      name,
+      clock,
+      [...spec.providers[index]],
+      () => router?.routes[index]?.policy.breaker?.state,
+      (state) => referee.reach(name, state),
+    );
+  router = createRouter({
+    providers: [provider(0, 'alpha'), provider(1, 'beta')],
+    profile: spec.profiles.llm,
+    clock,
+    random,
+  });
+  return { clock, referee, registry, router, services };
+}
+
+/** The deadline a registry call gets: its own, capped by the tool's total. */
+function toolDeadline(
+  w: World,
+  tool: string,
+  start: number,
+  deadlineMs: number | undefined,
+): number | undefined {
+  const total = w.registry.get(tool)?.policy.profile.timeout.totalMs ?? null;
+  const budget = total === null ? deadlineMs : Math.min(total, deadlineMs ?? total);
+  return budget === undefined ? undefined : start + budget;
+}
+
+/**
+ * What a typed error from `registry.call` says happened: outcome unknown, or
+ * for a non-idempotent tool a failure whose record (the last failure, or any
+ * attempt before it) says a request may have gone through; else failed.
+ */
+function toldForTool(tool: string, error: unknown): Told | string {
+  if (!EFFECTFUL.has(tool)) return toldByError(error, false);
+  const mayHaveActed =
+    isBreakwaterError(error) &&
+    (error.failure.delivery === 'unknown' || error.attempts.some((a) => a.failure?.delivery === 'unknown'));
+  return toldByError(error, mayHaveActed);
+}
+
+function abortSignal(w: World, afterMs: number | undefined): AbortSignal | undefined {
+  if (afterMs === undefined) return undefined;
+  const ctrl = new AbortController();
+  w.clock.setTimeout(() => ctrl.abort(new Error('the caller gave up')), afterMs);
+  return ctrl.signal;
+}
+
+async function callTool(w: World, tool: ToolName, id: string, op: OpSpec, label: string): Promise<void> {
+  const start = w.clock.now();
+  const signal = abortSignal(w, op.abortAfterMs);
+  await w.referee.watch(
+    id,
+    label,
+    toolDeadline(w, tool, start, op.deadlineMs),
+    () =>
+      w.registry.call(
+        tool,
+        { op: id, amount: 500 },
+        { callId: `call_${id}`, signal, deadlineMs: op.deadlineMs },
+      ),
+    (s) => (s.ok ? 'value' : toldForTool(tool, s.error)),
+  );
+}
+
+async function runBatch(w: World, op: OpSpec, index: number): Promise<void> {
+  const start = w.clock.now();
+  const calls = op.batch.map((c, j) => ({
+    id: `b${index}_${j}`,
+    type: 'function' as const,
+    function: {
+      name: c.tool,
+      arguments: c.malformed ? '{"op": "b' : JSON.stringify({ op: `b${index}_${j}`, amount: 500 }),
+    },
+  }));
+  let deadlineAt: number | undefined = start;
+  for (const c of op.batch) {
+    const d = c.tool === 'no_such_tool' ? start : toolDeadline(w, c.tool, start, op.deadlineMs);
+    deadlineAt = d === undefined || deadlineAt === undefined ? undefined : Math.max(deadlineAt, d);
+  }
+  const signal = abortSignal(w, op.abortAfterMs);
+  let results: unknown[] = [];
+  await w.referee.watch(
+    `batch${index}`,
+    `batch ${index}`,
+    deadlineAt,
+    async () => {
+      results = await w.registry.handleToolCalls(calls, { signal, deadlineMs: op.deadlineMs });
+    },
+    (s) => (s.ok ? 'value' : `handleToolCalls threw: ${String(s.error)}`),
+  );
+  if (results.length !== calls.length)
+    w.referee.violation(`batch ${index}: ${results.length} results for ${calls.length} calls`);
+  results.forEach((r, j) => {
+    const content = (r as { content?: unknown }).content;
+    const id = `b${index}_${j}`;
+    if (typeof content !== 'string') {
+      w.referee.violation(`batch ${index}: result ${j} has no content`);
+      return;
+    }
+    let told: Told = 'value';
+    try {
+      const payload = JSON.parse(content) as { error?: { type?: string; outcome?: string } };
+      if (payload.error) {
+        if (payload.error.type === 'internal_error')
+          w.referee.violation(`batch ${index}: call ${j} ended unclassified (${content})`);
+        told = payload.error.outcome === 'unknown' ? 'unknown' : 'failed';
+      }
+    } catch {
+      // A tool's value that is not JSON text is still a value.
+    }
+    const list = w.referee.endings.get(id) ?? [];
+    list.push({ label: `batch ${index} call ${j}`, told, at: w.clock.now(), detail: content.slice(0, 120) });
+    w.referee.endings.set(id, list);
+  });
+}
+
+async function runChat(w: World, op: OpSpec, index: number): Promise<void> {
+  const start = w.clock.now();
+  const total = w.router.routes[0]!.policy.profile.timeout.totalMs;
+  const budget = op.deadlineMs ?? total ?? undefined;
+  const signal = abortSignal(w, op.abortAfterMs);
+  await w.referee.watch(
+    `chat${index}`,
+    `chat ${index}`,
+    budget === undefined ? undefined : start + budget,
+    () => w.router.chat(hello, { signal, deadlineMs: op.deadlineMs }),
+    (s) => (s.ok ? 'value' : toldByError(s.error, false)),
+  );
+}
+
+async function runStream(w: World, op: OpSpec, index: number): Promise<void> {
+  const start = w.clock.now();
+  const total = w.router.routes[0]!.policy.profile.timeout.totalMs;
+  const budget = op.deadlineMs ?? total ?? undefined;
+  const signal = abortSignal(w, op.abortAfterMs);
+  await w.referee.watch(
+    `stream${index}`,
+    `stream ${index}`,
+    budget === undefined ? undefined : start + budget,
+    async () => {
+      const chunks: ChatChunk[] = [];
+      let stoppedEarly = false;
+      for await (const c of w.router.stream(hello, { signal, deadlineMs: op.deadlineMs })) {
+        if (chunks.some((x) => x.type === 'finish'))
+          w.referee.violation(`stream ${index}: a chunk after finish`);
+        chunks.push(c);
+        if (op.readChunks !== undefined && chunks.length >= op.readChunks) {
+          stoppedEarly = true;
+          break;
+        }
+      }
+      const finishes = chunks.filter((c) => c.type === 'finish').length;
+      if (!stoppedEarly && finishes !== 1)
+        w.referee.violation(`stream ${index}: ended without throwing but with ${finishes} finish chunks`);
+      return chunks;
+    },
+    (s) => (s.ok ? 'value' : toldByError(s.error, false)),
+  );
+}
+
+async function runOp(w: World, op: OpSpec, index: number): Promise<void> {
+  switch (op.target) {
+    case 'batch':
+      return runBatch(w, op, index);
+    case 'chat':
+      return runChat(w, op, index);
+    case 'stream':
+      return runStream(w, op, index);
+    default: {
+      const tool = op.target;
+      const id = `op${index}`;
+      const first = callTool(w, tool, id, op, `${tool} ${id}`);
+      if (op.redeliver === 'twin')
+        await Promise.all([first, callTool(w, tool, id, op, `${tool} ${id} twin`)]);
+      else {
+        await first;
+        if (op.redeliver === 'after') await callTool(w, tool, id, op, `${tool} ${id} again`);
+      }
+    }
+  }
+}
+
+export async function runSchedule(
+  spec: WorldSpec,
+  trace?: (line: string) => void,
+): Promise<{ violations: string[]; unhandled: unknown[] }> {
+  const clock = createVirtualClock(1_000_000);
+  const referee = new Referee(clock, trace);
+  const unhandled = watchUnhandledRejections();
+  try {
+    const w = build(spec, clock, referee, trace);
+    const ops = spec.ops.map(
+      (op, i) =>
+        new Promise<void>((resolve) => {
+          clock.setTimeout(() => {
+            runOp(w, op, i).then(resolve, (err: unknown) => {
+              referee.violation(`op ${i} crashed the test harness: ${String(err)}`);
+              resolve();
+            });
+          }, op.startAt);
+        }),
+    );
+    try {
+      await clock.run(Promise.all(ops), { maxMs: HORIZON_MS });
+    } catch (err) {
+      referee.violation(`never forever: ${String(err)}`);
+    }
+    // Requests the callers gave up on still land (and bill) at their fakes: let them.
+    await clock.advance(SETTLE_MS);
+    for (const [i, op] of spec.ops.entries()) {
+      if (EFFECTFUL.has(op.target)) {
+        const id = `op${i}`;
+        referee.effects(id, w.services[op.target as ToolName].effects.get(id) ?? 0);
+      }
+      if (op.target === 'batch') {
+        op.batch.forEach((c, j) => {
+          if (!EFFECTFUL.has(c.tool)) return;
+          const id = `b${i}_${j}`;
+          referee.effects(id, w.services[c.tool as ToolName].effects.get(id) ?? 0);
+        });
+      }
+    }
+    await new Promise<void>((r) => setImmediate(r));
+    return { violations: referee.violations, unhandled: unhandled.seen };
+  } finally {
+    unhandled.stop();
+  }
+}
