@@ -18,7 +18,7 @@ import type {
 } from '../../src/providers/index.js';
 import type { Style } from '../shared/style.js';
 import type { Backend } from './backend.js';
-import type { DependencyRow, Fallback } from './summary.js';
+import { type Counts, type Fallback, row } from './summary.js';
 import type {
   Charge,
   FlightBooking,
@@ -65,8 +65,6 @@ export function naiveFetch(timeoutMs: number): FetchLike {
   };
 }
 
-type Counts = { -readonly [K in keyof DependencyRow]: DependencyRow[K] };
-
 function words(err: unknown): string {
   return failureWords(classify(err));
 }
@@ -84,25 +82,7 @@ export function naiveBackend(o: NaiveOptions): Backend {
   const { providers, api, out, style: s } = o;
   const rows = new Map<string, Counts>();
   const fallbacks: Fallback[] = [];
-  const count = (dependency: string, kind: 'model' | 'tool'): Counts => {
-    let r = rows.get(dependency);
-    if (!r) {
-      r = {
-        dependency,
-        kind,
-        operations: 0,
-        attempts: 0,
-        retries: 0,
-        skipped: 0,
-        replayed: 0,
-        ok: 0,
-        failed: 0,
-        unknown: 0,
-      };
-      rows.set(dependency, r);
-    }
-    return r;
-  };
+  const count = (dependency: string, kind: 'model' | 'tool'): Counts => row(rows, dependency, kind);
   // The same attempt timeout breakwater's profiles use, so the comparison is about retries alone.
   const http = naiveFetch(1_000);
   const image = naiveFetch(700);

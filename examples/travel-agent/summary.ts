@@ -76,9 +76,11 @@ function str(v: unknown): string {
   return v === undefined ? '' : String(v);
 }
 
-type Counts = { -readonly [K in keyof DependencyRow]: DependencyRow[K] };
+/** A dependency's row as it is being counted. */
+export type Counts = { -readonly [K in keyof DependencyRow]: DependencyRow[K] };
 
-function row(rows: Map<string, Counts>, dependency: string, kind: 'model' | 'tool'): Counts {
+/** The row for `dependency`, made empty on first use. */
+export function row(rows: Map<string, Counts>, dependency: string, kind: 'model' | 'tool'): Counts {
   let r = rows.get(dependency);
   if (!r) {
     r = {
