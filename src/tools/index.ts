@@ -1,4 +1,5 @@
 export {
+  CancelledInFlightError,
   ToolDefinitionError,
   ToolError,
   type ToolErrorOptions,

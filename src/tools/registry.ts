@@ -1,11 +1,16 @@
 import { z } from 'zod';
 import type { FetchLike } from '../failure/classifying-fetch.js';
-import { type InputIssue, isBreakwaterError } from '../failure/errors.js';
+import { CancelledError, type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { LedgerUnavailableError } from '../idempotency/errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
-import { assertValidKey, contentKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
-import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
+import { contentKey, isValidKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
+import {
+  createLedger,
+  type Ledger,
+  type LedgerReconciliation,
+  type LedgerResult,
+} from '../idempotency/ledger.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -22,7 +27,13 @@ import { isSharedHealthSource } from '../policy/shared.js';
 import { memoryStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { ToolDefinitionError, ToolOutputError, UnknownToolError } from './errors.js';
+import {
+  CancelledInFlightError,
+  invalidInput,
+  ToolDefinitionError,
+  ToolOutputError,
+  UnknownToolError,
+} from './errors.js';
 import { createToolFetch } from './fetch.js';
 import {
   type AnthropicToolDefinition,
@@ -72,7 +83,7 @@ export interface ToolContext {
 }
 
 export interface ReconcileContext {
-  /** The caller's signal, if any. */
+  /** Aborts when the operation's deadline passes or the caller cancels: pass it on. */
   readonly signal: AbortSignal | undefined;
   /** Why the outcome is in doubt. */
   readonly failure: Failure;
@@ -83,10 +94,13 @@ export interface ReconcileContext {
 }
 
 /**
- * Asked when a non-idempotent attempt may have taken effect: look the
+ * Asked when a non-idempotent attempt may have taken effect, or when an
+ * earlier call with the same key was abandoned (its process died): look the
  * operation up by its key (or by anything the tool sent that identifies it).
- * `{ found: true, value }` ends the call with that value; `{ found: false }`
- * says it did not happen, so it is tried again; a throw leaves it unknown.
+ * `{ found: true, value }` ends the call with that value (checked against
+ * `output`); only `{ found: false }` says it did not happen, so it is run
+ * again; a throw, any other answer, or no answer by the deadline (or the
+ * caller's cancel) leaves the outcome unknown.
  */
 export type ReconcileFn<I, O> = (key: string, input: I, ctx: ReconcileContext) => Promise<Reconciliation<O>>;
 
@@ -116,12 +130,17 @@ export interface ToolSpec<S extends z.ZodObject, O> {
 }
 
 export interface CallOptions {
-  /** The model's tool-call id: the default key derives from it. */
+  /** The model's tool-call id: the default key derives from it, within `scope`. */
   readonly callId?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   /** A time budget for the call, from now; the profile's `timeout.totalMs` still applies. */
   readonly deadlineMs?: number | undefined;
-  /** Bounds a content-derived key (a conversation or user id). */
+  /**
+   * Bounds every derived key (a tenant, a user, a conversation): the same
+   * call id or content under two scopes is two operations. Tool-call ids are
+   * the model's text and repeat across conversations, so pass one whenever
+   * one registry serves more than one of them.
+   */
   readonly scope?: string | undefined;
   /** Your own key for this operation, overriding the tool's strategy. */
   readonly idempotencyKey?: string | undefined;
@@ -173,6 +192,12 @@ export interface RegistryOptions {
   readonly ledgerLeaseGraceMs?: number;
   /** Largest JSON argument string accepted from a model; default 1 MiB. */
   readonly maxArgumentBytes?: number;
+  /**
+   * Refuse a call without `scope` (`InvalidInputError` naming it). Turn on
+   * when one registry serves several tenants or conversations: without a
+   * scope, two of them sending the same tool-call id share one operation.
+   */
+  readonly requireScope?: boolean;
 }
 
 export interface Registry {
@@ -209,6 +234,9 @@ interface Entry {
   readonly execute: (input: unknown, ctx: ToolContext) => unknown;
 }
 
+/** The lease of a claim whose operation has no deadline: renewed every third of it while the call runs. */
+const UNBOUNDED_LEASE_MS = 30_000;
+
 function describeName(name: unknown): string {
   return typeof name === 'string' ? name.slice(0, 64) : `(${typeof name})`;
 }
@@ -227,6 +255,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const clock = options.clock ?? systemClock;
   const store = options.store ?? memoryStore({ clock });
   const ledgerTtlMs = options.ledgerTtlMs ?? 24 * 60 * 60 * 1000;
+  if (!Number.isFinite(ledgerTtlMs) || ledgerTtlMs <= 0)
+    throw new RangeError(`ledgerTtlMs: expected a positive number of milliseconds, got ${ledgerTtlMs}`);
   const leaseGraceMs = options.ledgerLeaseGraceMs ?? 5_000;
   if (!Number.isFinite(leaseGraceMs) || leaseGraceMs < 0) {
     throw new RangeError(
@@ -240,6 +270,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     ...(options.ledgerPollMs !== undefined ? { pollMs: options.ledgerPollMs } : {}),
   });
   const maxArgumentBytes = options.maxArgumentBytes ?? 1024 * 1024;
+  const requireScope = options.requireScope === true;
   const tools = new Map<string, Entry>();
   const handles = new Map<string, RegisteredTool>();
 
@@ -303,6 +334,14 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           issues.push({ path: i.path ? `profile.${i.path}` : 'profile', message: i.message });
       }
     }
+    const totalMs = profile?.timeout.totalMs ?? null;
+    if (totalMs !== null && totalMs + leaseGraceMs > ledgerTtlMs) {
+      // The record must outlive the claim: a retry after the deadline must find the result, not nothing.
+      issues.push({
+        path: 'profile.timeout.totalMs',
+        message: `${totalMs} ms plus ledgerLeaseGraceMs (${leaseGraceMs} ms) is longer than the registry's ledgerTtlMs (${ledgerTtlMs} ms): raise ledgerTtlMs or shorten the deadline`,
+      });
+    }
     if (issues.length > 0 || !input || !schema || !profile)
       throw new ToolDefinitionError(describeName(name), issues);
     const observer = options.observer ?? options.telemetry?.observer({ type: 'tool', tool: name });
@@ -330,20 +369,60 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     };
   }
 
-  function keyFor(entry: Entry, input: unknown, o: CallOptions): { key: string; keyed: boolean } {
-    if (o.idempotencyKey !== undefined) {
-      assertValidKey(o.idempotencyKey, 'idempotencyKey');
-      return { key: o.idempotencyKey, keyed: true };
+  /**
+   * Every call option, checked before the ledger is touched: a bad one must
+   * be refused with nothing recorded, never after a claim that would then
+   * lock its key as "may have taken effect".
+   */
+  function checkCall(entry: Entry, o: CallOptions): void {
+    const issues: InputIssue[] = [];
+    if (o === null || typeof o !== 'object')
+      throw invalidInput(entry.name, [{ path: '', message: 'call options must be an object' }]);
+    if (o.callId !== undefined && typeof o.callId !== 'string')
+      issues.push({ path: 'callId', message: `must be a string, got ${typeof o.callId}` });
+    if (o.scope !== undefined && (typeof o.scope !== 'string' || o.scope === ''))
+      issues.push({ path: 'scope', message: 'must be a non-empty string' });
+    else if (o.scope === undefined && requireScope)
+      issues.push({ path: 'scope', message: 'is required by this registry (requireScope)' });
+    if (o.deadlineMs !== undefined) {
+      const d = o.deadlineMs;
+      if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0)
+        issues.push({
+          path: 'deadlineMs',
+          message: `must be a positive, finite number of milliseconds, got ${typeof d === 'number' ? d : typeof d}`,
+        });
+      else if (d + leaseGraceMs > ledgerTtlMs)
+        issues.push({
+          path: 'deadlineMs',
+          message: `${d} ms plus ledgerLeaseGraceMs is longer than the registry's ledgerTtlMs (${ledgerTtlMs} ms)`,
+        });
     }
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+      issues.push({ path: 'signal', message: 'must be an AbortSignal' });
+    if (o.idempotencyKey !== undefined && !isValidKey(o.idempotencyKey))
+      issues.push({ path: 'idempotencyKey', message: keyRule(o.idempotencyKey) });
+    if (issues.length > 0) throw invalidInput(entry.name, issues);
+  }
+
+  function keyRule(key: unknown): string {
+    const got = typeof key === 'string' ? `a string of length ${key.length}` : typeof key;
+    return `expected 1 to 255 printable ASCII characters without spaces, got ${got}`;
+  }
+
+  function keyFor(entry: Entry, input: unknown, o: CallOptions): { key: string; keyed: boolean } {
+    if (o.idempotencyKey !== undefined) return { key: o.idempotencyKey, keyed: true };
     const k = entry.key;
     if (typeof k === 'function') {
-      const key = k(input, { tool: entry.name, callId: o.callId, scope: o.scope });
-      assertValidKey(key, `tool "${entry.name}": the key function's result`);
+      const key: unknown = k(input, { tool: entry.name, callId: o.callId, scope: o.scope });
+      if (!isValidKey(key))
+        throw invalidInput(entry.name, [
+          { path: 'idempotency.key', message: `the key function's result: ${keyRule(key)}` },
+        ]);
       return { key, keyed: true };
     }
     if (k === 'content') return { key: contentKey(entry.name, input, o.scope), keyed: true };
     if (o.callId !== undefined && o.callId !== '')
-      return { key: keyFromCallId(entry.name, o.callId), keyed: true };
+      return { key: keyFromCallId(entry.name, o.callId, o.scope), keyed: true };
     // Nobody else can name this operation, so there is nothing to replay or join: no ledger round trip.
     return { key: randomKey(), keyed: false };
   }
@@ -366,40 +445,63 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   }
 
   /**
-   * Runs a reconcile hook within the operation's deadline: the pipeline waits
-   * for it, and a lookup that hangs must not hold the call forever. Running
-   * out of time leaves the outcome unknown, which is the truth.
+   * Runs a reconcile hook until the operation's deadline or the caller's
+   * cancel, whichever comes first, with a signal of its own that aborts then:
+   * a lookup that hangs must not hold the call forever. Ending early leaves
+   * the outcome unknown, which is the truth.
    */
-  function withinDeadline<T>(
+  function bounded<T>(
     deadlineAt: number | undefined,
     outer: AbortSignal | undefined,
-    fn: (signal: AbortSignal | undefined) => Promise<T>,
+    fn: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    if (deadlineAt === undefined) return fn(outer);
     const ctrl = new AbortController();
-    const onAbort = () => ctrl.abort(outer?.reason);
-    if (outer?.aborted) ctrl.abort(outer.reason);
-    else outer?.addEventListener('abort', onAbort, { once: true });
     return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(
-        () => {
-          const err = new Error('reconcile did not answer before the deadline');
-          ctrl.abort(err);
-          reject(err);
-        },
-        Math.max(0, deadlineAt - clock.now()),
-      );
+      let timer: unknown;
+      const end = (err: Error) => {
+        ctrl.abort(err);
+        reject(err);
+      };
+      const onAbort = () => end(new Error('reconcile was cancelled by the caller before it answered'));
+      if (outer?.aborted) {
+        onAbort();
+        return;
+      }
+      outer?.addEventListener('abort', onAbort, { once: true });
+      if (deadlineAt !== undefined)
+        timer = clock.setTimeout(
+          () => end(new Error('reconcile did not answer before the deadline')),
+          Math.max(0, deadlineAt - clock.now()),
+        );
       Promise.resolve()
         .then(() => fn(ctrl.signal))
         .then(resolve, reject)
         .finally(() => {
-          clock.clearTimeout(timer);
+          if (timer !== undefined) clock.clearTimeout(timer);
           outer?.removeEventListener('abort', onAbort);
         });
     });
   }
 
+  /**
+   * What a reconcile hook answered, checked: only `{ found: false }` says it
+   * did not happen; `{ found: true, value }` must carry a value the output
+   * schema accepts. Anything else throws, which leaves the outcome unknown.
+   */
+  function checkedAnswer(entry: Entry, answer: unknown): LedgerReconciliation<unknown> {
+    const a = answer as { found?: unknown; value?: unknown } | null | undefined;
+    if (a !== null && typeof a === 'object') {
+      if (a.found === false) return { found: false };
+      // Its value is checked against `output` where it ends the call (by `run`, or by the ledger's caller).
+      if (a.found === true && 'value' in a) return { found: true, value: a.value };
+    }
+    throw new TypeError(
+      `reconcile of "${entry.name}": expected { found: true, value } or { found: false }, got ${a === null ? 'null' : typeof a === 'object' ? 'an object without them' : typeof a}`,
+    );
+  }
+
   async function invoke(entry: Entry, args: unknown, o: CallOptions): Promise<LedgerResult<unknown>> {
+    checkCall(entry, o);
     const input = parseArguments(entry.name, entry.input, args, { maxArgumentBytes });
     const { key, keyed } = keyFor(entry, input, o);
     const profile = entry.policy.profile;
@@ -435,29 +537,44 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       return entry.execute(input, toolCtx);
     };
     const reconcile = entry.reconcile;
-    const run = async () =>
-      validateOutput(
-        entry,
-        await entry.policy.run(attempt, {
+    const lookUp = reconcile
+      ? (failure: Failure, outer: AbortSignal | undefined) =>
+          bounded(deadlineAt, outer, async (signal) =>
+            checkedAnswer(
+              entry,
+              await reconcile(key, input, {
+                signal,
+                failure,
+                callId: o.callId,
+                tool: entry.name,
+                fetch: createToolFetch({ signal, connectTimeoutMs: connectMs, fetch: options.fetch }),
+              }),
+            ),
+          )
+      : undefined;
+    const run = async () => {
+      let value: unknown;
+      try {
+        value = await entry.policy.run(attempt, {
           signal: o.signal,
           deadlineMs: o.deadlineMs,
           effect: entry.effect,
           idempotencyKey: key,
           keyHonoured: entry.honoured,
-          reconcile: reconcile
-            ? (failure, outer) =>
-                withinDeadline(deadlineAt, outer, (signal) =>
-                  reconcile(key, input, {
-                    signal,
-                    failure,
-                    callId: o.callId,
-                    tool: entry.name,
-                    fetch: createToolFetch({ signal, connectTimeoutMs: connectMs, fetch: options.fetch }),
-                  }),
-                )
-            : undefined,
-        }),
-      );
+          reconcile: lookUp,
+        });
+      } catch (err) {
+        // One outcome per end: a cancel that may have left the request out is unknown in the error too.
+        if (
+          err instanceof CancelledError &&
+          !(err instanceof CancelledInFlightError) &&
+          mayHaveTakenEffect(entry, err)
+        )
+          throw new CancelledInFlightError(err);
+        throw err;
+      }
+      return validateOutput(entry, value);
+    };
     if (!keyed) return { value: await run(), source: 'executed' };
 
     const unsafeToRepeat = entry.effect === 'non-idempotent' && !entry.honoured;
@@ -467,8 +584,24 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         fingerprint: fingerprint(input),
         signal: o.signal,
         deadlineAt,
-        leaseMs: budget === undefined ? ledgerTtlMs : budget + leaseGraceMs,
+        // A claim outlives the deadline by the grace; without a deadline it is renewed while the call runs.
+        leaseMs: budget === undefined ? UNBOUNDED_LEASE_MS : budget + leaseGraceMs,
         takeOver: !unsafeToRepeat,
+        reconcile: lookUp
+          ? async () => {
+              const found = await lookUp(
+                {
+                  kind: 'unknown',
+                  delivery: 'unknown',
+                  code: 'abandoned',
+                  message: 'an earlier call with this key did not report back before its lease ended',
+                  cause: undefined,
+                },
+                o.signal,
+              );
+              return found.found ? { found: true, value: validateOutput(entry, found.value) } : found;
+            }
+          : undefined,
         recordUnknown: (err) => unsafeToRepeat && mayHaveTakenEffect(entry, err),
         dependency: entry.name,
       },
