@@ -150,6 +150,25 @@ describe.skipIf(!available)('item 8: no ghosts (a dedicated redis-server)', () =
     expect(payments.chargesFor(order)).toBe(1);
   }, 10_000);
 
+  it('the store alone: a write that rejected (Redis paused past the timeout) never lands', async () => {
+    setup();
+    const store = redisStore(client, {
+      prefix: testPrefix('late'),
+      commandTimeoutMs: 100,
+      checkPersistence: false,
+    });
+    expect(await store.setIfAbsent('warm', 'x', 60_000)).toEqual({ written: true });
+    await admin.call('CLIENT', 'PAUSE', '400', 'ALL');
+    const claim = await store.setIfAbsent('k', 'claim', 60_000).catch((e: unknown) => e);
+    const swap = await store.compareAndSet('warm', 'x', 'y', 60_000).catch((e: unknown) => e);
+    expect(claim).toBeInstanceOf(Error);
+    expect(swap).toBeInstanceOf(Error);
+    await sleep(500);
+    await ready(client);
+    expect(await store.get('k')).toBeUndefined();
+    expect(await store.get('warm')).toBe('x');
+  }, 10_000);
+
   it('a claim left in the offline queue while Redis restarts is refused when ioredis replays it', async () => {
     const registry = setup();
     await registry.call('charge_card', { order: nextOrder(), amount: 1 }, { callId: `warm-${nextOrder()}` });
