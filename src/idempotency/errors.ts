@@ -100,8 +100,9 @@ export class LedgerUnavailableError extends DependencyFailedError {
 
 /**
  * The in-process ledger holds as many records as it may, and every one is a
- * claim in flight or an outcome it must not forget: a new key cannot be
- * recorded, so the call is not run. Retryable: claims end, and records expire.
+ * claim in flight, an unknown outcome or the result of an operation unsafe
+ * to repeat: a new key cannot be recorded, so the call is not run.
+ * Retryable: claims end, and records expire.
  */
 export class LedgerFullError extends LedgerUnavailableError {
   constructor(dependency: string | undefined, cause: unknown) {

@@ -90,7 +90,7 @@ interface Local {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Claims in flight and unknown outcomes are what the ledger exists to remember. */
+/** Claims in flight, unknown outcomes and results of unsafe operations are what the ledger exists to remember. */
 const PIN: WriteOptions = { pin: true };
 const ABANDONED = 'an earlier call did not report back before its lease ended';
 
@@ -213,6 +213,13 @@ export function createLedger(options: LedgerOptions): Ledger {
     }
   }
 
+  /**
+   * A result is pinned when repeating the operation is unsafe: forgetting it
+   * would let a re-delivered call run again. When repeating is safe (an
+   * idempotent tool, a key the dependency honours) it may be evicted early.
+   */
+  const doneWrite = (o: LedgerRunOptions): WriteOptions | undefined => (o.takeOver ? undefined : PIN);
+
   /** Kept at least as long as a record: an abandoned claim must read as abandoned, never expire into "free". */
   const claimTtl = (o: LedgerRunOptions) => Math.max(ttlMs, o.leaseMs);
 
@@ -311,7 +318,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       done = JSON.stringify({ state: 'done', fp: o.fingerprint, opaque: true });
     }
     // The operation succeeded: a store failure now must not turn that into an error.
-    await replaceClaim(key, claims, done, ttlMs, undefined).catch(() => false);
+    await replaceClaim(key, claims, done, ttlMs, doneWrite(o)).catch(() => false);
     return value;
   }
 
@@ -389,7 +396,7 @@ export function createLedger(options: LedgerOptions): Ledger {
             done = undefined;
           }
           if (done === undefined) return { value: verdict.value as T, source: 'reconciled' };
-          if (await storeCall(o, () => store.compareAndSet(key, got.current, done, ttlMs)))
+          if (await storeCall(o, () => store.compareAndSet(key, got.current, done, ttlMs, doneWrite(o))))
             return { value: verdict.value as T, source: 'reconciled' };
           continue;
         }

@@ -12,9 +12,10 @@ export interface MemoryStoreOptions {
    * Most keys held at once. Beyond it, expired keys go first, then the least
    * recently written of those that may be forgotten: memory stays bounded, at
    * the price of forgetting the oldest replayable results early. Records
-   * written pinned (claims in flight, outcomes unknown) are never evicted
-   * before they expire; when only they are left, a new key is refused with
-   * `StoreFullError`. Size it for the keys written within one TTL.
+   * written pinned (the ledger's claims in flight, unknown outcomes, and the
+   * results of operations unsafe to repeat) are never evicted before they
+   * expire; when only they are left, a new key is refused with
+   * `StoreFullError`. Size it for the unsafe keyed calls made within one TTL.
    */
   readonly maxEntries?: number;
   /** Expiry is read from this clock, so tests can move time. */

@@ -88,20 +88,46 @@ describe('item 4: the in-process ledger cannot forget what matters', () => {
   it('an unknown outcome survives any number of later keyed calls: its re-delivery is refused, not re-run', async () => {
     const registry = createRegistry({ store: memoryStore({ maxEntries: 5 }) });
     imageTool(registry);
+    registry.register({
+      name: 'caption',
+      effect: 'idempotent',
+      input: z.object({ n: z.number() }),
+      execute: ({ n }) => `caption ${n}`,
+    });
     const op = nextOp();
     images.schedule('error_500_after_processing');
     const first = await rejection(registry.call('generate_image', { op }, { callId: 'call_doubt' }));
     expect(first).toMatchObject({ code: 'outcome_unknown' });
-    // Many more keyed calls than the store holds: done records make room, the unknown one stays.
-    for (let i = 0; i < 20; i++)
-      await registry.call('generate_image', { op: `${op}-other-${i}` }, { callId: `call_${i}` });
+    // Many more keyed calls than the store holds: their replayable results make room, the unknown one stays.
+    for (let i = 0; i < 20; i++) await registry.call('caption', { n: i }, { callId: `call_${i}` });
     const again = await rejection(registry.call('generate_image', { op }, { callId: 'call_doubt' }));
     expect(again).toBeInstanceOf(PreviousOutcomeUnknownError);
     expect(images.imagesFor(op)).toBe(1);
   });
 
-  it('a store full of claims in flight refuses a new keyed call with a typed error, and runs nothing', async () => {
-    const registry = createRegistry({ store: memoryStore({ maxEntries: 2 }) });
+  it('the result of a non-idempotent call is not forgotten either: its re-delivery replays', async () => {
+    const registry = createRegistry({ store: memoryStore({ maxEntries: 5 }) });
+    imageTool(registry);
+    registry.register({
+      name: 'caption',
+      effect: 'idempotent',
+      input: z.object({ n: z.number() }),
+      execute: ({ n }) => `caption ${n}`,
+    });
+    const op = nextOp();
+    const first = await registry.call('generate_image', { op }, { callId: `call_${op}` });
+    for (let i = 0; i < 20; i++) await registry.call('caption', { n: i }, { callId: `call_${i}` });
+    expect(await registry.call('generate_image', { op }, { callId: `call_${op}` })).toEqual(first);
+    expect(images.imagesFor(op)).toBe(1);
+  });
+
+  it('a store full of records it must keep refuses a new keyed call with a typed error, and runs nothing', async () => {
+    const clock = createVirtualClock(0);
+    const registry = createRegistry({
+      clock,
+      store: memoryStore({ clock, maxEntries: 2 }),
+      ledgerTtlMs: 60_000,
+    });
     let hold!: () => void;
     const held = new Promise<void>((r) => {
       hold = r;
@@ -119,8 +145,13 @@ describe('item 4: the in-process ledger cannot forget what matters', () => {
     expect(images.imagesFor(op)).toBe(0);
     hold();
     await Promise.all(inFlight);
-    // Once they are done (replayable results may be forgotten), there is room again.
+    // Their results must be kept too (repeating them is unsafe) until they expire; then there is room.
+    expect(
+      await rejection(registry.call('generate_image', { op }, { callId: `call_${op}_new` })),
+    ).toBeInstanceOf(LedgerFullError);
+    await clock.advance(60_001);
     expect(await registry.call('generate_image', { op }, { callId: `call_${op}_new` })).toMatchObject({ op });
+    expect(images.imagesFor(op)).toBe(1);
   });
 });
 
@@ -200,7 +231,9 @@ describe('item 6 (registry side): reconcile ends, and fails safe', () => {
       },
     });
     const ctrl = new AbortController();
-    const call = rejection(registry.call('hang', {}, { callId: 'c1', deadlineMs: 5_000, signal: ctrl.signal }));
+    const call = rejection(
+      registry.call('hang', {}, { callId: 'c1', deadlineMs: 5_000, signal: ctrl.signal }),
+    );
     await clock.advance(100);
     ctrl.abort();
     const err = await clock.run(call, { maxMs: 1 });
@@ -465,7 +498,11 @@ describe('item 16: every derived key is bounded by the call scope', () => {
     )) as { id: string };
     expect(payments.chargesFor(order)).toBe(2);
     expect(b.id).not.toBe(a.id);
-    const c = await registry.call('charge_card', { order, amount: 99 }, { callId: 'call_0', scope: 'tenant-C' });
+    const c = await registry.call(
+      'charge_card',
+      { order, amount: 99 },
+      { callId: 'call_0', scope: 'tenant-C' },
+    );
     expect(c).toMatchObject({ order });
     expect(payments.chargesFor(order)).toBe(3);
     // Within one tenant the call id still means one operation.
