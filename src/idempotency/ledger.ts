@@ -218,7 +218,37 @@ export function createLedger(options: LedgerOptions): Ledger {
    * would let a re-delivered call run again. When repeating is safe (an
    * idempotent tool, a key the dependency honours) it may be evicted early.
    */
-  const doneWrite = (o: LedgerRunOptions): WriteOptions | undefined => (o.takeOver ? undefined : PIN);
+  const doneWrite = (o: LedgerRunOptions): WriteOptions | undefined =>
+    bounded(o, o.takeOver ? undefined : PIN);
+
+  /**
+   * Write options carrying what is left of the caller's deadline: a store
+   * over a network answers by then and refuses the write if it lands later,
+   * so a stalled store cannot hold the call past its deadline, nor leave a
+   * record the caller was told was not written.
+   */
+  function bounded(o: LedgerRunOptions, base: WriteOptions | undefined): WriteOptions | undefined {
+    if (o.deadlineAt === undefined) return base;
+    return { ...base, timeoutMs: Math.max(0, o.deadlineAt - clock.now()) };
+  }
+
+  /**
+   * Waits for the write that settles a finished operation, but not past its
+   * deadline: the caller has its answer. The write goes on; landing late is
+   * harmless for a final record (it is not a claim), and if it never lands
+   * the claim reads as abandoned once its lease ends.
+   */
+  function untilDeadline(o: LedgerRunOptions, write: Promise<unknown>): Promise<unknown> {
+    const settled = write.catch(() => false);
+    if (o.deadlineAt === undefined) return settled;
+    const left = o.deadlineAt - clock.now();
+    if (left <= 0) return Promise.resolve();
+    let timer: unknown;
+    const expired = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, left);
+    });
+    return Promise.race([settled, expired]).finally(() => clock.clearTimeout(timer));
+  }
 
   /** Kept at least as long as a record: an abandoned claim must read as abandoned, never expire into "free". */
   const claimTtl = (o: LedgerRunOptions) => Math.max(ttlMs, o.leaseMs);
@@ -264,7 +294,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     const renew = async () => {
       const next = claimText(o, owner);
       try {
-        if (await replaceClaim(key, claims, next, claimTtl(o), PIN)) claims = [next];
+        if (await replaceClaim(key, claims, next, claimTtl(o), bounded(o, PIN))) claims = [next];
         else stopped = true; // The claim is no longer ours (recorded or taken over): stop writing to it.
       } catch {
         // Its answer was lost: the key holds one of these, and the next write will find out which.
@@ -307,7 +337,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         : // Nothing took effect: free the key, so a later call may try again.
           replaceClaim(key, claims, undefined, ttlMs, undefined);
       // A store that fails here leaves the claim pending; once its lease ends it reads as abandoned.
-      await next.catch(() => false);
+      await untilDeadline(o, next);
       throw err;
     }
     const claims = await lease.stop();
@@ -318,7 +348,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       done = JSON.stringify({ state: 'done', fp: o.fingerprint, opaque: true });
     }
     // The operation succeeded: a store failure now must not turn that into an error.
-    await replaceClaim(key, claims, done, ttlMs, doneWrite(o)).catch(() => false);
+    await untilDeadline(o, replaceClaim(key, claims, done, ttlMs, o.takeOver ? undefined : PIN));
     return value;
   }
 
@@ -358,7 +388,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       const claim = claimText(o, owner);
       const got = await claimWrite(
         o,
-        () => store.setIfAbsent(key, claim, claimTtl(o), PIN),
+        () => store.setIfAbsent(key, claim, claimTtl(o), bounded(o, PIN)),
         () => store.compareAndDelete(key, claim),
       );
       if (got.written) return { value: await own(o, key, owner, claim, fn), source: 'executed' };
@@ -382,7 +412,7 @@ export function createLedger(options: LedgerOptions): Ledger {
           const taken = claimText(o, takenBy);
           const ok = await claimWrite(
             o,
-            () => store.compareAndSet(key, got.current, taken, claimTtl(o), PIN),
+            () => store.compareAndSet(key, got.current, taken, claimTtl(o), bounded(o, PIN)),
             () => store.compareAndSet(key, taken, got.current, claimTtl(o), PIN),
           );
           if (ok) return { value: await own(o, key, takenBy, taken, fn), source: 'executed' };
@@ -401,7 +431,7 @@ export function createLedger(options: LedgerOptions): Ledger {
           continue;
         }
         const unknown = JSON.stringify({ state: 'unknown', fp: o.fingerprint, reason: verdict.reason });
-        await storeCall(o, () => store.compareAndSet(key, got.current, unknown, ttlMs, PIN));
+        await storeCall(o, () => store.compareAndSet(key, got.current, unknown, ttlMs, bounded(o, PIN)));
         continue;
       }
       if (o.deadlineAt !== undefined && now >= o.deadlineAt)

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { CLAIM_IF_ABSENT, COMPARE_AND_DELETE, COMPARE_AND_SET_BEFORE } from './redis-scripts.js';
-import { checkTtl, type SetIfAbsentResult, type StateStore } from './store.js';
+import { checkTtl, type SetIfAbsentResult, type StateStore, type WriteOptions } from './store.js';
 
-/** Sends one command, bounded in time (the store's `command`). */
-export type Command = <T>(operation: string, send: () => Promise<T>) => Promise<T>;
+/** Sends one command, bounded in time (the store's `command`): by `limitMs` when given, else the store's timeout. */
+export type Command = <T>(operation: string, send: () => Promise<T>, limitMs?: number) => Promise<T>;
 
 /** A write reached Redis after its caller had given up on it, so Redis refused it. */
 export class LateWriteError extends Error {
@@ -78,18 +78,32 @@ export function redisLedger(
    * the clock estimate, so that a write applied at or before it is one the
    * caller is still waiting for.
    */
-  async function beforeGivingUp<T>(operation: string, send: (notAfter: string) => Promise<T>): Promise<T> {
+  async function beforeGivingUp<T>(
+    operation: string,
+    options: WriteOptions | undefined,
+    send: (notAfter: string) => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    // The caller's own limit (its deadline) may come before the store's timeout: whichever is first.
+    const callerMs = options?.timeoutMs;
+    const limitMs = callerMs === undefined ? timeoutMs : Math.max(0, Math.min(timeoutMs, callerMs));
     const o = await currentOffset();
-    return command(operation, () => {
-      const notAfter = performance.now() + timeoutMs + o.offset - o.error;
-      return send(String(Math.floor(notAfter)));
-    });
+    const leftMs = limitMs - (performance.now() - started);
+    if (leftMs <= 0) throw new LateWriteError(operation);
+    return command(
+      operation,
+      () => {
+        const notAfter = performance.now() + leftMs + o.offset - o.error;
+        return send(String(Math.floor(notAfter)));
+      },
+      leftMs,
+    );
   }
 
   return {
-    async setIfAbsent(key, value, ttlMs): Promise<SetIfAbsentResult> {
+    async setIfAbsent(key, value, ttlMs, options): Promise<SetIfAbsentResult> {
       checkTtl(ttlMs);
-      const r = (await beforeGivingUp('setIfAbsent', (notAfter) =>
+      const r = (await beforeGivingUp('setIfAbsent', options, (notAfter) =>
         client.eval(CLAIM_IF_ABSENT, 1, prefix + key, value, String(Math.ceil(ttlMs)), notAfter),
       )) as [number, string?];
       if (r[0] === 2) throw new LateWriteError('setIfAbsent');
@@ -99,9 +113,9 @@ export function redisLedger(
       const v = await command('get', () => client.get(prefix + key));
       return v ?? undefined;
     },
-    async compareAndSet(key, expected, value, ttlMs) {
+    async compareAndSet(key, expected, value, ttlMs, options) {
       checkTtl(ttlMs);
-      const r = await beforeGivingUp('compareAndSet', (notAfter) =>
+      const r = await beforeGivingUp('compareAndSet', options, (notAfter) =>
         client.eval(
           COMPARE_AND_SET_BEFORE,
           1,

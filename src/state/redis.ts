@@ -90,16 +90,16 @@ export function redisStore(client: Redis, options: RedisStoreOptions = {}): Redi
    * later and is ignored then; the ledger's writes are refused inside Redis
    * when that happens (see `redisLedger`).
    */
-  function command<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  function command<T>(operation: string, send: () => Promise<T>, limitMs = timeoutMs): Promise<T> {
     commands++;
-    return bounded(operation, send);
+    return bounded(operation, send, limitMs);
   }
 
-  function bounded<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  function bounded<T>(operation: string, send: () => Promise<T>, limitMs = timeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new StoreUnavailableError(operation, new Error(`no answer within ${timeoutMs} ms`))),
-        timeoutMs,
+        () => reject(new StoreUnavailableError(operation, new Error(`no answer within ${limitMs} ms`))),
+        limitMs,
       );
       send().then(
         (v) => {
@@ -117,10 +117,14 @@ export function redisStore(client: Redis, options: RedisStoreOptions = {}): Redi
   if (options.checkPersistence !== false && !checked.has(client)) {
     checked.add(client);
     const warn = options.warn ?? emitPersistenceWarning;
-    void checkPersistence(client, bounded).then((problems) => {
-      if (problems.length > 0)
-        warn(`breakwater: the idempotency ledger's Redis is not safe: ${problems.join('; ')}`);
-    });
+    const check = () =>
+      void checkPersistence(client, bounded).then((problems) => {
+        if (problems.length > 0)
+          warn(`breakwater: the idempotency ledger's Redis is not safe: ${problems.join('; ')}`);
+      });
+    // Once connected: a client still connecting would time the check out and warn for nothing.
+    if (client.status === 'ready') check();
+    else client.once('ready', check);
   }
 
   const store: RedisStore = {

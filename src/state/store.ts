@@ -45,6 +45,12 @@ export interface WriteOptions {
    * refuses a new key with `StoreFullError` when only pinned ones are left.
    */
   readonly pin?: boolean;
+  /**
+   * How long the caller waits for this write (what is left of its deadline).
+   * A store that answers over a network rejects by then, and refuses the
+   * write should it arrive later; an in-process store answers at once.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** A bounded store holds only records it must not forget: a new key cannot be written until some expire. */
