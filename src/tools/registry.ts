@@ -386,10 +386,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       issues.push({ path: 'scope', message: 'is required by this registry (requireScope)' });
     if (o.deadlineMs !== undefined) {
       const d = o.deadlineMs;
-      if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0)
+      if (typeof d !== 'number' || !Number.isFinite(d) || d < 0)
         issues.push({
           path: 'deadlineMs',
-          message: `must be a positive, finite number of milliseconds, got ${typeof d === 'number' ? d : typeof d}`,
+          message: `must be a finite, non-negative number of milliseconds, got ${typeof d === 'number' ? d : typeof d}`,
         });
       else if (d + leaseGraceMs > ledgerTtlMs)
         issues.push({
@@ -557,7 +557,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       try {
         value = await entry.policy.run(attempt, {
           signal: o.signal,
-          deadlineMs: o.deadlineMs,
+          // What is left of the call's deadline: the ledger's round trips came out of it.
+          deadlineMs: deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - clock.now()),
           effect: entry.effect,
           idempotencyKey: key,
           keyHonoured: entry.honoured,

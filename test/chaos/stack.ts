@@ -19,7 +19,7 @@ import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
-import { profileArb, stepsArb } from './arbitraries.js';
+import { profileArb, stepsArb, storeArb } from './arbitraries.js';
 import { seeded, watchUnhandledRejections } from './config.js';
 import {
   FakeService,
@@ -31,12 +31,20 @@ import {
   type Step,
 } from './in-process.js';
 import { Referee, type Told, toldByError } from './referee.js';
+import { chaosStore, type StoreSpec } from './store.js';
 
 const TOOLS = ['charge', 'image', 'image_reconciled', 'search'] as const;
 type ToolName = (typeof TOOLS)[number];
 const EFFECTFUL: ReadonlySet<string> = new Set(['charge', 'image', 'image_reconciled']);
 
-type ReconcileStep = { readonly mode: 'ok' | 'throw' | 'hang'; readonly latencyMs: number };
+/** `malformed`: an answer that is neither `{ found: true, value }` nor `{ found: false }`. */
+type ReconcileStep = {
+  readonly mode: 'ok' | 'throw' | 'hang' | 'malformed';
+  readonly latencyMs: number;
+};
+
+/** Call ids that collide across operations: the same id from two tenants (or from one, with other input). */
+const SCOPES = [undefined, 'tenant-a', 'tenant-b'] as const;
 
 interface BatchCall {
   readonly tool: ToolName | 'no_such_tool';
@@ -54,6 +62,10 @@ interface OpSpec {
   readonly batch: readonly BatchCall[];
   /** A stream reader that stops after this many chunks. */
   readonly readChunks: number | undefined;
+  /** The call's scope (tenant). */
+  readonly scope: (typeof SCOPES)[number];
+  /** A call id shared with other operations (`call_slotN`), or undefined for one of its own. */
+  readonly callSlot: number | undefined;
 }
 
 export interface WorldSpec {
@@ -61,6 +73,7 @@ export interface WorldSpec {
   readonly profiles: Readonly<Record<ToolName | 'llm', ProfileInput>>;
   readonly steps: Readonly<Record<ToolName, Step<ServiceFault>[]>>;
   readonly reconcile: ReconcileStep[];
+  readonly store: StoreSpec;
   readonly providers: readonly [Step<ProviderFault>[], Step<ProviderFault>[]];
   readonly ops: readonly OpSpec[];
 }
@@ -79,6 +92,8 @@ const opArb: fc.Arbitrary<OpSpec> = fc.record({
     { minLength: 1, maxLength: 4 },
   ),
   readChunks: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined, freq: 4 }),
+  scope: fc.constantFrom(...SCOPES),
+  callSlot: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined, freq: 2 }),
 });
 
 export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
@@ -98,12 +113,19 @@ export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
   }),
   reconcile: fc.array(
     fc.record({
-      mode: fc.constantFrom('ok' as const, 'ok' as const, 'throw' as const, 'hang' as const),
+      mode: fc.constantFrom(
+        'ok' as const,
+        'ok' as const,
+        'throw' as const,
+        'hang' as const,
+        'malformed' as const,
+      ),
       latencyMs: fc.integer({ min: 0, max: 500 }),
     }),
     { maxLength: 8 },
   ),
   providers: fc.tuple(stepsArb(PROVIDER_FAULTS, 1_500), stepsArb(PROVIDER_FAULTS, 1_500)),
+  store: storeArb,
   ops: fc.array(opArb, { minLength: 1, maxLength: 14 }),
 });
 
@@ -133,7 +155,7 @@ function build(
   trace?: (line: string) => void,
 ): World {
   const random = seeded(spec.seed);
-  const registry = createRegistry({ clock, random, ledgerPollMs: 25 });
+  const registry = createRegistry({ clock, random, ledgerPollMs: 25, store: chaosStore(spec.store, clock) });
   const service = (tool: ToolName, name: string, honoursKey: boolean) =>
     new FakeService(
       name,
@@ -174,6 +196,11 @@ function build(
         if (step.mode === 'hang') return new Promise(() => {});
         await sleep(clock, step.latencyMs, ctx.signal);
         if (step.mode === 'throw') throw new Error('lookup failed');
+        if (step.mode === 'malformed') {
+          const found = services.image_reconciled.lookup(key);
+          // The value itself, or nothing at all: neither may let the call run again.
+          return (found ?? {}) as never;
+        }
         const found = services.image_reconciled.lookup(key);
         return found ? { found: true, value: found } : { found: false };
       },
@@ -249,7 +276,12 @@ async function callTool(w: World, tool: ToolName, id: string, op: OpSpec, label:
       w.registry.call(
         tool,
         { op: id, amount: 500 },
-        { callId: `call_${id}`, signal, deadlineMs: op.deadlineMs },
+        {
+          callId: op.callSlot === undefined ? `call_${id}` : `call_slot${op.callSlot}`,
+          scope: op.scope,
+          signal,
+          deadlineMs: op.deadlineMs,
+        },
       ),
     (s) => (s.ok ? 'value' : toldForTool(tool, s.error)),
   );
