@@ -154,7 +154,7 @@ export function profileArb(effect: 'idempotent' | 'non-idempotent'): fc.Arbitrar
  * timeout, lost replies, restarts mid-call.
  */
 export const storeArb: fc.Arbitrary<StoreSpec> = fc.record({
-  maxEntries: fc.option(fc.integer({ min: 2, max: 24 }), { nil: undefined, freq: 2 }),
+  maxEntries: fc.option(fc.integer({ min: 1, max: 16 }), { nil: undefined, freq: 2 }),
   steps: fc.array(
     fc.record({
       fault: fc.oneof(

@@ -57,8 +57,12 @@ interface OpSpec {
   readonly startAt: number;
   readonly deadlineMs: number | undefined;
   readonly abortAfterMs: number | undefined;
-  /** The same tool call delivered again: at once (a twin), or after the first ends (a replay). */
-  readonly redeliver: 'none' | 'twin' | 'after';
+  /**
+   * The same tool call delivered again: at once (a twin), as the first ends
+   * (a replay), or seconds later, after other operations have filled the
+   * ledger (a resumed conversation).
+   */
+  readonly redeliver: 'none' | 'twin' | 'after' | 'later';
   readonly batch: readonly BatchCall[];
   /** A stream reader that stops after this many chunks. */
   readonly readChunks: number | undefined;
@@ -83,7 +87,13 @@ const opArb: fc.Arbitrary<OpSpec> = fc.record({
   startAt: fc.integer({ min: 0, max: 4_000 }),
   deadlineMs: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }),
   abortAfterMs: fc.option(fc.integer({ min: 0, max: 3_000 }), { nil: undefined, freq: 4 }),
-  redeliver: fc.constantFrom('none' as const, 'none' as const, 'twin' as const, 'after' as const),
+  redeliver: fc.constantFrom(
+    'none' as const,
+    'none' as const,
+    'twin' as const,
+    'after' as const,
+    'later' as const,
+  ),
   batch: fc.array(
     fc.record({
       tool: fc.constantFrom(...TOOLS, 'no_such_tool' as const),
@@ -128,6 +138,9 @@ export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
   store: storeArb,
   ops: fc.array(opArb, { minLength: 1, maxLength: 14 }),
 });
+
+/** How long after its first delivery ends a call is delivered again, when `later`. */
+const LATER_MS = 6_000;
 
 /** Virtual time the whole schedule may take; far beyond any deadline it can set. */
 const HORIZON_MS = 120_000;
@@ -400,6 +413,10 @@ async function runOp(w: World, op: OpSpec, index: number): Promise<void> {
       else {
         await first;
         if (op.redeliver === 'after') await callTool(w, tool, id, op, `${tool} ${id} again`);
+        if (op.redeliver === 'later') {
+          await sleep(w.clock, LATER_MS);
+          await callTool(w, tool, id, op, `${tool} ${id} later`);
+        }
       }
     }
   }
