@@ -124,7 +124,8 @@ export class ToolDefinitionError extends Error {
  * The caller cancelled a non-idempotent call while its request may have been
  * out: still a cancel (the caller asked for it), but the operation may have
  * taken effect, so its outcome is `unknown`, as the ledger records it and
- * the model is told. Not retryable: repeating it could do it twice.
+ * the model is told. Not retryable: repeating it could do it twice. Internal:
+ * callers see a `CancelledError` whose `outcome` is `unknown`.
  */
 export class CancelledInFlightError extends CancelledError {
   constructor(from: CancelledError) {

@@ -1,5 +1,4 @@
 export {
-  CancelledInFlightError,
   ToolDefinitionError,
   ToolError,
   type ToolErrorOptions,

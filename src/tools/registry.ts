@@ -566,11 +566,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         });
       } catch (err) {
         // One outcome per end: a cancel that may have left the request out is unknown in the error too.
-        if (
-          err instanceof CancelledError &&
-          !(err instanceof CancelledInFlightError) &&
-          mayHaveTakenEffect(entry, err)
-        )
+        if (err instanceof CancelledError && err.outcome !== 'unknown' && mayHaveTakenEffect(entry, err))
           throw new CancelledInFlightError(err);
         throw err;
       }

@@ -7,13 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InvalidInputError, isBreakwaterError } from '../../src/failure/errors.js';
+import { CancelledError, InvalidInputError, isBreakwaterError } from '../../src/failure/errors.js';
 import { LedgerFullError, PreviousOutcomeUnknownError } from '../../src/idempotency/errors.js';
 import type { Clock } from '../../src/policy/clock.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
 import { memoryStore } from '../../src/state/memory.js';
 import type { StateStore } from '../../src/state/store.js';
-import { CancelledInFlightError, ToolDefinitionError } from '../../src/tools/errors.js';
+import { ToolDefinitionError } from '../../src/tools/errors.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
 import { type ImageApi, type PaymentApi, startImageApi, startPaymentApi } from '../fakes/services.js';
 
@@ -432,7 +432,7 @@ describe('item 10: a non-idempotent call aborted in flight says unknown everywhe
     await begun;
     ctrl.abort();
     const err = await call;
-    expect(err).toBeInstanceOf(CancelledInFlightError);
+    expect(err).toBeInstanceOf(CancelledError);
     expect(err).toMatchObject({ code: 'cancelled', outcome: 'unknown', retryable: false });
     // The ledger: the same call is refused as unknown.
     expect(await rejection(registry.call('pay', {}, { callId: 'c1' }))).toMatchObject({
