@@ -5,8 +5,11 @@
  * reconciled (7), validation before claiming (9), one outcome per cancel
  * (10) and keys bounded by scope (16).
  */
+import { generateText, stepCountIs } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { aiSdkTools } from '../../src/ai-sdk.js';
 import { CancelledError, InvalidInputError, isBreakwaterError } from '../../src/failure/errors.js';
 import { LedgerFullError, PreviousOutcomeUnknownError } from '../../src/idempotency/errors.js';
 import type { Clock } from '../../src/policy/clock.js';
@@ -525,6 +528,51 @@ describe('item 16: every derived key is bounded by the call scope', () => {
     const [u2] = await registry.handleToolCalls([call], { scope: 'user-2' });
     expect(JSON.parse(u1!.output).id).not.toBe(JSON.parse(u2!.output).id);
     expect(payments.chargesFor(order)).toBe(2);
+  });
+
+  it('through the AI SDK adapter: the same numbered call id from two users is two operations, each shown its own', async () => {
+    const registry = createRegistry();
+    let charged = 0;
+    registry.register({
+      name: 'send_email',
+      input: z.object({ to: z.string() }),
+      execute: async ({ to }) => ({ sent: to, n: ++charged }),
+    });
+    const usage = {
+      inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
+      outputTokens: { total: 1, text: 1, reasoning: 0 },
+    };
+    const run = async (user: string, to: string) => {
+      let step = 0;
+      const model = new MockLanguageModelV3({
+        doGenerate: async () =>
+          step++ === 0
+            ? {
+                content: [
+                  {
+                    type: 'tool-call' as const,
+                    toolCallId: 'functions.send_email:0',
+                    toolName: 'send_email',
+                    input: JSON.stringify({ to }),
+                  },
+                ],
+                finishReason: { unified: 'tool-calls' as const, raw: 'tool_calls' },
+                usage,
+                warnings: [],
+              }
+            : { content: [], finishReason: { unified: 'stop' as const, raw: 'stop' }, usage, warnings: [] },
+      });
+      const result = await generateText({
+        model,
+        prompt: 'send it',
+        tools: aiSdkTools(registry, { scope: user }),
+        stopWhen: stepCountIs(2),
+      });
+      return result.steps[0]!.toolResults[0]!.output;
+    };
+    expect(await run('user-1', 'a@example.com')).toEqual({ sent: 'a@example.com', n: 1 });
+    expect(await run('user-2', 'b@example.com')).toEqual({ sent: 'b@example.com', n: 2 });
+    expect(charged).toBe(2);
   });
 
   it('a registry can require a scope: a call without one is refused, naming it, before anything runs', async () => {
