@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { CLAIM_IF_ABSENT, COMPARE_AND_DELETE, COMPARE_AND_SET_BEFORE } from './redis-scripts.js';
@@ -43,6 +44,25 @@ export function redisLedger(
   timeoutMs: number,
   command: Command,
 ): Pick<StateStore, 'setIfAbsent' | 'get' | 'compareAndSet' | 'compareAndDelete'> {
+  /**
+   * A script by its SHA (`EVALSHA`): Redis skips hashing and the client skips
+   * sending its text; the first use after a restart loads it with `EVAL`.
+   */
+  function script(body: string) {
+    const sha = createHash('sha1').update(body).digest('hex');
+    return async (key: string, ...args: string[]): Promise<unknown> => {
+      try {
+        return await client.evalsha(sha, 1, key, ...args);
+      } catch (err) {
+        if (!String((err as Error | undefined)?.message).startsWith('NOSCRIPT')) throw err;
+        return client.eval(body, 1, key, ...args);
+      }
+    };
+  }
+  const claimIfAbsent = script(CLAIM_IF_ABSENT);
+  const compareAndSetBefore = script(COMPARE_AND_SET_BEFORE);
+  const compareAndDelete = script(COMPARE_AND_DELETE);
+
   let offset: Offset | undefined;
   let measuring: Promise<Offset> | undefined;
 
@@ -104,7 +124,7 @@ export function redisLedger(
     async setIfAbsent(key, value, ttlMs, options): Promise<SetIfAbsentResult> {
       checkTtl(ttlMs);
       const r = (await beforeGivingUp('setIfAbsent', options, (notAfter) =>
-        client.eval(CLAIM_IF_ABSENT, 1, prefix + key, value, String(Math.ceil(ttlMs)), notAfter),
+        claimIfAbsent(prefix + key, value, String(Math.ceil(ttlMs)), notAfter),
       )) as [number, string?];
       if (r[0] === 2) throw new LateWriteError('setIfAbsent');
       return r[0] === 0 ? { written: true } : { written: false, current: String(r[1]) };
@@ -116,23 +136,13 @@ export function redisLedger(
     async compareAndSet(key, expected, value, ttlMs, options) {
       checkTtl(ttlMs);
       const r = await beforeGivingUp('compareAndSet', options, (notAfter) =>
-        client.eval(
-          COMPARE_AND_SET_BEFORE,
-          1,
-          prefix + key,
-          expected,
-          value,
-          String(Math.ceil(ttlMs)),
-          notAfter,
-        ),
+        compareAndSetBefore(prefix + key, expected, value, String(Math.ceil(ttlMs)), notAfter),
       );
       if (r === 2) throw new LateWriteError('compareAndSet');
       return r === 1;
     },
     async compareAndDelete(key, expected) {
-      const r = await command('compareAndDelete', () =>
-        client.eval(COMPARE_AND_DELETE, 1, prefix + key, expected),
-      );
+      const r = await command('compareAndDelete', () => compareAndDelete(prefix + key, expected));
       return r === 1;
     },
   };
