@@ -2,20 +2,29 @@
  * The herd of issue 13 through the real `openai` client against a local
  * server: 20 concurrent chats on the `llm` profile with a 10 s deadline; the
  * server answers its first 20 requests (and then the first probes after the
- * cooldown) with 429 and `retry-after-ms: 200`, then everything. Real time,
- * because the calls cross real HTTP; the assertions are counts and outcomes.
+ * cooldown) with 429 and `retry-after-ms: 200`, then everything. Time is a
+ * step clock that moves only while no request is in flight, so "within the
+ * deadline" is exact and the test waits no real cooldown.
  */
+import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createClassifyingFetch } from '../../src/failure/classifying-fetch.js';
 import { createRouter, openaiProvider } from '../../src/providers/index.js';
+import { type ChaosTracker, createChaosTracker, drive, trackedFetch } from '../chaos/http.js';
 import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
-import { hello, openaiClient } from '../providers/helpers.js';
+import { createStepClock } from '../fakes/step-clock.js';
+import { hello } from '../providers/helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;
 
+const DEADLINE_MS = 10_000;
+
 let primary: Fake;
+let tracker: ChaosTracker;
 
 beforeEach(async () => {
   primary = await startFakeOpenAI();
+  tracker = createChaosTracker();
 });
 
 afterEach(async () => {
@@ -29,6 +38,30 @@ function refuseFirst(server: Fake, refused: number): void {
   );
 }
 
+/** 20 concurrent chats through a router of one provider; each call's outcome and when it ended. */
+async function herd() {
+  const clock = createStepClock();
+  const fetch = createClassifyingFetch({ connectTimeoutMs: 2_000, fetch: trackedFetch(tracker) });
+  const client = new OpenAI({ apiKey: 'sk-test', baseURL: primary.baseURL, fetch, logLevel: 'off' });
+  const router = createRouter({
+    providers: [openaiProvider(client, { model: 'gpt-test' })],
+    profile: 'llm',
+    clock,
+    random: () => 0.5,
+  });
+  const start = clock.now();
+  const one = async () => {
+    try {
+      await router.chat(hello, { deadlineMs: DEADLINE_MS });
+      return { ok: true, tookMs: clock.now() - start, error: '' };
+    } catch (error) {
+      return { ok: false, tookMs: clock.now() - start, error: String(error) };
+    }
+  };
+  const results = await drive(clock, tracker, Promise.all(Array.from({ length: 20 }, one)));
+  return { results, gate: router.routes[0]!.policy.gate! };
+}
+
 describe('the herd: 20 concurrent chats meet 20 429s with retry-after-ms 200 (issue 13)', () => {
   for (const probesRefused of [0, 1, 2]) {
     const label = ['', ', and the first probe after the cooldown', ', and the first two probes'][
@@ -38,18 +71,15 @@ describe('the herd: 20 concurrent chats meet 20 429s with retry-after-ms 200 (is
     const most = 40 + probesRefused;
     it(`with one provider, all 20 succeed within the deadline in at most ${most} requests${label}`, async () => {
       refuseFirst(primary, 20 + probesRefused);
-      const router = createRouter({
-        providers: [openaiProvider(openaiClient(primary.baseURL), { model: 'gpt-test' })],
-        profile: 'llm',
-      });
-      const results = await Promise.allSettled(
-        Array.from({ length: 20 }, () => router.chat(hello, { deadlineMs: 10_000 })),
-      );
-      const failed = results.filter((r) => r.status === 'rejected');
-      expect(failed.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      const { results, gate } = await herd();
+      expect(results.filter((r) => !r.ok).map((r) => r.error)).toEqual([]);
+      expect(results.every((r) => r.tookMs <= DEADLINE_MS)).toBe(true);
       expect(primary.count).toBeLessThanOrEqual(most);
       expect(primary.requests.filter((r) => r.answer === 429)).toHaveLength(20 + probesRefused);
-      expect(router.routes[0]!.policy.gate!.pacedRatePerSecond ?? 1).toBeGreaterThan(0);
-    }, 15_000);
+      expect(gate.inFlight + gate.queued).toBe(0);
+    });
   }
+
+  // Needs the router to leave later providers a share of the deadline (another change of issue 13).
+  it.todo('with two providers, every call the primary cannot serve in time is served by the second');
 });

@@ -204,7 +204,7 @@ export class Pacer {
   /**
    * Refills the mirror of the dependency's allowance. Once per quiet period
    * (no 429) the pace steps up if it held callers back while the dependency
-   * accepted calls, each step twice the last, so a limit that rose (or a
+   * accepted calls, each step twice the last (at most a doubling), so a limit that rose (or a
    * pace learned too low) is left behind within a few periods; a pace that
    * held nobody back for a whole period no longer binds and is dropped.
    */
@@ -218,7 +218,7 @@ export class Pacer {
       }
       if (p.accepted > p.acceptedAtGrowth) {
         p.rate *= 1 + p.growth;
-        p.growth *= 2;
+        p.growth = Math.min(1, p.growth * 2);
       }
       p.held = false;
       p.lastGrowth = now;
