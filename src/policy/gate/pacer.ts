@@ -236,7 +236,9 @@ export class Pacer {
 
   /** Milliseconds from `now` until the pace lets the next call go; undefined when it holds nobody. */
   msUntilNext(now: number): number | undefined {
-    return this.msUntil(1, now);
+    const p = this.learned;
+    if (p?.rate === undefined || p.tokens >= 1) return undefined;
+    return Math.min(MAX_TIMER_MS, Math.ceil((1 - p.tokens) / p.rate));
   }
 
   /**
@@ -247,7 +249,8 @@ export class Pacer {
   msUntil(count: number, now: number): number | undefined {
     const p = this.learned;
     if (p?.rate === undefined) return undefined;
-    const tokens = p.tokens + Math.max(0, now - p.tokensAt) * p.rate;
+    // Calls in flight still charged to the mirror are refunded if they come back 429: count them as refunded.
+    const tokens = p.tokens + p.unreserved + Math.max(0, now - p.tokensAt) * p.rate;
     if (tokens >= count) return undefined;
     return Math.min(MAX_TIMER_MS, Math.ceil((count - tokens) / p.rate));
   }
