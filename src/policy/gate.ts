@@ -202,7 +202,7 @@ export class Gate {
     if (!this.slots.hasFreeSlot()) return undefined;
     const bucketMs = this.bucket?.msUntil(1, now) ?? 0;
     if (bucketMs > 0) return bucketMs;
-    return this.pacer.msUntilNext(now);
+    return this.pacer.msUntilNext();
   }
 
   /**

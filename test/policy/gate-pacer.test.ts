@@ -21,7 +21,7 @@ describe('pacer', () => {
     p.answered('rate_limited', 0, 4, 101);
     expect(p.ratePerMs).toBeUndefined();
     expect(p.ramping).toBe(true);
-    expect(p.msUntilNext(221)).toBeUndefined();
+    expect(p.msUntilNext()).toBeUndefined();
   });
 
   it('measures the pace from the calls accepted between two exhaustions that callers waited through', () => {
@@ -74,7 +74,7 @@ describe('pacer', () => {
           else if (e.kind === 'step') now += e.ms;
           const rate = p.ratePerMs;
           if (rate !== undefined) expect(rate).toBeGreaterThan(0);
-          const next = p.msUntilNext(now);
+          const next = p.msUntilNext();
           if (next !== undefined) {
             expect(Number.isFinite(next)).toBe(true);
             expect(next).toBeLessThanOrEqual(2_147_483_647);

@@ -234,8 +234,8 @@ export class Pacer {
     }
   }
 
-  /** Milliseconds from `now` until the pace lets the next call go; undefined when it holds nobody. */
-  msUntilNext(now: number): number | undefined {
+  /** Milliseconds until the pace lets the next call go (its mirror refilled by `admits`); undefined when it holds nobody. */
+  msUntilNext(): number | undefined {
     const p = this.learned;
     if (p?.rate === undefined || p.tokens >= 1) return undefined;
     return Math.min(MAX_TIMER_MS, Math.ceil((1 - p.tokens) / p.rate));
