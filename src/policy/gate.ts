@@ -6,7 +6,7 @@ import { Pacer } from './gate/pacer.js';
 import { cancelled, deadlineInQueue, queueFull, queueTimeout, unreachable } from './gate/refusals.js';
 import { TokenBucket } from './gate/token-bucket.js';
 
-export type { GateOutcome } from './gate/outcome.js';
+export { type GateOutcome, gateOutcomeOf } from './gate/outcome.js';
 
 export interface GateOptions {
   /** Calls in flight at once; `null` for no limit. */
@@ -117,7 +117,11 @@ export class Gate {
    */
   leave(outcome?: GateOutcome): void {
     this.slots.give();
-    this.pacer.answered(outcome, this.slots.inFlight, this.slots.waiting, this.clock.now());
+    const now = this.clock.now();
+    const pace = this.pacer.ratePerMs;
+    this.pacer.answered(outcome, this.slots.inFlight, this.slots.waiting, now);
+    // The ramp found the pace: callers in line it cannot serve in time go now, not at their deadline.
+    if (this.pacer.ratePerMs !== pace) this.releaseUnreachable(now);
     this.pump();
   }
 

@@ -5,8 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Failure } from '../../src/failure/failure.js';
 import { Concurrency } from '../../src/policy/gate/concurrency.js';
 import { Cooldown } from '../../src/policy/gate/cooldown.js';
+import { gateOutcomeOf } from '../../src/policy/gate/outcome.js';
 import { TokenBucket } from '../../src/policy/gate/token-bucket.js';
 
 describe('concurrency limit and its line', () => {
@@ -87,5 +89,22 @@ describe('cooldown', () => {
     expect(c.active(799)).toBe(true);
     expect(c.active(800)).toBe(false);
     expect(c.remaining(900)).toBe(0);
+  });
+});
+
+describe('what an attempt tells the gate', () => {
+  const failure = (kind: Failure['kind'], delivery: Failure['delivery']): Failure => ({
+    kind,
+    delivery,
+    message: kind,
+    cause: undefined,
+  });
+
+  it('an answer is accepted, a 429 refused, and a call that got no answer teaches nothing', () => {
+    expect(gateOutcomeOf(undefined)).toBe('answered');
+    expect(gateOutcomeOf(failure('rate_limited', 'not_processed'))).toBe('rate_limited');
+    expect(gateOutcomeOf(failure('server_error', 'not_processed'))).toBe('answered');
+    expect(gateOutcomeOf(failure('timeout', 'unknown'))).toBeUndefined();
+    expect(gateOutcomeOf(failure('network', 'not_sent'))).toBeUndefined();
   });
 });
