@@ -137,6 +137,21 @@ export class Gate {
     // Waiting longer than this caller may wait helps nobody; say so now so a router can fall back.
     if (wait.ms > limitMs) return Promise.reject(unreachable(wait.ms, wait.why, dependency));
     if (!this.slots.hasRoom()) return Promise.reject(queueFull(this.options.maxQueue, dependency));
+    const givingUp = () =>
+      byDeadline ? deadlineInQueue(dependency) : queueTimeout(this.options.queueTimeoutMs, dependency);
+    return this.waitInLine(now, limitMs, givingUp, options);
+  }
+
+  /**
+   * Stands in line until let in, sent away, timed out (`givingUp` after
+   * `limitMs`) or aborted; whichever comes first clears the others.
+   */
+  private waitInLine(
+    now: number,
+    limitMs: number,
+    givingUp: () => Error,
+    { signal, dependency }: GateEnterOptions,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         if (timer !== undefined) this.clock.clearTimeout(timer);
@@ -158,15 +173,7 @@ export class Gate {
       };
       const onAbort = () => waiter.refuse(cancelled(signal?.reason, dependency));
       const timer: TimerHandle | undefined = Number.isFinite(limitMs)
-        ? this.clock.setTimeout(
-            () =>
-              waiter.refuse(
-                byDeadline
-                  ? deadlineInQueue(dependency)
-                  : queueTimeout(this.options.queueTimeoutMs, dependency),
-              ),
-            limitMs,
-          )
+        ? this.clock.setTimeout(() => waiter.refuse(givingUp()), limitMs)
         : undefined;
       signal?.addEventListener('abort', onAbort, { once: true });
       this.slots.join(waiter);
