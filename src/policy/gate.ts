@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { Concurrency } from './gate/concurrency.js';
 import { Cooldown } from './gate/cooldown.js';
+import { LONGEST_TIMER_MS } from './gate/longest-timer.js';
 import type { GateOutcome } from './gate/outcome.js';
 import { Pacer } from './gate/pacer.js';
 import { cancelled, deadlineInQueue, queueFull, queueTimeout, unreachable } from './gate/refusals.js';
@@ -172,9 +173,17 @@ export class Gate {
         },
       };
       const onAbort = () => waiter.refuse(cancelled(signal?.reason, dependency));
-      const timer: TimerHandle | undefined = Number.isFinite(limitMs)
-        ? this.clock.setTimeout(() => waiter.refuse(givingUp()), limitMs)
-        : undefined;
+      // A wait longer than the longest timer is armed in legs, each re-checking what is left.
+      const arm = (ms: number): TimerHandle =>
+        this.clock.setTimeout(
+          () => {
+            const left = waiter.givesUpAt - this.clock.now();
+            if (left > 0) timer = arm(left);
+            else waiter.refuse(givingUp());
+          },
+          Math.min(LONGEST_TIMER_MS, ms),
+        );
+      let timer: TimerHandle | undefined = Number.isFinite(limitMs) ? arm(limitMs) : undefined;
       signal?.addEventListener('abort', onAbort, { once: true });
       this.slots.join(waiter);
       if (this.slots.waiting === 1) this.pacer.waiting(true, now);
@@ -200,7 +209,11 @@ export class Gate {
     for (let head = this.slots.head(); head !== undefined; head = this.slots.head()) {
       if (!this.take(now)) {
         const ms = this.nextChangeIn(now);
-        if (ms !== undefined) this.headTimer = this.clock.setTimeout(() => this.pump(), Math.max(1, ms));
+        if (ms !== undefined)
+          this.headTimer = this.clock.setTimeout(
+            () => this.pump(),
+            Math.min(LONGEST_TIMER_MS, Math.max(1, ms)),
+          );
         return;
       }
       head.admit();

@@ -207,3 +207,22 @@ describe('a caller the gate cannot serve in time', () => {
     expect(waitedMs.every((ms) => ms === 0)).toBe(true);
   });
 });
+
+describe('waits longer than the longest timer', () => {
+  it('a 30-day cooldown and a 40-day deadline: no overflow warning, admitted when the cooldown ends, not before', async () => {
+    const clock = nodeLikeClock();
+    const g = gate(clock, { concurrency: 1 });
+    const day = 24 * 60 * 60 * 1000;
+    g.cooldown(30 * day);
+    let admittedAt: number | undefined;
+    const waiter = g.enter({ deadlineAt: 40 * day }).then(() => {
+      admittedAt = clock.now();
+    });
+    await clock.run(waiter, { maxMs: 50 * day });
+    expect(admittedAt).toBe(30 * day);
+    g.leave('answered');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.map((w) => w.name)).toEqual([]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});

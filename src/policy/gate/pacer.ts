@@ -1,3 +1,4 @@
+import { LONGEST_TIMER_MS } from './longest-timer.js';
 import type { GateOutcome } from './outcome.js';
 
 /**
@@ -55,8 +56,6 @@ interface Learned {
 const SATURATED = 0.9;
 /** The first step up of the pace after a 429; each quiet period after it doubles the step. */
 const FIRST_GROWTH = 0.05;
-/** Node's longest timer; a wait beyond it would fire at once with a TimeoutOverflowWarning. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Learns a dependency's pace from its 429s and admits calls at it, so that
@@ -238,7 +237,7 @@ export class Pacer {
   msUntilNext(): number | undefined {
     const p = this.learned;
     if (p?.rate === undefined || p.tokens >= 1) return undefined;
-    return Math.min(MAX_TIMER_MS, Math.ceil((1 - p.tokens) / p.rate));
+    return Math.min(LONGEST_TIMER_MS, Math.ceil((1 - p.tokens) / p.rate));
   }
 
   /**
@@ -252,7 +251,7 @@ export class Pacer {
     // Calls in flight still charged to the mirror are refunded if they come back 429: count them as refunded.
     const tokens = p.tokens + p.unreserved + Math.max(0, now - p.tokensAt) * p.rate;
     if (tokens >= count) return undefined;
-    return Math.min(MAX_TIMER_MS, Math.ceil((count - tokens) / p.rate));
+    return Math.min(LONGEST_TIMER_MS, Math.ceil((count - tokens) / p.rate));
   }
 
   /** Callers started or stopped waiting: a cycle measures the dependency only if they waited through it. */
