@@ -5,12 +5,7 @@ import type { Failure } from '../failure/failure.js';
 import { LedgerUnavailableError } from '../idempotency/errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { contentKey, isValidKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
-import {
-  createLedger,
-  type Ledger,
-  type LedgerReconciliation,
-  type LedgerResult,
-} from '../idempotency/ledger.js';
+import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -27,6 +22,7 @@ import { isSharedHealthSource } from '../policy/shared.js';
 import { memoryStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { type CallRules, checkCallOptions, keyRule } from './call-options.js';
 import {
   CancelledInFlightError,
   invalidInput,
@@ -47,6 +43,7 @@ import {
 } from './formats.js';
 import { handleCalls } from './handle.js';
 import { issuesOf, parseArguments } from './input.js';
+import { checkedAnswer, reconcileBounded } from './reconcile.js';
 
 /** Who asked for a call: handed to a custom key function. */
 export interface ToolCallInfo {
@@ -270,7 +267,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     ...(options.ledgerPollMs !== undefined ? { pollMs: options.ledgerPollMs } : {}),
   });
   const maxArgumentBytes = options.maxArgumentBytes ?? 1024 * 1024;
-  const requireScope = options.requireScope === true;
+  const callRules: CallRules = { requireScope: options.requireScope === true, ledgerTtlMs, leaseGraceMs };
   const tools = new Map<string, Entry>();
   const handles = new Map<string, RegisteredTool>();
 
@@ -369,46 +366,6 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     };
   }
 
-  /**
-   * Every call option, checked before the ledger is touched: a bad one must
-   * be refused with nothing recorded, never after a claim that would then
-   * lock its key as "may have taken effect".
-   */
-  function checkCall(entry: Entry, o: CallOptions): void {
-    const issues: InputIssue[] = [];
-    if (o === null || typeof o !== 'object')
-      throw invalidInput(entry.name, [{ path: '', message: 'call options must be an object' }]);
-    if (o.callId !== undefined && typeof o.callId !== 'string')
-      issues.push({ path: 'callId', message: `must be a string, got ${typeof o.callId}` });
-    if (o.scope !== undefined && (typeof o.scope !== 'string' || o.scope === ''))
-      issues.push({ path: 'scope', message: 'must be a non-empty string' });
-    else if (o.scope === undefined && requireScope)
-      issues.push({ path: 'scope', message: 'is required by this registry (requireScope)' });
-    if (o.deadlineMs !== undefined) {
-      const d = o.deadlineMs;
-      if (typeof d !== 'number' || !Number.isFinite(d) || d < 0)
-        issues.push({
-          path: 'deadlineMs',
-          message: `must be a finite, non-negative number of milliseconds, got ${typeof d === 'number' ? d : typeof d}`,
-        });
-      else if (d + leaseGraceMs > ledgerTtlMs)
-        issues.push({
-          path: 'deadlineMs',
-          message: `${d} ms plus ledgerLeaseGraceMs is longer than the registry's ledgerTtlMs (${ledgerTtlMs} ms)`,
-        });
-    }
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-      issues.push({ path: 'signal', message: 'must be an AbortSignal' });
-    if (o.idempotencyKey !== undefined && !isValidKey(o.idempotencyKey))
-      issues.push({ path: 'idempotencyKey', message: keyRule(o.idempotencyKey) });
-    if (issues.length > 0) throw invalidInput(entry.name, issues);
-  }
-
-  function keyRule(key: unknown): string {
-    const got = typeof key === 'string' ? `a string of length ${key.length}` : typeof key;
-    return `expected 1 to 255 printable ASCII characters without spaces, got ${got}`;
-  }
-
   function keyFor(entry: Entry, input: unknown, o: CallOptions): { key: string; keyed: boolean } {
     if (o.idempotencyKey !== undefined) return { key: o.idempotencyKey, keyed: true };
     const k = entry.key;
@@ -444,64 +401,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     throw new ToolOutputError(entry.name, issuesOf(r.error), entry.effect === 'non-idempotent');
   }
 
-  /**
-   * Runs a reconcile hook until the operation's deadline or the caller's
-   * cancel, whichever comes first, with a signal of its own that aborts then:
-   * a lookup that hangs must not hold the call forever. Ending early leaves
-   * the outcome unknown, which is the truth.
-   */
-  function bounded<T>(
-    deadlineAt: number | undefined,
-    outer: AbortSignal | undefined,
-    fn: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    const ctrl = new AbortController();
-    return new Promise<T>((resolve, reject) => {
-      let timer: unknown;
-      const end = (err: Error) => {
-        ctrl.abort(err);
-        reject(err);
-      };
-      const onAbort = () => end(new Error('reconcile was cancelled by the caller before it answered'));
-      if (outer?.aborted) {
-        onAbort();
-        return;
-      }
-      outer?.addEventListener('abort', onAbort, { once: true });
-      if (deadlineAt !== undefined)
-        timer = clock.setTimeout(
-          () => end(new Error('reconcile did not answer before the deadline')),
-          Math.max(0, deadlineAt - clock.now()),
-        );
-      Promise.resolve()
-        .then(() => fn(ctrl.signal))
-        .then(resolve, reject)
-        .finally(() => {
-          if (timer !== undefined) clock.clearTimeout(timer);
-          outer?.removeEventListener('abort', onAbort);
-        });
-    });
-  }
-
-  /**
-   * What a reconcile hook answered, checked: only `{ found: false }` says it
-   * did not happen; `{ found: true, value }` must carry a value the output
-   * schema accepts. Anything else throws, which leaves the outcome unknown.
-   */
-  function checkedAnswer(entry: Entry, answer: unknown): LedgerReconciliation<unknown> {
-    const a = answer as { found?: unknown; value?: unknown } | null | undefined;
-    if (a !== null && typeof a === 'object') {
-      if (a.found === false) return { found: false };
-      // Its value is checked against `output` where it ends the call (by `run`, or by the ledger's caller).
-      if (a.found === true && 'value' in a) return { found: true, value: a.value };
-    }
-    throw new TypeError(
-      `reconcile of "${entry.name}": expected { found: true, value } or { found: false }, got ${a === null ? 'null' : typeof a === 'object' ? 'an object without them' : typeof a}`,
-    );
-  }
-
   async function invoke(entry: Entry, args: unknown, o: CallOptions): Promise<LedgerResult<unknown>> {
-    checkCall(entry, o);
+    checkCallOptions(entry.name, o, callRules);
     const input = parseArguments(entry.name, entry.input, args, { maxArgumentBytes });
     const { key, keyed } = keyFor(entry, input, o);
     const profile = entry.policy.profile;
@@ -539,9 +440,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     const reconcile = entry.reconcile;
     const lookUp = reconcile
       ? (failure: Failure, outer: AbortSignal | undefined) =>
-          bounded(deadlineAt, outer, async (signal) =>
+          reconcileBounded(clock, deadlineAt, outer, async (signal) =>
             checkedAnswer(
-              entry,
+              entry.name,
               await reconcile(key, input, {
                 signal,
                 failure,
