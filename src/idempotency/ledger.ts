@@ -3,6 +3,7 @@ import { CancelledError } from '../failure/errors.js';
 import { type Clock, systemClock } from '../policy/clock.js';
 import { sleep } from '../policy/sleep.js';
 import { type StateStore, StoreFullError, type WriteOptions } from '../state/store.js';
+import { judgeAbandoned } from './abandoned.js';
 import {
   IdempotencyKeyReusedError,
   LedgerFullError,
@@ -11,6 +12,7 @@ import {
   PreviousOutcomeUnknownError,
   ReplayUnavailableError,
 } from './errors.js';
+import { holdLease, replaceClaim } from './lease.js';
 
 export interface LedgerOptions {
   readonly store: StateStore;
@@ -92,7 +94,6 @@ interface Local {
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Claims in flight, unknown outcomes and results of unsafe operations are what the ledger exists to remember. */
 const PIN: WriteOptions = { pin: true };
-const ABANDONED = 'an earlier call did not report back before its lease ended';
 
 function parse(text: string): LedgerRecord | undefined {
   try {
@@ -256,63 +257,6 @@ export function createLedger(options: LedgerOptions): Ledger {
   const claimText = (o: LedgerRunOptions, owner: string) =>
     JSON.stringify({ state: 'pending', fp: o.fingerprint, owner, until: clock.now() + o.leaseMs });
 
-  /** Replaces the claim with `value`, trying each text the claim may hold (a renewal whose answer was lost). */
-  async function replaceClaim(
-    key: string,
-    claims: readonly string[],
-    value: string | undefined,
-    ttl: number,
-    pin: WriteOptions | undefined,
-  ): Promise<boolean> {
-    for (const c of claims) {
-      const ok =
-        value === undefined
-          ? await store.compareAndDelete(key, c)
-          : await store.compareAndSet(key, c, value, ttl, pin);
-      if (ok) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Renews the claim every third of its lease while the operation runs, so a
-   * long operation is not taken for abandoned. `stop` ends the renewals and
-   * gives the texts the claim may now hold.
-   */
-  function holdLease(o: LedgerRunOptions, key: string, owner: string, first: string) {
-    let claims: string[] = [first];
-    let stopped = false;
-    let timer: unknown;
-    let renewing: Promise<void> = Promise.resolve();
-    const every = Math.max(1, o.leaseMs / 3);
-    const schedule = () => {
-      timer = clock.setTimeout(() => {
-        timer = undefined;
-        renewing = renew();
-      }, every);
-    };
-    const renew = async () => {
-      const next = claimText(o, owner);
-      try {
-        if (await replaceClaim(key, claims, next, claimTtl(o), bounded(o, PIN))) claims = [next];
-        else stopped = true; // The claim is no longer ours (recorded or taken over): stop writing to it.
-      } catch {
-        // Its answer was lost: the key holds one of these, and the next write will find out which.
-        claims = [next, ...claims];
-      }
-      if (!stopped) schedule();
-    };
-    schedule();
-    return {
-      async stop(): Promise<readonly string[]> {
-        stopped = true;
-        if (timer !== undefined) clock.clearTimeout(timer);
-        await renewing;
-        return claims;
-      },
-    };
-  }
-
   async function own<T>(
     o: LedgerRunOptions,
     key: string,
@@ -320,7 +264,16 @@ export function createLedger(options: LedgerOptions): Ledger {
     claim: string,
     fn: () => Promise<T>,
   ): Promise<T> {
-    const lease = holdLease(o, key, owner, claim);
+    const lease = holdLease({
+      store,
+      clock,
+      key,
+      first: claim,
+      leaseMs: o.leaseMs,
+      renewed: () => claimText(o, owner),
+      ttlMs: claimTtl(o),
+      write: () => bounded(o, PIN),
+    });
     let value: T;
     try {
       value = await fn();
@@ -328,6 +281,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       const claims = await lease.stop();
       const next = o.recordUnknown(err)
         ? replaceClaim(
+            store,
             key,
             claims,
             JSON.stringify({ state: 'unknown', fp: o.fingerprint, reason: reasonOf(err) }),
@@ -335,7 +289,7 @@ export function createLedger(options: LedgerOptions): Ledger {
             PIN,
           )
         : // Nothing took effect: free the key, so a later call may try again.
-          replaceClaim(key, claims, undefined, ttlMs, undefined);
+          replaceClaim(store, key, claims, undefined, ttlMs, undefined);
       // A store that fails here leaves the claim pending; once its lease ends it reads as abandoned.
       await untilDeadline(o, next);
       throw err;
@@ -348,36 +302,8 @@ export function createLedger(options: LedgerOptions): Ledger {
       done = JSON.stringify({ state: 'done', fp: o.fingerprint, opaque: true });
     }
     // The operation succeeded: a store failure now must not turn that into an error.
-    await untilDeadline(o, replaceClaim(key, claims, done, ttlMs, o.takeOver ? undefined : PIN));
+    await untilDeadline(o, replaceClaim(store, key, claims, done, ttlMs, o.takeOver ? undefined : PIN));
     return value;
-  }
-
-  /**
-   * What to do with an abandoned claim when repeating is unsafe: ask
-   * `reconcile`. Only an explicit "not found" runs it again; a throw or any
-   * other answer leaves the outcome unknown, with the reason.
-   */
-  async function judgeAbandoned(
-    o: LedgerRunOptions,
-  ): Promise<
-    { run: true } | { run: false; found: true; value: unknown } | { run: false; found: false; reason: string }
-  > {
-    if (o.reconcile === undefined) return { run: false, found: false, reason: ABANDONED };
-    let answer: unknown;
-    try {
-      answer = await o.reconcile();
-    } catch {
-      return {
-        run: false,
-        found: false,
-        reason: `${ABANDONED}, and reconcile could not tell whether it took effect`,
-      };
-    }
-    const a = answer as { found?: unknown; value?: unknown } | null;
-    if (a !== null && typeof a === 'object' && a.found === false) return { run: true };
-    if (a !== null && typeof a === 'object' && a.found === true && 'value' in a)
-      return { run: false, found: true, value: a.value };
-    return { run: false, found: false, reason: `${ABANDONED}, and reconcile gave no valid answer` };
   }
 
   async function settle<T>(o: LedgerRunOptions, fn: () => Promise<T>): Promise<LedgerResult<T>> {
@@ -406,7 +332,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       const now = clock.now();
       if (record.until <= now) {
         // The owner did not report back within its lease: its process most likely died mid-operation.
-        const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o);
+        const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o.reconcile);
         if (verdict.run) {
           const takenBy = randomUUID();
           const taken = claimText(o, takenBy);
