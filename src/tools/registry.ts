@@ -483,7 +483,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         signal: o.signal,
         deadlineAt,
         // A claim outlives the deadline by the grace; without a deadline it is renewed while the call runs.
-        leaseMs: budget === undefined ? UNBOUNDED_LEASE_MS : budget + leaseGraceMs,
+        leaseMs: budget === undefined ? UNBOUNDED_LEASE_MS : Math.max(1, budget + leaseGraceMs),
         takeOver: !unsafeToRepeat,
         reconcile: lookUp
           ? async () => {

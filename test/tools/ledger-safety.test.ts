@@ -395,6 +395,17 @@ describe('item 9: validate before claiming', () => {
     });
   }
 
+  it('deadlineMs 0 with no lease grace is a call that times out at once, not a raw RangeError', async () => {
+    const registry = createRegistry({ ledgerLeaseGraceMs: 0 });
+    imageTool(registry);
+    const op = nextOp();
+    const err = await rejection(
+      registry.call('generate_image', { op }, { callId: `call_${op}`, deadlineMs: 0 }),
+    );
+    expect(isBreakwaterError(err)).toBe(true);
+    expect(images.imagesFor(op)).toBe(0);
+  });
+
   it('a key function returning an invalid key: InvalidInputError naming idempotency.key, the model not told "may have taken effect"', async () => {
     const registry = createRegistry();
     let runs = 0;
