@@ -234,9 +234,7 @@ function classifyOne(err: unknown, hints: ClassifyHints, strict: boolean): Failu
       'not_sent',
       `the request could not be made${reason ? `: ${reason}` : ''}`,
       err,
-      {
-        code,
-      },
+      { code, shouldRetry: false },
     );
   }
   // An error code proves nothing about a request that was written, nor, when repeating is unsafe, about a
