@@ -35,12 +35,17 @@ beforeAll(async () => {
       stream.end(JSON.stringify({ found: n > 0, charges: n }));
       return;
     }
-    stream.resume();
-    stream.on('end', () => {
+    const charge = () => {
       charges.set(key, (charges.get(key) ?? 0) + 1);
       total++;
       stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    });
+    };
+    // An upload is charged at its first chunk: the client is still streaming when the stream is reset.
+    if (headers[':path'] === '/v1/uploads') stream.once('data', charge);
+    else {
+      stream.resume();
+      stream.on('end', charge);
+    }
   });
   agent = new Agent({ allowH2: true, connect: { ca: tls.cert } });
 });
@@ -115,6 +120,39 @@ describe('HTTP/2: a stream reset after the charge', () => {
     const p = payments(true);
     expect(await p.call('call_h2_reconciled')).toEqual({ charged: 1 });
     expect(p.runs()).toBe(1);
+    expect(total - before).toBe(1);
+  });
+
+  it('a reset while the body is still streaming (undici never says it was sent) is unknown too', async () => {
+    const before = total;
+    const clock = createStepClock();
+    const registry = createRegistry({ clock, random: () => 0.5, fetch: h2Fetch });
+    let runs = 0;
+    registry.register({
+      name: 'upload',
+      input: z.object({}),
+      profile: roomy,
+      execute: (_input, ctx) =>
+        tracker.run(async (headers) => {
+          runs++;
+          // One chunk, then the stream stays open: the request body is never finished.
+          const body = new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('chunk'));
+            },
+          });
+          const res = await ctx.fetch(`${server.url}v1/uploads`, {
+            method: 'POST',
+            headers,
+            body,
+            duplex: 'half',
+          } as RequestInit);
+          return res.json();
+        }),
+    });
+    const err = await caught(drive(clock, tracker, registry.call('upload', {}, { callId: 'call_upload' })));
+    expect(isBreakwaterError(err) && err.code).toBe('outcome_unknown');
+    expect(runs).toBe(1);
     expect(total - before).toBe(1);
   });
 
