@@ -2,7 +2,7 @@ import { attemptMark } from './attempt-delivery.js';
 import { type DeliveryTrace, deliveryAnnotation } from './delivery-probe.js';
 import { isBreakwaterError } from './errors.js';
 import type { Delivery, Failure, FailureKind } from './failure.js';
-import { isNotSentError } from './not-sent.js';
+import { isNotSentError, isToolVerdict } from './not-sent.js';
 import { parseRetryAfter, parseShouldRetry } from './retry-after.js';
 
 /** What the pipeline knows about an attempt that the error itself may have lost. */
@@ -191,6 +191,8 @@ export function classify(err: unknown, hints: ClassifyHints = {}): Failure {
   const mark = hints.attempt === undefined ? attemptMark(err) : undefined;
   const strict = hints.strict ?? mark?.strict ?? false;
   const f = classifyOne(err, hints, strict);
+  // A tool's own verdict (`ToolError`) was given knowing what its requests did.
+  if (isToolVerdict(err)) return f;
   return throughAttempt(f, hints.attempt ?? mark?.trace);
 }
 

@@ -37,3 +37,18 @@ export function isNotSentError(err: unknown): err is NotSentError {
     (err as { name?: unknown }).name === 'NotSentError'
   );
 }
+
+const VERDICT = Symbol.for('breakwater.tool-verdict');
+
+/**
+ * Marks an error as its author's verdict on the whole attempt (a tool's
+ * `ToolError('card declined')`, written after reading its dependency's
+ * answer): the attempt's delivery record does not overrule it.
+ */
+export function markToolVerdict(err: object): void {
+  Object.defineProperty(err, VERDICT, { value: true });
+}
+
+export function isToolVerdict(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { [VERDICT]?: unknown })[VERDICT] === true;
+}

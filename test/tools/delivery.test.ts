@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
 import { NotSentError } from '../../src/failure/not-sent.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
+import { ToolError } from '../../src/tools/errors.js';
 import type { ToolErrorPayload } from '../../src/tools/formats.js';
 import { createRegistry, type ToolContext } from '../../src/tools/registry.js';
 import { caught } from '../fakes/caught.js';
@@ -211,4 +212,17 @@ describe('a request fetch refuses to make is not_sent, and its key stays free', 
       expect(runs).toBe(2);
     });
   }
+});
+
+describe('the tool’s own verdict', () => {
+  it('ToolError after a request that reached its server is the tool’s word: a definite failure', async () => {
+    const before = billed;
+    const tool = imageTool(async () => {
+      throw new ToolError('the image was refused by the moderation step');
+    });
+    const payload = await tool.call('toolu_moderated');
+    expect(billed - before).toBe(1);
+    expect(tool.runs()).toBe(1);
+    expect(payload.error).toMatchObject({ outcome: 'failed' });
+  });
 });
