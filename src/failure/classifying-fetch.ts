@@ -102,9 +102,13 @@ function evidence(
   const reason =
     err instanceof TypeError ? (err.cause as { message?: unknown } | undefined)?.message : undefined;
   if (typeof reason === 'string' && BEFORE_DISPATCH.has(reason)) return NEVER_DIALED;
-  if (input instanceof Request && input.bodyUsed) return undefined;
+  // Rebuilt from its URL, method and headers only: a body stream the failed fetch locked must not read as proof.
+  const req = input instanceof Request ? input : undefined;
   try {
-    new Request(input, init);
+    new Request(req ? req.url : input, {
+      method: init?.method ?? req?.method ?? 'GET',
+      headers: init?.headers ?? req?.headers,
+    });
   } catch {
     return NEVER_DIALED;
   }

@@ -145,3 +145,38 @@ describe('a fetch whose first request was written', () => {
     expect(f).toMatchObject({ kind: 'client_error', delivery: 'not_sent' });
   });
 });
+
+describe('a dispatcher the probe cannot see', () => {
+  it('proves nothing: no request is counted, so a non-idempotent caller is left unknown', async () => {
+    // A dispatcher that creates no undici request: it reads the body, then reports a refusal.
+    const dispatcher = {
+      dispatch(
+        _opts: unknown,
+        handler: { onConnect?: (abort: () => void) => void; onError: (e: Error) => void },
+      ) {
+        handler.onConnect?.(() => {});
+        setImmediate(() =>
+          handler.onError(
+            Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' }),
+          ),
+        );
+        return true;
+      },
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('pay'));
+        c.close();
+      },
+    });
+    const f = createClassifyingFetch();
+    let err: unknown;
+    try {
+      await f('http://127.0.0.1:8080/pay', { method: 'POST', body, duplex: 'half', dispatcher } as RequestInit);
+    } catch (e) {
+      err = e;
+    }
+    // Not mistaken for a request that could not be built (its body stream is locked by now).
+    expect(classify(err, { strict: true })).toMatchObject({ delivery: 'unknown' });
+  });
+});
