@@ -172,7 +172,12 @@ describe('a dispatcher the probe cannot see', () => {
     const f = createClassifyingFetch();
     let err: unknown;
     try {
-      await f('http://127.0.0.1:8080/pay', { method: 'POST', body, duplex: 'half', dispatcher } as RequestInit);
+      await f('http://127.0.0.1:8080/pay', {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        dispatcher,
+      } as RequestInit);
     } catch (e) {
       err = e;
     }
