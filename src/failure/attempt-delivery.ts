@@ -6,7 +6,9 @@ export interface AttemptMark {
   readonly strict: boolean;
 }
 
-// A WeakMap rather than a property: a frozen error, or one an SDK inspects, is left as it is.
+// A WeakMap rather than a property: a frozen error, or one an SDK inspects, is left as it is. The mark is
+// read as soon as the attempt's rejection reaches the policy; an error object two attempts throw in the same
+// tick would carry the later one's mark.
 const marks = new WeakMap<object, AttemptMark>();
 
 function mark(err: unknown, trace: DeliveryTrace, strict: boolean): void {
