@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { proveDelivery } from '../../src/failure/attempt-delivery.js';
 import { classify, classifyHttp } from '../../src/failure/classify.js';
@@ -196,5 +197,38 @@ describe('classify: delivery is proven per attempt', () => {
       thrown = e;
     }
     expect(classify(thrown).delivery).toBe('not_sent');
+  });
+});
+
+describe('classify: per-attempt delivery, as a property', () => {
+  const rank = { not_sent: 0, not_processed: 1, processed: 2, unknown: 3 } as const;
+  const errorArb = fc.oneof(
+    fc
+      .constantFrom('ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE')
+      .map((code) => fetchFailed(sysError(code, code === 'ECONNREFUSED' ? 'connect' : undefined))),
+    fc
+      .constantFrom(200, 400, 409, 422, 429, 500, 503, 529)
+      .map((status) => Object.assign(new Error(String(status)), { status, headers: new Headers() })),
+    fc.constant(new NotSentError('vouched')),
+  );
+  const traceArb = fc
+    .record({
+      reached: fc.nat(4),
+      unwritten: fc.nat(3),
+      statuses: fc.array(fc.constantFrom<number>(200, 422, 429, 500), { maxLength: 4 }),
+    })
+    .map((t) => ({ requests: t.reached + t.unwritten, reached: t.reached, statuses: t.statuses }));
+
+  it('the attempt never makes a failure more sendable, and any other reached request makes it unknown', () => {
+    fc.assert(
+      fc.property(errorArb, traceArb, fc.boolean(), (err, attempt, strict) => {
+        const alone = classify(err, { strict });
+        const within = classify(err, { strict, attempt });
+        expect(rank[within.delivery]).toBeGreaterThanOrEqual(rank[alone.delivery]);
+        const answered = alone.status !== undefined && attempt.statuses.includes(alone.status) ? 1 : 0;
+        if (attempt.reached - answered > 0) expect(within.delivery).toBe('unknown');
+        if (attempt.reached === 0) expect(within).toEqual(alone);
+      }),
+    );
   });
 });
