@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { proveDelivery } from '../failure/attempt-delivery.js';
 import type { FetchLike } from '../failure/classifying-fetch.js';
 import { CancelledError, type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
@@ -456,15 +457,19 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     const run = async () => {
       let value: unknown;
       try {
-        value = await entry.policy.run(attempt, {
-          signal: o.signal,
-          // What is left of the call's deadline: the ledger's round trips came out of it.
-          deadlineMs: deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - clock.now()),
-          effect: entry.effect,
-          idempotencyKey: key,
-          keyHonoured: entry.honoured,
-          reconcile: lookUp,
-        });
+        // Each attempt in its own delivery record: `not_sent` only if none of its requests reached a server.
+        value = await entry.policy.run(
+          proveDelivery(attempt, { strict: entry.effect === 'non-idempotent' }),
+          {
+            signal: o.signal,
+            // What is left of the call's deadline: the ledger's round trips came out of it.
+            deadlineMs: deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - clock.now()),
+            effect: entry.effect,
+            idempotencyKey: key,
+            keyHonoured: entry.honoured,
+            reconcile: lookUp,
+          },
+        );
       } catch (err) {
         // One outcome per end: a cancel that may have left the request out is unknown in the error too.
         if (err instanceof CancelledError && err.outcome !== 'unknown' && mayHaveTakenEffect(entry, err))
