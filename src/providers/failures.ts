@@ -2,6 +2,7 @@ import { classify } from '../failure/classify.js';
 import { createDeliveryRecord, requestWritten, withDeliveryRecord } from '../failure/delivery-probe.js';
 import { type BreakwaterError, DependencyFailedError, isBreakwaterError } from '../failure/errors.js';
 import type { Failure, FailureKind } from '../failure/failure.js';
+import { providerCodeOf, refineFailure } from './provider-codes.js';
 
 /**
  * What an error event inside a stream means. Both SDKs turn an SSE `error`
@@ -54,8 +55,15 @@ export function providerError(
           message: 'malformed data in the response stream',
           cause: err,
         }
-      : classify(err, { requestWritten: written, nowMs }));
+      : httpFailure(err, written, nowMs));
   return new DependencyFailedError({ failure, dependency });
+}
+
+/** `classify`'s verdict on the status, refined by what the provider's error body says. */
+function httpFailure(err: unknown, written: boolean | undefined, nowMs: number): Failure {
+  const failure = classify(err, { requestWritten: written, nowMs });
+  if (failure.status === undefined) return failure;
+  return refineFailure(failure, providerCodeOf(err, failure.status));
 }
 
 /** A stream that ended without its closing event: cut off, so the answer is incomplete. */

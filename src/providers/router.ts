@@ -1,4 +1,9 @@
-import { type BreakwaterError, CancelledError, isBreakwaterError } from '../failure/errors.js';
+import {
+  type BreakwaterError,
+  CancelledError,
+  isBreakwaterError,
+  RateLimitedError,
+} from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -15,6 +20,7 @@ import type { ChatResult, OperationScope, Telemetry } from '../telemetry/telemet
 import { Assembler } from './assemble.js';
 import { AllProvidersFailedError, type ProviderFailure, StreamInterruptedError } from './errors.js';
 import { providerError, truncatedStream } from './failures.js';
+import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { normaliseToolDefinition } from './tools.js';
 import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
 
@@ -50,6 +56,25 @@ export interface RouterOptions {
    * `observer`, when given too, replaces the per-provider observers.
    */
   readonly telemetry?: Telemetry | undefined;
+  /**
+   * How much of the time left each provider may use before the next one is
+   * tried. `equal` (the default): the time left split evenly between the
+   * providers not yet tried, so a provider that hangs leaves the rest theirs;
+   * what a provider does not use passes on. `all`: each may use all of it.
+   */
+  readonly deadlineShare?: 'equal' | 'all' | undefined;
+  /**
+   * With another provider left to try, a provider that answers 429 or 529 is
+   * left at once, not waited for (its Retry-After or backoff), and one cooling
+   * down after a 429 is skipped. `true` waits as its profile allows. Default false.
+   */
+  readonly waitForRetryAfter?: boolean | undefined;
+  /**
+   * How long a provider that refused the account or model (a bad key, no
+   * credit, an unknown model) is skipped before one request tries it again.
+   * Default 60 000 ms.
+   */
+  readonly refusalMs?: number | undefined;
 }
 
 export interface RouterCallOptions {
@@ -57,6 +82,8 @@ export interface RouterCallOptions {
   readonly signal?: AbortSignal | undefined;
   /** Time for the whole call, every provider and wait included. Default: the profile's `timeout.totalMs`. */
   readonly deadlineMs?: number | undefined;
+  /** Overrides the router's `waitForRetryAfter` for this call. */
+  readonly waitForRetryAfter?: boolean | undefined;
 }
 
 /** One provider and the policy in front of it (its breaker, gate and cooldown). */
@@ -75,16 +102,6 @@ export interface Router {
    * that ends the stream with `StreamInterruptedError`, which holds what came.
    */
   stream(request: ChatRequest, options?: RouterCallOptions): AsyncGenerator<ChatChunk, void, undefined>;
-}
-
-/**
- * Failures that are the caller's to fix, and that another provider would
- * only repeat: a bad request, bad credentials, a cancel.
- */
-function isCallerError(f: Failure): boolean {
-  return (
-    f.kind === 'client_error' || f.kind === 'auth' || f.kind === 'invalid_input' || f.kind === 'cancelled'
-  );
 }
 
 /** Failures that say the provider is unwell, for the breaker (as the profile's `countKinds` would). */
@@ -112,6 +129,26 @@ function either(a: AbortSignal, b: AbortSignal): AbortSignal {
     b.addEventListener('abort', onB, { once: true });
   }
   return c.signal;
+}
+
+/** A provider cooling down after a 429, skipped because another can answer now. */
+function coolingDown(r: Route, ms: number): BreakwaterError {
+  return new RateLimitedError({
+    failure: {
+      kind: 'rate_limited',
+      delivery: 'not_sent',
+      retryAfterMs: ms,
+      message: `cooling down for another ${Math.ceil(ms)} ms after a 429; another provider can answer now`,
+      cause: undefined,
+    },
+    dependency: `${r.provider.name}/${r.provider.model}`,
+  });
+}
+
+function positive(ms: number, field: string): number {
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new RangeError(`${field}: expected a positive number of milliseconds, got ${ms}`);
+  return ms;
 }
 
 const CALLER = Symbol('caller');
@@ -160,6 +197,27 @@ export function createRouter(options: RouterOptions): Router {
     return ctx.deadline === undefined ? undefined : Math.max(1, ctx.deadline - clock.now()) + 1_000;
   }
 
+  const refusals = new Refusals(positive(options.refusalMs ?? 60_000, 'refusalMs'));
+  const shareEqually = options.deadlineShare !== 'all';
+
+  /** Whether a provider after `i` may still be tried: one has not refused, and its breaker is not open. */
+  function alternativeAfter(i: number, now: number): boolean {
+    for (let j = i + 1; j < routes.length; j++) {
+      const state = routes[j]!.policy.breaker?.state;
+      if (refusals.standing(j, now) === undefined && state !== 'open' && state !== 'isolated') return true;
+    }
+    return false;
+  }
+
+  /** Why route `i` is not tried at all, or undefined to try it. */
+  function skipReason(i: number, now: number, patient: boolean): BreakwaterError | undefined {
+    const refused = refusals.standing(i, now);
+    if (refused) return refused;
+    if (patient || !alternativeAfter(i, now)) return undefined;
+    const cooling = routes[i]!.policy.gate?.cooldownRemaining(now) ?? 0;
+    return cooling > 0 ? coolingDown(routes[i]!, cooling) : undefined;
+  }
+
   /** Runs `fn` on each provider in turn until one succeeds. */
   async function route<T>(
     opts: RouterCallOptions,
@@ -167,28 +225,47 @@ export function createRouter(options: RouterOptions): Router {
     scope?: OperationScope,
   ): Promise<{ route: Route; value: T }> {
     const deadlineAt = deadlineOf(opts);
+    const patient = opts.waitForRetryAfter ?? options.waitForRetryAfter === true;
     const failures: ProviderFailure[] = [];
     for (const [i, r] of routes.entries()) {
-      const left = deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - clock.now());
-      try {
-        // The policy skips a provider without a call when its breaker is open,
-        // or when it is cooling down after a 429 for longer than `left`.
-        const value = await r.policy.run((ctx) => fn(r, ctx), { signal: opts.signal, deadlineMs: left });
-        return { route: r, value };
-      } catch (err) {
-        if (!isBreakwaterError(err)) throw err;
-        if (isCallerError(err.failure)) throw err;
-        failures.push({
-          provider: r.provider.name,
-          model: r.provider.model,
-          skipped: err.attempts.length === 0,
-          error: err,
-        });
-        const next = routes[i + 1];
-        if (next) {
-          const from = `${r.provider.name}/${r.provider.model}`;
-          scope?.fallback(from, `${next.provider.name}/${next.provider.model}`, err.failure.kind);
+      const now = clock.now();
+      let error = skipReason(i, now, patient);
+      const skipped = error !== undefined;
+      if (error === undefined) {
+        const left = deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - now);
+        // What the providers after this one are owed; the last gets all that is left.
+        const share = left === undefined || !shareEqually ? left : left / (routes.length - i);
+        // Busy now is not broken: with somewhere else to go, move on rather than wait.
+        const retryIf = patient
+          ? undefined
+          : (f: Failure) => !(isBusy(f) && alternativeAfter(i, clock.now()));
+        try {
+          // The policy skips a provider without a call when its breaker is open,
+          // or when it is cooling down after a 429 for longer than its share.
+          const value = await r.policy.run((ctx) => fn(r, ctx), {
+            signal: opts.signal,
+            deadlineMs: share,
+            retryIf,
+          });
+          return { route: r, value };
+        } catch (err) {
+          if (!isBreakwaterError(err)) throw err;
+          const verdict = routeVerdict(err.failure);
+          if (verdict === 'caller') throw err;
+          if (verdict === 'refused') refusals.refuse(i, err, clock.now());
+          error = err;
         }
+      }
+      failures.push({
+        provider: r.provider.name,
+        model: r.provider.model,
+        skipped: skipped || error.attempts.length === 0,
+        error,
+      });
+      const next = routes[i + 1];
+      if (next) {
+        const from = `${r.provider.name}/${r.provider.model}`;
+        scope?.fallback(from, `${next.provider.name}/${next.provider.model}`, error.failure.kind);
       }
     }
     throw new AllProvidersFailedError(failures);

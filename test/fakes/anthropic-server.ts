@@ -132,8 +132,13 @@ export const anthropicReplies = {
     return { kind: 'sse', events };
   },
 
-  error(status: number, type = 'api_error', headers: Record<string, string> = {}): FakeReply {
-    return { kind: 'json', status, headers, body: errorBody(type, `fake error ${status}`) };
+  error(
+    status: number,
+    type = 'api_error',
+    headers: Record<string, string> = {},
+    message = `fake error ${status}`,
+  ): FakeReply {
+    return { kind: 'json', status, headers, body: errorBody(type, message) };
   },
 
   /** HTTP 529, as Anthropic answers when it is overloaded. */

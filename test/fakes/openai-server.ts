@@ -134,6 +134,11 @@ export const openaiReplies = {
     };
   },
 
+  /** An error body with OpenAI's own type and code, e.g. 429 `insufficient_quota`, 401 `invalid_api_key`. */
+  apiError(status: number, type: string, code: string | null, message = `fake error ${status}`): FakeReply {
+    return { kind: 'json', status, body: { error: { message, type, param: null, code } } };
+  },
+
   rateLimited(style: RetryAfterStyle, ms: number): FakeReply {
     return {
       kind: 'json',
