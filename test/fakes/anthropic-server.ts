@@ -16,7 +16,8 @@ import {
 export interface FakeToolUse {
   readonly id: string;
   readonly name: string;
-  readonly input: Readonly<Record<string, unknown>>;
+  /** An object, as Anthropic sends it; anything else for servers that get it wrong. */
+  readonly input: unknown;
 }
 
 const MODEL = 'claude-fake';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../src/policy/breaker.js';
-import { builtinProfiles, type BreakerProfile } from '../../src/policy/profile.js';
+import { type BreakerProfile, builtinProfiles } from '../../src/policy/profile.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
 
 /**
