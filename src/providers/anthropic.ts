@@ -1,5 +1,5 @@
 import type { BuiltinProfileName, Profile, ProfileInput } from '../policy/profile.js';
-import { Assembler } from './assemble.js';
+import { Assembler, responseId } from './assemble.js';
 import { guardCall, malformedResponse, providerError, truncatedStream } from './failures.js';
 import { anthropicToolId, toolCallIdOr } from './tool-ids.js';
 import { duplicateToolCallId, isRecord, resolveTools, toolCallFromInput } from './tools.js';
@@ -75,6 +75,7 @@ interface AnthropicUsageWire {
 }
 
 interface AnthropicMessageWire {
+  id?: unknown;
   model?: string;
   content?: Array<{ type?: string; text?: string; id?: string; name?: string; input?: unknown }>;
   stop_reason?: string | null;
@@ -254,6 +255,7 @@ export function fromAnthropicResponse(
   return {
     provider,
     model: res.model ?? requestedModel,
+    ...responseId(res.id),
     message: { role: 'assistant', content: text, ...(toolCalls.length > 0 ? { toolCalls } : {}) },
     toolCalls,
     finishReason: finishReason(res.stop_reason),
@@ -273,6 +275,7 @@ export async function* fromAnthropicStream(
   let model = requestedModel;
   let stop: string | null | undefined;
   let stopped = false;
+  let id: string | undefined;
   let startUsage: AnthropicUsageWire | undefined;
   let outputTokens: number | undefined;
   // Content-block index → tool-call ordinal: text blocks take indexes too.
@@ -288,6 +291,7 @@ export async function* fromAnthropicStream(
       switch (ev.type) {
         case 'message_start':
           if (typeof ev.message?.model === 'string') model = ev.message.model;
+          id = responseId(ev.message?.id).id;
           startUsage = ev.message?.usage;
           break;
         case 'content_block_start': {
@@ -348,7 +352,7 @@ export async function* fromAnthropicStream(
     });
   }
   const reason = finishReason(stop);
-  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason) };
+  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason, id) };
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {

@@ -16,6 +16,8 @@ const STREAM_ERROR_TYPES: Record<string, { kind: FailureKind; delivery: Failure[
   invalid_request_error: { kind: 'client_error', delivery: 'processed' },
   authentication_error: { kind: 'auth', delivery: 'processed' },
   permission_error: { kind: 'auth', delivery: 'processed' },
+  api_error: { kind: 'server_error', delivery: 'unknown' },
+  server_error: { kind: 'server_error', delivery: 'unknown' },
 };
 
 /** The failure of an SSE error event, or undefined when `err` is not one. */
@@ -25,14 +27,17 @@ function streamEventFailure(err: unknown): Failure | undefined {
   // Connection and abort errors also lack a status, but carry no error body.
   if (e.status !== undefined || typeof e.error !== 'object' || e.error === null) return undefined;
   const raw = typeof e.type === 'string' ? e.type : (e.error as { type?: unknown }).type;
-  // The type names a fixed vocabulary; anything odd is not echoed into messages or metrics.
-  const type = typeof raw === 'string' && /^[a-z_]{1,40}$/.test(raw) ? raw : 'unknown';
-  const known = STREAM_ERROR_TYPES[type] ?? { kind: 'server_error', delivery: 'unknown' };
+  // Only a type from the known vocabulary is echoed into codes, messages and metrics.
+  const type = typeof raw === 'string' && Object.hasOwn(STREAM_ERROR_TYPES, raw) ? raw : undefined;
+  const known = (type && STREAM_ERROR_TYPES[type]) || {
+    kind: 'server_error' as const,
+    delivery: 'unknown' as const,
+  };
   return {
     kind: known.kind,
     delivery: known.delivery,
-    code: `stream_${type}`,
-    message: `error event in the stream: ${type}`,
+    code: type ? `stream_${type}` : 'stream_error',
+    message: `error event in the stream: ${type ?? 'an unknown type'}`,
     cause: err,
   };
 }

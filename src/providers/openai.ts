@@ -1,5 +1,5 @@
 import type { BuiltinProfileName, Profile, ProfileInput } from '../policy/profile.js';
-import { Assembler } from './assemble.js';
+import { Assembler, responseId } from './assemble.js';
 import { guardCall, malformedResponse, providerError, truncatedStream } from './failures.js';
 import { freshToolCallId, toolCallIdOr } from './tool-ids.js';
 import { isRecord, resolveTools, toolArgumentsText, toolCallFromInput } from './tools.js';
@@ -80,6 +80,7 @@ interface OpenAIUsageWire {
 }
 
 interface OpenAICompletionWire {
+  id?: unknown;
   model?: string;
   choices?: Array<{
     message?: {
@@ -94,6 +95,7 @@ interface OpenAICompletionWire {
 }
 
 interface OpenAIChunkWire {
+  id?: unknown;
   model?: string;
   choices?: Array<{
     delta?: {
@@ -235,6 +237,7 @@ export function fromOpenAIResponse(
   return {
     provider,
     model: res.model ?? requestedModel,
+    ...responseId(res.id),
     message: { role: 'assistant', content, ...(toolCalls.length > 0 ? { toolCalls } : {}) },
     toolCalls,
     finishReason: finishReason(choice.finish_reason, refusal !== undefined && !text),
@@ -280,6 +283,7 @@ export async function* fromOpenAIStream(
   let finish: string | null = null;
   let refused = false;
   let usage: Usage | undefined;
+  let id: string | undefined;
   const ordinals = new Map<number, number>();
   const emit = (c: ChatChunk): ChatChunk => {
     asm.add(c);
@@ -290,6 +294,7 @@ export async function* fromOpenAIStream(
       if (!isRecord(raw)) continue;
       const chunk = raw as OpenAIChunkWire;
       if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+      id ??= responseId(chunk.id).id;
       usage = usageOf(chunk.usage) ?? usage;
       const choice = chunk.choices?.[0];
       if (!choice) continue;
@@ -329,7 +334,7 @@ export async function* fromOpenAIStream(
   if (finish === null) throw truncatedStream(dependency);
   if (usage) yield emit({ type: 'usage', usage });
   const reason = finishReason(finish, refused);
-  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason) };
+  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason, id) };
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {

@@ -21,6 +21,7 @@ import { Assembler } from './assemble.js';
 import { AllProvidersFailedError, type ProviderFailure, StreamInterruptedError } from './errors.js';
 import { providerError, truncatedStream } from './failures.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
+import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { normaliseToolDefinition } from './tools.js';
 import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
 
@@ -30,6 +31,7 @@ function describeChat(value: unknown): ChatResult | undefined {
   if (!r || typeof r.model !== 'string' || r.message === undefined) return undefined;
   return {
     responseModel: r.model,
+    ...(r.id !== undefined ? { responseId: r.id } : {}),
     ...(r.finishReason ? { finishReasons: [r.finishReason] } : {}),
     ...(r.usage ? { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens } : {}),
     output: r.message,
@@ -104,33 +106,6 @@ export interface Router {
   stream(request: ChatRequest, options?: RouterCallOptions): AsyncGenerator<ChatChunk, void, undefined>;
 }
 
-/** Failures that say the provider is unwell, for the breaker (as the profile's `countKinds` would). */
-function countsAgainst(policy: Policy, f: Failure): boolean {
-  const b = policy.profile.breaker;
-  return b !== false && b.countKinds.includes(f.kind);
-}
-
-interface Opened {
-  readonly iterator: AsyncIterator<ChatChunk, void, undefined>;
-  readonly first: ChatChunk;
-  readonly controller: AbortController;
-}
-
-/** Aborts when either does. `AbortSignal.any` is missing before Node 20.3. */
-function either(a: AbortSignal, b: AbortSignal): AbortSignal {
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
-  const c = new AbortController();
-  const onA = () => c.abort(a.reason);
-  const onB = () => c.abort(b.reason);
-  if (a.aborted) onA();
-  else if (b.aborted) onB();
-  else {
-    a.addEventListener('abort', onA, { once: true });
-    b.addEventListener('abort', onB, { once: true });
-  }
-  return c.signal;
-}
-
 /** A provider cooling down after a 429, skipped because another can answer now. */
 function coolingDown(r: Route, ms: number): BreakwaterError {
   return new RateLimitedError({
@@ -152,7 +127,18 @@ function positive(ms: number, field: string): number {
 }
 
 const CALLER = Symbol('caller');
-const DEADLINE = Symbol('deadline');
+
+/** How a routed call runs on one provider: the share of the deadline it may use, and when to stop failing over. */
+interface RouteMode {
+  /**
+   * `call`: the share bounds the whole policy run (a chat). `first-chunk`: the
+   * share bounds the wait for the first chunk, and the rest of the deadline
+   * the stream (`fn` enforces the first).
+   */
+  readonly share: 'call' | 'first-chunk';
+  /** True once the caller holds part of an answer: no retry and no failover after that. */
+  readonly committed?: () => boolean;
+}
 
 /**
  * A router over several providers: each behind its own policy (retries,
@@ -221,7 +207,8 @@ export function createRouter(options: RouterOptions): Router {
   /** Runs `fn` on each provider in turn until one succeeds. */
   async function route<T>(
     opts: RouterCallOptions,
-    fn: (r: Route, ctx: AttemptContext) => Promise<T>,
+    mode: RouteMode,
+    fn: (r: Route, ctx: AttemptContext, shareEndsAt: number | undefined) => Promise<T>,
     scope?: OperationScope,
   ): Promise<{ route: Route; value: T }> {
     const deadlineAt = deadlineOf(opts);
@@ -235,21 +222,26 @@ export function createRouter(options: RouterOptions): Router {
         const left = deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - now);
         // What the providers after this one are owed; the last gets all that is left.
         const share = left === undefined || !shareEqually ? left : left / (routes.length - i);
-        // Busy now is not broken: with somewhere else to go, move on rather than wait.
-        const retryIf = patient
-          ? undefined
-          : (f: Failure) => !(isBusy(f) && alternativeAfter(i, clock.now()));
+        const shareEndsAt = share === undefined ? undefined : now + share;
+        const committed = mode.committed;
+        const retryIf = (f: Failure): boolean => {
+          if (committed?.()) return false;
+          const at = clock.now();
+          if (shareEndsAt !== undefined && at >= shareEndsAt) return false;
+          // Busy now is not broken: with somewhere else to go, move on rather than wait.
+          return patient || !(isBusy(f) && alternativeAfter(i, at));
+        };
         try {
           // The policy skips a provider without a call when its breaker is open,
           // or when it is cooling down after a 429 for longer than its share.
-          const value = await r.policy.run((ctx) => fn(r, ctx), {
+          const value = await r.policy.run((ctx) => fn(r, ctx, shareEndsAt), {
             signal: opts.signal,
-            deadlineMs: share,
+            deadlineMs: mode.share === 'call' ? share : left,
             retryIf,
           });
           return { route: r, value };
         } catch (err) {
-          if (!isBreakwaterError(err)) throw err;
+          if (!isBreakwaterError(err) || committed?.()) throw err;
           const verdict = routeVerdict(err.failure);
           if (verdict === 'caller') throw err;
           if (verdict === 'refused') refusals.refuse(i, err, clock.now());
@@ -276,11 +268,12 @@ export function createRouter(options: RouterOptions): Router {
     name: string,
     request: ChatRequest,
     opts: RouterCallOptions,
-    fn: (r: Route, ctx: AttemptContext) => Promise<T>,
+    mode: RouteMode,
+    fn: (r: Route, ctx: AttemptContext, shareEndsAt: number | undefined) => Promise<T>,
   ): Promise<{ route: Route; value: T }> {
-    if (!telemetry) return route(opts, fn);
+    if (!telemetry) return route(opts, mode, fn);
     return telemetry.operation({ type: 'route', name, messages: request.messages }, (scope) =>
-      route(opts, fn, scope),
+      route(opts, mode, fn, scope),
     );
   }
 
@@ -296,99 +289,112 @@ export function createRouter(options: RouterOptions): Router {
 
   async function chat(request: ChatRequest, opts: RouterCallOptions = {}): Promise<ChatResponse> {
     validate(request);
-    const { value } = await traced('chat', request, opts, (r, ctx) =>
+    const { value } = await traced('chat', request, opts, { share: 'call' }, (r, ctx) =>
       r.provider.chat(request, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx) }),
     );
     return value;
   }
 
-  /** Opens a provider's stream and waits for its first chunk: the part that may be retried. */
-  async function open(r: Route, request: ChatRequest, ctx: AttemptContext): Promise<Opened> {
-    // The attempt's signal covers the attempt; this one outlives it, for the rest of the stream.
-    const controller = new AbortController();
-    const signal = either(ctx.signal, controller.signal);
-    const iterator = r.provider
-      .stream(request, { signal, timeoutMs: sdkTimeout(ctx) })
-      [Symbol.asyncIterator]();
-    const first = await iterator.next();
-    if (first.done) throw truncatedStream(`${r.provider.name}/${r.provider.model}`);
-    return { iterator, first: first.value, controller };
-  }
-
+  /**
+   * The stream is one policy attempt from request to last chunk (see
+   * `streamAttempt`): retries and failover happen only until the first chunk
+   * is handed over; the route span, the chat span and the breaker see how the
+   * stream ended.
+   */
   async function* stream(
     request: ChatRequest,
     opts: RouterCallOptions = {},
   ): AsyncGenerator<ChatChunk, void, undefined> {
     validate(request);
-    const deadlineAt = deadlineOf(opts);
-    const left = deadlineAt === undefined ? undefined : deadlineAt - clock.now();
-    // The span covers the routing, up to the first chunk: what may be retried or failed over.
-    const { route: r, value } = await traced('stream', request, { ...opts, deadlineMs: left }, (rt, ctx) =>
-      open(rt, request, ctx),
+    let opened: (OpenedStream & { readonly route: Route }) | undefined;
+    let onOpen!: (o: OpenedStream & { readonly route: Route }) => void;
+    const opening = new Promise<OpenedStream & { readonly route: Route }>((resolve) => {
+      onOpen = resolve;
+    });
+    const mode: RouteMode = { share: 'first-chunk', committed: () => opened !== undefined };
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy) =>
+      streamAttempt({
+        provider: r.provider,
+        request,
+        ctx,
+        clock,
+        timeoutMs: sdkTimeout(ctx),
+        firstChunkBy,
+        onOpen: (o) => {
+          opened = { ...o, route: r };
+          onOpen(opened);
+        },
+      }),
     );
-    const { iterator, controller } = value;
-    const { provider, policy } = r;
-    const dependency = `${provider.name}/${provider.model}`;
+    // Before the first chunk, `done` rejecting is the routed call failing; after it, the stream breaking.
+    const o = await Promise.race([opening, done.then(() => opening)]);
     const asm = new Assembler();
-
-    const onCallerAbort = () => controller.abort(CALLER);
+    const onCallerAbort = () => o.controller.abort(CALLER);
     opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    if (opts.signal?.aborted) controller.abort(CALLER);
-    const timer =
-      deadlineAt === undefined
-        ? undefined
-        : clock.setTimeout(() => controller.abort(DEADLINE), Math.max(0, deadlineAt - clock.now()));
-    let finished = false;
+    let ended = false;
     try {
-      let next: IteratorResult<ChatChunk, void> = { done: false, value: value.first };
+      let next: IteratorResult<ChatChunk, void> = { done: false, value: o.first };
+      let response: ChatResponse | undefined;
       while (!next.done) {
         asm.add(next.value);
+        if (next.value.type === 'finish') response = next.value.response;
         yield next.value;
-        if (controller.signal.aborted) break;
         try {
-          next = await iterator.next();
+          next = await o.iterator.next();
         } catch (err) {
-          throw interrupted(err);
+          ended = true;
+          o.end({ ok: false, error: err });
+          throw interrupted(
+            o.route,
+            asm,
+            await done.then(
+              () => err,
+              (e: unknown) => e,
+            ),
+          );
         }
       }
-      if (controller.signal.aborted) throw interrupted(controller.signal.reason);
-      finished = true;
+      ended = true;
+      if (response === undefined) {
+        const cut = truncatedStream(`${o.route.provider.name}/${o.route.provider.model}`);
+        o.end({ ok: false, error: cut });
+        throw interrupted(
+          o.route,
+          asm,
+          await done.then(
+            () => cut,
+            (e: unknown) => e,
+          ),
+        );
+      }
+      o.end({ ok: true, value: response });
+      await done;
     } finally {
-      if (timer !== undefined) clock.clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onCallerAbort);
-      if (!finished) {
-        // The caller stopped reading, or the stream broke: close the HTTP request.
-        controller.abort(controller.signal.reason ?? CALLER);
-        await iterator.return?.().catch(() => undefined);
+      if (!ended) {
+        // The caller stopped reading: close the HTTP request; the provider did nothing wrong.
+        o.controller.abort(CALLER);
+        o.end({ ok: true, value: asm.response(o.route.provider.name, o.route.provider.model, 'other') });
+        void o.iterator.return?.().catch(() => undefined);
+        await done.catch(() => undefined);
       }
     }
 
-    function interrupted(err: unknown): BreakwaterError {
-      const why = controller.signal.reason;
-      if (why === CALLER || opts.signal?.aborted) {
+    function interrupted(r: Route, asm: Assembler, err: unknown): BreakwaterError {
+      const { provider } = r;
+      const dependency = `${provider.name}/${provider.model}`;
+      if (opts.signal?.aborted) {
         return new CancelledError({
           failure: {
             kind: 'cancelled',
             delivery: 'processed',
             message: 'cancelled by the caller during the stream',
-            cause: opts.signal?.reason,
+            cause: opts.signal.reason,
           },
           dependency,
         });
       }
-      const failure: Failure =
-        why === DEADLINE
-          ? {
-              kind: 'timeout',
-              delivery: 'processed',
-              code: 'deadline',
-              message: 'deadline reached during the stream',
-              cause: undefined,
-            }
-          : (isBreakwaterError(err) ? err : providerError(err, true, dependency)).failure;
-      // After HTTP 200 the pipeline no longer watches this call, so tell the
-      // breaker here: a mid-stream overload is as much a health failure as a 529.
-      if (why !== DEADLINE && countsAgainst(policy, failure)) policy.breaker?.failure({ probe: 0 });
+      const failure = (isBreakwaterError(err) ? err : providerError(err, true, dependency)).failure;
       return new StreamInterruptedError({
         failure,
         partial: asm.partial(),

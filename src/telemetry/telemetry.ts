@@ -151,6 +151,30 @@ function outcomeOf(err: unknown): 'failed' | 'unknown' {
   return isBreakwaterError(err) && err.outcome === 'unknown' ? 'unknown' : 'failed';
 }
 
+/**
+ * Metric attributes whose values a remote party chooses (the model a
+ * provider says answered, an error code) keep the first values seen per
+ * attribute and fold the rest into `_OTHER`, so that no provider can grow
+ * the number of series without bound.
+ */
+class BoundedValues {
+  private readonly seen = new Map<string, Set<string>>();
+
+  constructor(private readonly limit: number) {}
+
+  of(key: string, value: string): string {
+    let values = this.seen.get(key);
+    if (!values) {
+      values = new Set();
+      this.seen.set(key, values);
+    }
+    if (values.has(value)) return value;
+    if (values.size >= this.limit) return '_OTHER';
+    values.add(value);
+    return value;
+  }
+}
+
 function failureAttributes(f: Failure): Attributes {
   const a: Attributes = {
     [BW.failureKind]: f.kind,
@@ -178,6 +202,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const redact = options.redact ?? ((v: unknown) => v);
   const reuse = options.reuseFrameworkSpans !== false;
   const content = (value: unknown, field: ContentField) => serialise(redact(value, field));
+  const bounded = new BoundedValues(20);
 
   const duration = meter.createHistogram(METRIC_OPERATION_DURATION, {
     unit: 's',
@@ -436,7 +461,10 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
               a[GEN_AI_OUTPUT_MESSAGES] = content(r.output, 'output.messages');
             span.setAttributes(a);
             const metricAttrs = r.responseModel
-              ? { ...chatAttrs, 'gen_ai.response.model': r.responseModel }
+              ? {
+                  ...chatAttrs,
+                  'gen_ai.response.model': bounded.of(`${dependency} model`, r.responseModel),
+                }
               : chatAttrs;
             if (r.inputTokens !== undefined)
               tokens.record(r.inputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'input' });
@@ -454,7 +482,11 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
           [BW.attemptOutcome]: 'failed',
           [BW.failureKind]: f.kind,
         });
-        if (chatAttrs) duration.record(seconds, { ...chatAttrs, [ERROR_TYPE]: f.code ?? f.kind });
+        if (chatAttrs)
+          duration.record(seconds, {
+            ...chatAttrs,
+            [ERROR_TYPE]: bounded.of(`${dependency} error`, f.code ?? f.kind),
+          });
       }
       span.end();
     };
