@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/api';
 import { isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
+import { remoteTextStandIn } from '../failure/remote-text.js';
 import type { BreakerState } from '../policy/breaker.js';
 import type { Effect } from '../policy/decision.js';
 import type {
@@ -204,6 +205,19 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const content = (value: unknown, field: ContentField) => serialise(redact(value, field));
   const bounded = new BoundedValues(20);
 
+  /** A failure's message, unless it is another system's words and content is not captured. */
+  function failureMessage(f: Failure): string {
+    const standIn = capture ? undefined : remoteTextStandIn(f.cause);
+    return standIn ?? f.message;
+  }
+
+  /** A span's status message for `err`: our own words only, unless content is captured. */
+  function statusMessage(err: unknown, type: string): string {
+    if (!isBreakwaterError(err)) return type;
+    const standIn = capture ? undefined : remoteTextStandIn(err.failure.cause);
+    return standIn === undefined ? err.message : `${err.code}: ${standIn}`;
+  }
+
   const duration = meter.createHistogram(METRIC_OPERATION_DURATION, {
     unit: 's',
     description:
@@ -337,7 +351,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         [ERROR_TYPE]: type,
       });
       // Only our own words: an error's message and stack may quote the request.
-      span.setStatus({ code: SpanStatusCode.ERROR, message: isBreakwaterError(err) ? err.message : type });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(err, type) });
       if (spec.type === 'tool')
         duration.record((performance.now() - started) / 1000, { ...metricAttrs, [ERROR_TYPE]: type });
       throw err;
@@ -476,7 +490,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       } else {
         const f = outcome.failure;
         span.setAttributes({ ...failureAttributes(f), [BW.attemptOutcome]: 'failed' });
-        span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: failureMessage(f) });
         attemptsCounter.add(1, {
           [BW.dependency]: dependency,
           [BW.attemptOutcome]: 'failed',
@@ -543,10 +557,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
           [BW.attempts]: state.attempts,
           [ERROR_TYPE]: errorType(err),
         });
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: isBreakwaterError(err) ? err.message : errorType(err),
-        });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(err, errorType(err)) });
         span.end();
         throw err;
       },
