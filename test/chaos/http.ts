@@ -14,6 +14,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { z } from 'zod';
@@ -25,6 +32,7 @@ import { AllProvidersFailedError } from '../../src/providers/errors.js';
 import { openaiProvider } from '../../src/providers/openai.js';
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
+import { createTelemetry, type Telemetry } from '../../src/telemetry/telemetry.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
 import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
 import type { FakeHttpServer, FakeReply, RecordedRequest } from '../fakes/llm-http.js';
@@ -564,7 +572,82 @@ function buildRegistry(s: Servers, spec: HttpSpec, clock: StepClock, referee: Re
   return registry;
 }
 
-function buildRouter(s: Servers, spec: HttpSpec, clock: StepClock): Router {
+/** A real OpenTelemetry SDK in memory, for this schedule only (not installed globally). */
+function localOtel() {
+  const exporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const reader = new PullReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const telemetry = createTelemetry({
+    tracer: tracerProvider.getTracer('chaos'),
+    meter: meterProvider.getMeter('chaos'),
+  });
+  return {
+    telemetry,
+    spans: () => exporter.getFinishedSpans(),
+    async attempts(): Promise<Array<{ dependency: unknown; outcome: unknown; value: number }>> {
+      const { resourceMetrics } = await reader.collect();
+      const out: Array<{ dependency: unknown; outcome: unknown; value: number }> = [];
+      for (const sm of resourceMetrics.scopeMetrics)
+        for (const m of sm.metrics) {
+          if (m.descriptor.name !== 'breakwater.attempts') continue;
+          for (const dp of m.dataPoints as Array<{ attributes: Record<string, unknown>; value: number }>)
+            out.push({
+              dependency: dp.attributes['breakwater.dependency'],
+              outcome: dp.attributes['breakwater.attempt.outcome'],
+              value: dp.value,
+            });
+        }
+      return out;
+    },
+    async close() {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+class PullReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+/**
+ * Spans and metrics agree with what happened: one route span per model call,
+ * in error exactly when the call failed; as many `chat` spans per provider as
+ * the attempts metric counts, failed ones in error.
+ */
+async function checkTelemetry(
+  otel: ReturnType<typeof localOtel>,
+  endings: ReadonlyArray<{ label: string; failed: boolean }>,
+  referee: Referee,
+): Promise<void> {
+  const spans = otel.spans();
+  const routes = spans.filter((x) => x.name.startsWith('breakwater.route '));
+  if (routes.length !== endings.length)
+    referee.violation(`${endings.length} model calls ended, but ${routes.length} route spans`);
+  const failedCalls = endings.filter((e) => e.failed).length;
+  const failedRoutes = routes.filter((x) => x.status.code === SpanStatusCode.ERROR).length;
+  if (failedCalls !== failedRoutes)
+    referee.violation(`${failedCalls} model calls failed, but ${failedRoutes} route spans are in error`);
+  const points = await otel.attempts();
+  for (const [dependency, model] of [
+    ['openai/gpt-test', 'gpt-test'],
+    ['anthropic/claude-test', 'claude-test'],
+  ] as const) {
+    const chats = spans.filter((x) => x.name === `chat ${model}`);
+    const counted = points.filter((p) => p.dependency === dependency);
+    const total = counted.reduce((n, p) => n + p.value, 0);
+    const failed = counted.filter((p) => p.outcome === 'failed').reduce((n, p) => n + p.value, 0);
+    const errored = chats.filter((x) => x.status.code === SpanStatusCode.ERROR).length;
+    if (total !== chats.length || failed !== errored)
+      referee.violation(
+        `${dependency}: ${chats.length} chat spans (${errored} in error), but the attempts metric counts ${total} (${failed} failed)`,
+      );
+  }
+}
+
+function buildRouter(s: Servers, spec: HttpSpec, clock: StepClock, telemetry?: Telemetry): Router {
   const fetch = createClassifyingFetch({ connectTimeoutMs: 2_000, fetch: trackedFetch(s.tracker) });
   const openai = new OpenAI({ apiKey: 'sk-test-not-a-key', baseURL: s.openai.baseURL, fetch });
   const anthropic = new Anthropic({ apiKey: 'sk-ant-test-not-a-key', baseURL: s.anthropic.baseURL, fetch });
@@ -576,6 +659,7 @@ function buildRouter(s: Servers, spec: HttpSpec, clock: StepClock): Router {
     profile: spec.profiles.llm,
     clock,
     random: seeded(spec.seed + 1),
+    ...(telemetry ? { telemetry } : {}),
   });
 }
 
@@ -599,7 +683,9 @@ export async function runHttpSchedule(
   const unhandled = watchUnhandledRejections();
   try {
     const registry = buildRegistry(s, spec, clock, referee);
-    const router = buildRouter(s, spec, clock);
+    const otel = localOtel();
+    const modelEndings: Array<{ label: string; failed: boolean }> = [];
+    const router = buildRouter(s, spec, clock, otel.telemetry);
     s.llmFaults.openai = [...spec.llmFaults.openai];
     s.llmFaults.anthropic = [...spec.llmFaults.anthropic];
     // No provider gets a request it has declared it will refuse (a bad key, no credit, no such model).
@@ -693,6 +779,7 @@ export async function runHttpSchedule(
             return chunks;
           },
           (r) => {
+            modelEndings.push({ label: `${op.target} ${i}`, failed: !r.ok });
             if (!r.ok) checkShare(`${op.target} ${i}`, r.error, budget);
             return r.ok ? 'value' : toldByError(r.error, false);
           },
@@ -740,6 +827,8 @@ export async function runHttpSchedule(
       s.toolFaults.delete(id);
     }
     await turn();
+    await checkTelemetry(otel, modelEndings, referee);
+    await otel.close();
     return { violations: referee.violations, unhandled: unhandled.seen };
   } finally {
     s.onLlmRequest = undefined;
