@@ -1,9 +1,4 @@
-import {
-  type BreakwaterError,
-  CancelledError,
-  isBreakwaterError,
-  RateLimitedError,
-} from '../failure/errors.js';
+import { type BreakwaterError, isBreakwaterError, RateLimitedError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -17,15 +12,14 @@ import {
 import { isSharedHealthSource } from '../policy/shared.js';
 import type { StateStore } from '../state/store.js';
 import type { ChatResult, OperationScope, Telemetry } from '../telemetry/telemetry.js';
-import { Assembler } from './assemble.js';
-import { AllProvidersFailedError, type ProviderFailure, StreamInterruptedError } from './errors.js';
-import { providerError, truncatedStream } from './failures.js';
+import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
+import { readOpened } from './stream-reader.js';
 import { normaliseToolDefinition } from './tools.js';
 import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
 
-/** What a `chat {model}` span records of an answer (an opened stream has nothing to say yet). */
+/** What a `chat {model}` span records of an answer, a chat's or a whole stream's. */
 function describeChat(value: unknown): ChatResult | undefined {
   const r = value as Partial<ChatResponse> | undefined;
   if (!r || typeof r.model !== 'string' || r.message === undefined) return undefined;
@@ -125,8 +119,6 @@ function positive(ms: number, field: string): number {
     throw new RangeError(`${field}: expected a positive number of milliseconds, got ${ms}`);
   return ms;
 }
-
-const CALLER = Symbol('caller');
 
 /** How a routed call runs on one provider: the share of the deadline it may use, and when to stop failing over. */
 interface RouteMode {
@@ -328,80 +320,7 @@ export function createRouter(options: RouterOptions): Router {
     );
     // Before the first chunk, `done` rejecting is the routed call failing; after it, the stream breaking.
     const o = await Promise.race([opening, done.then(() => opening)]);
-    const asm = new Assembler();
-    const onCallerAbort = () => o.controller.abort(CALLER);
-    opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    let ended = false;
-    try {
-      let next: IteratorResult<ChatChunk, void> = { done: false, value: o.first };
-      let response: ChatResponse | undefined;
-      while (!next.done) {
-        asm.add(next.value);
-        if (next.value.type === 'finish') response = next.value.response;
-        yield next.value;
-        try {
-          next = await o.iterator.next();
-        } catch (err) {
-          ended = true;
-          o.end({ ok: false, error: err });
-          throw interrupted(
-            o.route,
-            asm,
-            await done.then(
-              () => err,
-              (e: unknown) => e,
-            ),
-          );
-        }
-      }
-      ended = true;
-      if (response === undefined) {
-        const cut = truncatedStream(`${o.route.provider.name}/${o.route.provider.model}`);
-        o.end({ ok: false, error: cut });
-        throw interrupted(
-          o.route,
-          asm,
-          await done.then(
-            () => cut,
-            (e: unknown) => e,
-          ),
-        );
-      }
-      o.end({ ok: true, value: response });
-      await done;
-    } finally {
-      opts.signal?.removeEventListener('abort', onCallerAbort);
-      if (!ended) {
-        // The caller stopped reading: close the HTTP request; the provider did nothing wrong.
-        o.controller.abort(CALLER);
-        o.end({ ok: true, value: asm.response(o.route.provider.name, o.route.provider.model, 'other') });
-        void o.iterator.return?.().catch(() => undefined);
-        await done.catch(() => undefined);
-      }
-    }
-
-    function interrupted(r: Route, asm: Assembler, err: unknown): BreakwaterError {
-      const { provider } = r;
-      const dependency = `${provider.name}/${provider.model}`;
-      if (opts.signal?.aborted) {
-        return new CancelledError({
-          failure: {
-            kind: 'cancelled',
-            delivery: 'processed',
-            message: 'cancelled by the caller during the stream',
-            cause: opts.signal.reason,
-          },
-          dependency,
-        });
-      }
-      const failure = (isBreakwaterError(err) ? err : providerError(err, true, dependency)).failure;
-      return new StreamInterruptedError({
-        failure,
-        partial: asm.partial(),
-        provider: provider.name,
-        model: provider.model,
-      });
-    }
+    yield* readOpened(o, { provider: o.route.provider, done, signal: opts.signal });
   }
 
   return { routes, chat, stream };
