@@ -31,8 +31,8 @@ export interface LeaseOptions {
   /** The claim as written. */
   readonly first: string;
   readonly leaseMs: number;
-  /** The claim's text renewed from now (same owner, a later `until`). */
-  readonly renewed: () => string;
+  /** The claim's text renewed from now (same owner, a later `until`, on the store's clock). */
+  readonly renewed: () => Promise<string>;
   readonly ttlMs: number;
   /** Options of each renewal (pinned, bounded by what is left of the deadline). */
   readonly write: () => WriteOptions | undefined;
@@ -60,13 +60,17 @@ export function holdLease(o: LeaseOptions): Lease {
     }, every);
   };
   const renew = async () => {
-    const next = o.renewed();
     try {
-      if (await replaceClaim(o.store, o.key, claims, next, o.ttlMs, o.write())) claims = [next];
-      else stopped = true; // The claim is no longer ours (recorded or taken over): stop writing to it.
+      const next = await o.renewed();
+      try {
+        if (await replaceClaim(o.store, o.key, claims, next, o.ttlMs, o.write())) claims = [next];
+        else stopped = true; // The claim is no longer ours (recorded or taken over): stop writing to it.
+      } catch {
+        // Its answer was lost: the key holds one of these, and the next write will find out which.
+        claims = [next, ...claims];
+      }
     } catch {
-      // Its answer was lost: the key holds one of these, and the next write will find out which.
-      claims = [next, ...claims];
+      // The store's clock could not be read: nothing was written; the next renewal tries again.
     }
     if (!stopped) schedule();
   };

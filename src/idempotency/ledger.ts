@@ -254,8 +254,16 @@ export function createLedger(options: LedgerOptions): Ledger {
   /** Kept at least as long as a record: an abandoned claim must read as abandoned, never expire into "free". */
   const claimTtl = (o: LedgerRunOptions) => Math.max(ttlMs, o.leaseMs);
 
-  const claimText = (o: LedgerRunOptions, owner: string) =>
-    JSON.stringify({ state: 'pending', fp: o.fingerprint, owner, until: clock.now() + o.leaseMs });
+  /**
+   * Lease ends are compared across processes, so they are read and written on
+   * the store's clock, never this process's: hosts whose clocks are apart by
+   * more than the lease grace would otherwise take a live claim for abandoned
+   * (and, with a `reconcile` that finds nothing yet, run it a second time).
+   */
+  const storeNow: () => Promise<number> = store.now?.bind(store) ?? (async () => clock.now());
+
+  const claimText = async (o: LedgerRunOptions, owner: string) =>
+    JSON.stringify({ state: 'pending', fp: o.fingerprint, owner, until: (await storeNow()) + o.leaseMs });
 
   async function own<T>(
     o: LedgerRunOptions,
@@ -311,7 +319,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     for (;;) {
       if (o.signal?.aborted) throw cancelled(o.signal.reason, o.dependency);
       const owner = randomUUID();
-      const claim = claimText(o, owner);
+      const claim = await storeCall(o, () => claimText(o, owner));
       const got = await claimWrite(
         o,
         () => store.setIfAbsent(key, claim, claimTtl(o), bounded(o, PIN)),
@@ -329,13 +337,12 @@ export function createLedger(options: LedgerOptions): Ledger {
       }
       if (record.state === 'unknown') throw new PreviousOutcomeUnknownError(o.dependency, record.reason);
 
-      const now = clock.now();
-      if (record.until <= now) {
+      if (record.until <= (await storeCall(o, storeNow))) {
         // The owner did not report back within its lease: its process most likely died mid-operation.
         const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o.reconcile);
         if (verdict.run) {
           const takenBy = randomUUID();
-          const taken = claimText(o, takenBy);
+          const taken = await storeCall(o, () => claimText(o, takenBy));
           const ok = await claimWrite(
             o,
             () => store.compareAndSet(key, got.current, taken, claimTtl(o), bounded(o, PIN)),
@@ -360,6 +367,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         await storeCall(o, () => store.compareAndSet(key, got.current, unknown, ttlMs, bounded(o, PIN)));
         continue;
       }
+      const now = clock.now();
       if (o.deadlineAt !== undefined && now >= o.deadlineAt)
         throw new OperationInFlightError(o.dependency, 'deadline');
       const wait = o.deadlineAt === undefined ? pollMs : Math.min(pollMs, o.deadlineAt - now);
@@ -368,6 +376,10 @@ export function createLedger(options: LedgerOptions): Ledger {
       } catch {
         throw new OperationInFlightError(o.dependency, 'cancelled');
       }
+      // Waited to the deadline for a twin: say so. Claiming again now would be a write with no time
+      // left, which a networked store refuses, and the caller would hear "ledger unavailable" instead.
+      if (o.deadlineAt !== undefined && clock.now() >= o.deadlineAt)
+        throw new OperationInFlightError(o.dependency, 'deadline');
     }
   }
 

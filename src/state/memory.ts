@@ -114,6 +114,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     async get(key) {
       return live(key, clock.now())?.value;
     },
+    // Every registry sharing this store reads leases on the store's clock, whatever clocks they were given.
+    async now() {
+      return clock.now();
+    },
     async compareAndSet(key, expected, value, ttlMs, o) {
       checkTtl(ttlMs);
       const now = clock.now();

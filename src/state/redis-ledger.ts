@@ -43,7 +43,7 @@ export function redisLedger(
   prefix: string,
   timeoutMs: number,
   command: Command,
-): Pick<StateStore, 'setIfAbsent' | 'get' | 'compareAndSet' | 'compareAndDelete'> {
+): Pick<StateStore, 'setIfAbsent' | 'get' | 'compareAndSet' | 'compareAndDelete' | 'now'> {
   /**
    * A script by its SHA (`EVALSHA`): Redis skips hashing and the client skips
    * sending its text; the first use after a restart loads it with `EVAL`.
@@ -144,6 +144,14 @@ export function redisLedger(
     async compareAndDelete(key, expected) {
       const r = await command('compareAndDelete', () => compareAndDelete(prefix + key, expected));
       return r === 1;
+    },
+    /**
+     * Redis's clock as this process estimates it (to within half a round trip, measured again every
+     * minute): leases written by processes whose own clocks disagree are read on one clock.
+     */
+    async now() {
+      const o = await currentOffset();
+      return performance.now() + o.offset;
     },
   };
 }

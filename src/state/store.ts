@@ -30,6 +30,15 @@ export interface StateStore {
   ): Promise<boolean>;
   /** Deletes the key, only if it still holds `expected`. */
   compareAndDelete(key: string, expected: string): Promise<boolean>;
+  /**
+   * The store's own time in milliseconds, the one clock every process sharing
+   * the store agrees on (Redis's `TIME`). A lease written by one process is
+   * read by another: stamped with either process's clock, a skew between
+   * hosts larger than the lease grace would make a live claim look abandoned.
+   * A store used by one process only may leave it out; the ledger then uses
+   * its own clock.
+   */
+  now?(): Promise<number>;
 }
 
 /**

@@ -1,12 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   createRegistry,
   createVirtualClock,
   memoryStore,
+  OperationInFlightError,
   type StateStore,
-  type WriteOptions,
+  type VirtualClock,
 } from '../../src/index.js';
+import { redisStore } from '../../src/redis.js';
+import { connect, redisOrSkip, testPrefix } from '../fakes/redis.js';
+import { type ImageApi, startImageApi } from '../fakes/services.js';
+
+const redisUp = await redisOrSkip();
+
+let images: ImageApi;
+beforeAll(async () => {
+  images = await startImageApi();
+});
+afterAll(async () => {
+  await images.close();
+});
 
 /**
  * Attacks on "never twice" from outside, through the public API: each test is
@@ -46,4 +60,109 @@ describe('never twice, attacked', () => {
     expect(new Set(charged).size).toBe(4);
     expect(traded).toEqual({ account: 'main', balance: 'attacker: 0 EUR' });
   });
+});
+
+/**
+ * Moves `clock` on only while something sleeps on it (a twin polling), so
+ * that a store's round trips in real time never race virtual time.
+ */
+async function whileWaiting<T>(clock: VirtualClock, promise: Promise<T>): Promise<T> {
+  let done = false;
+  const settled = promise.finally(() => {
+    done = true;
+  });
+  while (!done) {
+    if (clock.pendingTimers() > 0) await clock.advance(50);
+    else await new Promise<void>((r) => setImmediate(r));
+  }
+  return settled;
+}
+
+/**
+ * Two processes on one store, their clocks 10 s apart (more than the 5 s lease grace: NTP off on one
+ * host, or clocks that never step and so drift): the second must not take the first's live claim for
+ * abandoned, ask `reconcile` (which finds nothing yet) and run the call a second time.
+ */
+async function skewedTwins(stores: readonly [StateStore, StateStore], op: string): Promise<void> {
+  {
+    const clockA = createVirtualClock(1_000_000);
+    const clockB = createVirtualClock(1_010_000);
+    let started!: () => void;
+    const executing = new Promise<void>((r) => {
+      started = r;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const tool = (clock: typeof clockA, hold: boolean) => {
+      const registry = createRegistry({ store: stores[hold ? 0 : 1], clock });
+      registry.register({
+        name: 'generate_image',
+        input: z.object({ prompt: z.string() }),
+        execute: async ({ prompt }, ctx) => {
+          if (hold) {
+            started();
+            await held; // still preparing the request: nothing sent yet
+          }
+          const res = await ctx.fetch(`${images.url}/v1/images`, {
+            method: 'POST',
+            body: JSON.stringify({ op: prompt, ref: ctx.idempotencyKey }),
+          });
+          return res.json();
+        },
+        idempotency: {
+          reconcile: async (key, _input, ctx) => {
+            const res = await ctx.fetch(`${images.url}/v1/images?ref=${encodeURIComponent(key)}`);
+            const { data } = (await res.json()) as { data: unknown[] };
+            return data.length > 0 ? { found: true, value: data[0] } : { found: false };
+          },
+        },
+      });
+      return registry;
+    };
+    const a = tool(clockA, true);
+    const b = tool(clockB, false);
+    const call = { callId: `call_${op}`, scope: 'tenant-1', deadlineMs: 3_000 };
+    const first = a.call('generate_image', { prompt: op }, call);
+    await executing;
+    // The same call, re-delivered to the other process while the first is still working on it.
+    const pending = b.call('generate_image', { prompt: op }, call).then(
+      (v) => ({ ok: true as const, v }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    // The twin waits for the owner, up to its own deadline (3 s on its own clock).
+    const second = await whileWaiting(clockB, pending);
+    release();
+    await first.catch(() => undefined);
+    expect(images.imagesFor(op)).toBe(1);
+    expect(second.ok).toBe(false);
+    expect(!second.ok && second.err instanceof OperationInFlightError).toBe(true);
+  }
+}
+
+describe('leases across processes whose clocks disagree', () => {
+  it('in memory: a twin 10 s ahead waits for the live claim instead of running it again', async () => {
+    const store = memoryStore();
+    await skewedTwins([store, store], 'skew-memory');
+  });
+
+  it.skipIf(!redisUp)(
+    'on Redis: a twin 10 s ahead waits for the live claim instead of running it again',
+    async () => {
+      const clients = [connect(), connect()] as const;
+      const prefix = testPrefix('skew');
+      try {
+        await skewedTwins(
+          [
+            redisStore(clients[0], { prefix, checkPersistence: false }),
+            redisStore(clients[1], { prefix, checkPersistence: false }),
+          ],
+          'skew-redis',
+        );
+      } finally {
+        await Promise.all(clients.map((c) => c.quit()));
+      }
+    },
+  );
 });
