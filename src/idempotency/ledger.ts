@@ -270,6 +270,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     key: string,
     owner: string,
     claim: string,
+    sentAt: number,
     fn: () => Promise<T>,
   ): Promise<T> {
     const lease = holdLease({
@@ -277,6 +278,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       clock,
       key,
       first: claim,
+      sentAt,
       leaseMs: o.leaseMs,
       renewed: () => claimText(o, owner),
       ttlMs: claimTtl(o),
@@ -284,6 +286,9 @@ export function createLedger(options: LedgerOptions): Ledger {
     });
     let value: T;
     try {
+      // A process paused between its claim and this point (a long GC, SIGSTOP) may have outlived its
+      // lease, and another may have taken the key over: acting now would do the operation twice.
+      if (!(await lease.confirm())) throw new OperationInFlightError(o.dependency, 'taken_over');
       value = await fn();
     } catch (err) {
       const claims = await lease.stop();
@@ -319,13 +324,14 @@ export function createLedger(options: LedgerOptions): Ledger {
     for (;;) {
       if (o.signal?.aborted) throw cancelled(o.signal.reason, o.dependency);
       const owner = randomUUID();
+      const sentAt = clock.now();
       const claim = await storeCall(o, () => claimText(o, owner));
       const got = await claimWrite(
         o,
         () => store.setIfAbsent(key, claim, claimTtl(o), bounded(o, PIN)),
         () => store.compareAndDelete(key, claim),
       );
-      if (got.written) return { value: await own(o, key, owner, claim, fn), source: 'executed' };
+      if (got.written) return { value: await own(o, key, owner, claim, sentAt, fn), source: 'executed' };
 
       const record = parse(got.current);
       if (record === undefined)
@@ -342,13 +348,14 @@ export function createLedger(options: LedgerOptions): Ledger {
         const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o.reconcile);
         if (verdict.run) {
           const takenBy = randomUUID();
+          const takenAt = clock.now();
           const taken = await storeCall(o, () => claimText(o, takenBy));
           const ok = await claimWrite(
             o,
             () => store.compareAndSet(key, got.current, taken, claimTtl(o), bounded(o, PIN)),
             () => store.compareAndSet(key, taken, got.current, claimTtl(o), PIN),
           );
-          if (ok) return { value: await own(o, key, takenBy, taken, fn), source: 'executed' };
+          if (ok) return { value: await own(o, key, takenBy, taken, takenAt, fn), source: 'executed' };
           continue;
         }
         if (verdict.found) {

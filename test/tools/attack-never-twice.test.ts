@@ -166,3 +166,84 @@ describe('leases across processes whose clocks disagree', () => {
     },
   );
 });
+
+describe('a worker that stalls between its claim and its request', () => {
+  /** A store whose claims answer only when the test lets them: the owner's process is paused meanwhile. */
+  function stalling(inner: StateStore) {
+    let hold: Promise<void> | undefined;
+    let release!: () => void;
+    const store: StateStore = {
+      async setIfAbsent(key, value, ttlMs, o) {
+        const r = await inner.setIfAbsent(key, value, ttlMs, o);
+        if (hold) await hold;
+        return r;
+      },
+      get: (k) => inner.get(k),
+      compareAndSet: (k, e, v, t, o) => inner.compareAndSet(k, e, v, t, o),
+      compareAndDelete: (k, e) => inner.compareAndDelete(k, e),
+      ...(inner.now ? { now: () => (inner.now as () => Promise<number>)() } : {}),
+    };
+    return {
+      store,
+      stall() {
+        hold = new Promise<void>((r) => {
+          release = r;
+        });
+      },
+      resume() {
+        hold = undefined;
+        release();
+      },
+    };
+  }
+
+  for (const deadlineMs of [3_000, undefined]) {
+    it(`does not send after another process took over its lapsed claim (deadline ${deadlineMs ?? 'none'})`, async () => {
+      const clock = createVirtualClock(0);
+      const shared = memoryStore({ clock });
+      const a = stalling(shared);
+      const op = `stall-${deadlineMs ?? 'none'}`;
+      const make = (store: StateStore) => {
+        const registry = createRegistry({ store, clock });
+        registry.register({
+          name: 'generate_image',
+          input: z.object({ prompt: z.string() }),
+          ...(deadlineMs === undefined ? { profile: { timeout: { attemptMs: null, totalMs: null } } } : {}),
+          execute: async ({ prompt }, ctx) => {
+            const res = await ctx.fetch(`${images.url}/v1/images`, {
+              method: 'POST',
+              body: JSON.stringify({ op: prompt, ref: ctx.idempotencyKey }),
+            });
+            return res.json();
+          },
+          idempotency: {
+            reconcile: async (key, _input, ctx) => {
+              const res = await ctx.fetch(`${images.url}/v1/images?ref=${encodeURIComponent(key)}`);
+              const { data } = (await res.json()) as { data: unknown[] };
+              return data.length > 0 ? { found: true, value: data[0] } : { found: false };
+            },
+          },
+        });
+        return registry;
+      };
+      const first = make(a.store);
+      const second = make(shared);
+      const call = { callId: `call_${op}`, ...(deadlineMs !== undefined ? { deadlineMs } : {}) };
+      a.stall();
+      const one = first.call('generate_image', { prompt: op }, call).then(
+        () => 'ok',
+        (err: unknown) => String(err),
+      );
+      await new Promise<void>((r) => setImmediate(r));
+      // The first process is paused (a long GC, SIGSTOP, a synchronous loop) past its lease...
+      await clock.advance(60_000);
+      // ...and the call, re-delivered elsewhere, finds it abandoned: reconcile finds nothing, it runs.
+      await second.call('generate_image', { prompt: op }, call);
+      expect(images.imagesFor(op)).toBe(1);
+      a.resume();
+      // The paused worker, woken, must not send: its claim is another call's now.
+      expect(await whileWaiting(clock, one)).toMatch(/claim lapsed before it ran/);
+      expect(images.imagesFor(op)).toBe(1);
+    });
+  }
+});
