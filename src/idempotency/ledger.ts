@@ -135,8 +135,8 @@ export function createLedger(options: LedgerOptions): Ledger {
   const ttlMs = options.ttlMs ?? DAY_MS;
   const pollMs = options.pollMs ?? 50;
   const prefix = options.prefix ?? 'bw:ledger:';
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
-    throw new RangeError(`ttlMs: expected a positive number, got ${ttlMs}`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > Number.MAX_SAFE_INTEGER)
+    throw new RangeError(`ttlMs: expected a positive number up to ${Number.MAX_SAFE_INTEGER}, got ${ttlMs}`);
   if (!Number.isFinite(pollMs) || pollMs <= 0)
     throw new RangeError(`pollMs: expected a positive number, got ${pollMs}`);
   const checkLease = (o: LedgerRunOptions) => {

@@ -78,7 +78,10 @@ export type SetIfAbsentResult =
 
 /** A TTL that a store can honour: a positive, finite number of milliseconds. */
 export function checkTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`ttlMs: expected a positive number of milliseconds, got ${ttlMs}`);
+  // Bounded above: what Redis takes as PX (its expiry must fit in 64 bits) and what a double holds exactly.
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `ttlMs: expected a positive number of milliseconds up to ${Number.MAX_SAFE_INTEGER}, got ${ttlMs}`,
+    );
   }
 }

@@ -247,3 +247,35 @@ describe('a worker that stalls between its claim and its request', () => {
     });
   }
 });
+
+describe('ledger settings at their limits', () => {
+  it('a ledgerTtlMs no store can keep is refused when the registry is made, not on every call', () => {
+    for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e300, Number.MAX_SAFE_INTEGER + 2])
+      expect(() => createRegistry({ ledgerTtlMs: ttl })).toThrow(/ledgerTtlMs/);
+    expect(() => createRegistry({ ledgerTtlMs: Number.MAX_SAFE_INTEGER })).not.toThrow();
+  });
+
+  it.skipIf(!redisUp)('the longest ledgerTtlMs accepted works on Redis', async () => {
+    const client = connect();
+    try {
+      const registry = createRegistry({
+        store: redisStore(client, { prefix: testPrefix('ttl-max'), checkPersistence: false }),
+        ledgerTtlMs: Number.MAX_SAFE_INTEGER,
+      });
+      let runs = 0;
+      registry.register({
+        name: 'pay',
+        input: z.object({ n: z.number() }),
+        execute: async ({ n }) => {
+          runs++;
+          return n;
+        },
+      });
+      expect(await registry.call('pay', { n: 1 }, { callId: 'c1' })).toBe(1);
+      expect(await registry.call('pay', { n: 1 }, { callId: 'c1' })).toBe(1);
+      expect(runs).toBe(1);
+    } finally {
+      await client.quit();
+    }
+  });
+});
