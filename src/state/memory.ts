@@ -26,6 +26,8 @@ export interface MemoryStore extends StateStore {
   /** Keys held now, expired ones included until they are next touched. */
   readonly size: number;
   clear(): void;
+  /** Its clock: the one every registry sharing the store reads leases on. */
+  now(): Promise<number>;
 }
 
 interface Entry {
