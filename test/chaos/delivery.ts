@@ -5,7 +5,10 @@
  * - attempts with several requests: an image is billed, then the same attempt
  *   fails in any way - a refused or reset download, one that hangs until the
  *   attempt times out, a database driver's `ECONNREFUSED`, a `NotSentError`,
- *   a malformed URL or a port fetch will not dial;
+ *   a malformed URL or a port fetch will not dial, or a connection pool
+ *   that fails the attempts waiting on it with one shared `NotSentError`
+ *   (so that an attempt that sent nothing, `pool_waiter`, fails in the same
+ *   turn with the same error object as one whose image was billed);
  * - charges over real HTTP/2 (node:http2, TLS), reset before or after the
  *   server took the charge, or left unanswered;
  * - requests fetch refuses to make, as the only request of an attempt;
@@ -44,7 +47,8 @@ export type FollowUp =
   | 'driver_error'
   | 'not_sent_error'
   | 'bad_url'
-  | 'blocked_port';
+  | 'blocked_port'
+  | 'shared_pool';
 
 export const FOLLOW_UPS: readonly FollowUp[] = [
   'none',
@@ -55,6 +59,7 @@ export const FOLLOW_UPS: readonly FollowUp[] = [
   'not_sent_error',
   'bad_url',
   'blocked_port',
+  'shared_pool',
 ];
 
 /** What the HTTP/2 payment server does with one charge request. */
@@ -69,7 +74,14 @@ export const H2_FAULTS: readonly H2Fault[] = [
 export type Hostile = 'huge_string' | 'huge_total' | 'many_keys' | 'deep';
 export const HOSTILE: readonly Hostile[] = ['huge_string', 'huge_total', 'many_keys', 'deep'];
 
-const TARGETS = ['image_then', 'image_then_reconciled', 'h2_charge', 'bad_request', 'hostile'] as const;
+const TARGETS = [
+  'image_then',
+  'image_then_reconciled',
+  'h2_charge',
+  'bad_request',
+  'hostile',
+  'pool_waiter',
+] as const;
 type Target = (typeof TARGETS)[number];
 
 interface DeliveryOp {
@@ -84,6 +96,8 @@ interface DeliveryOp {
   readonly afterImage: FollowUp[];
   readonly h2: H2Fault[];
   readonly hostile: Hostile;
+  /** How many async frames deep a `pool_waiter` waits on the pool: where its rejection falls in the turn. */
+  readonly poolDepth: number;
 }
 
 export interface DeliverySpec {
@@ -103,7 +117,7 @@ export const deliverySpecArb: fc.Arbitrary<DeliverySpec> = fc.record({
       // Hostile input is refused before anything runs, and costs the most to build and walk: drawn less.
       target: fc.oneof(
         { weight: 3, arbitrary: fc.constantFrom<Target>('image_then', 'image_then_reconciled', 'h2_charge') },
-        { weight: 1, arbitrary: fc.constantFrom<Target>('bad_request', 'hostile') },
+        { weight: 1, arbitrary: fc.constantFrom<Target>('bad_request', 'hostile', 'pool_waiter') },
       ),
       startAt: fc.integer({ min: 0, max: 2_000 }),
       deadlineMs: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }),
@@ -113,6 +127,7 @@ export const deliverySpecArb: fc.Arbitrary<DeliverySpec> = fc.record({
       afterImage: fc.array(weighted<FollowUp>('none', FOLLOW_UPS), { maxLength: 4 }),
       h2: fc.array(weighted<H2Fault>('ok', H2_FAULTS), { maxLength: 4 }),
       hostile: fc.constantFrom(...HOSTILE),
+      poolDepth: fc.integer({ min: 0, max: 3 }),
     }),
     { minLength: 1, maxLength: 5 },
   ),
@@ -216,6 +231,11 @@ export function forgetHostile(): void {
 
 let nextOp = 0;
 
+/** `fn` awaited through `depth` more async frames: each one moves its rejection a microtask later. */
+async function nested<T>(depth: number, fn: () => Promise<T>): Promise<T> {
+  return depth <= 0 ? fn() : await nested(depth - 1, fn);
+}
+
 function buildRegistry(
   d: DeliveryServers,
   spec: DeliverySpec,
@@ -229,7 +249,28 @@ function buildRegistry(
   const registry = createRegistry({ clock, random: seeded(spec.seed), ledgerPollMs: 25 });
   const attemptsOf = new Map<string, number>();
   const followUps = new Map<string, FollowUp[]>();
+  const poolDepths = new Map<string, number>();
   const run = (op: string) => executed.set(op, (executed.get(op) ?? 0) + 1);
+
+  // One pool for the schedule, failing on every 250 ms mark: the attempts waiting on it then get one error object.
+  let pool: Promise<never> | undefined;
+  const sharedPool = (): Promise<never> => {
+    if (pool === undefined) {
+      let reject!: (err: unknown) => void;
+      pool = new Promise<never>((_, rej) => {
+        reject = rej;
+      });
+      pool.catch(() => {});
+      clock.setTimeout(
+        () => {
+          pool = undefined;
+          reject(new NotSentError('the connection pool could not connect'));
+        },
+        250 - (clock.now() % 250),
+      );
+    }
+    return pool;
+  };
 
   /** One follow-up, tracked so that time moves only when it is meant to (a hang). */
   const follow = async (what: FollowUp, fetchFn: FetchLike): Promise<void> => {
@@ -264,6 +305,9 @@ function buildRegistry(
         return;
       case 'blocked_port':
         await tracker.run(() => fetchFn('http://127.0.0.1:25/cdn/img.png'));
+        return;
+      case 'shared_pool':
+        await sharedPool();
         return;
     }
   };
@@ -328,7 +372,19 @@ function buildRegistry(
       return 'unreachable';
     },
   });
-  return { registry, followUps };
+  registry.register({
+    name: 'pool_waiter',
+    input,
+    profile: spec.profiles.image,
+    execute: async (i) => {
+      run(i.op);
+      // Sends nothing: its first attempt only waits on the pool; a retry finds it healthy. How deep the wait is
+      // nested decides where its rejection falls among the others' in the same turn: 0 to 3 async frames.
+      if ((executed.get(i.op) ?? 0) === 1) await nested(poolDepths.get(i.op) ?? 0, sharedPool);
+      return 'pooled';
+    },
+  });
+  return { registry, followUps, poolDepths };
 }
 
 export async function runDeliverySchedule(
@@ -342,11 +398,12 @@ export async function runDeliverySchedule(
   const unhandled = watchUnhandledRejections();
   const executed = new Map<string, number>();
   try {
-    const { registry, followUps } = buildRegistry(d, spec, clock, executed);
+    const { registry, followUps, poolDepths } = buildRegistry(d, spec, clock, executed);
     const ids = spec.ops.map(() => `dchaos-${process.pid}-${++nextOp}`);
     for (const [i, op] of spec.ops.entries()) {
       s.toolFaults.set(ids[i]!, [...op.faults]);
       followUps.set(ids[i]!, [...op.afterImage]);
+      poolDepths.set(ids[i]!, op.poolDepth);
       d.h2Faults.set(ids[i]!, [...op.h2]);
     }
     const signalFor = (afterMs: number | undefined) => {
