@@ -9,6 +9,8 @@
  *   that fails the attempts waiting on it with one shared `NotSentError`
  *   (so that an attempt that sent nothing, `pool_waiter`, fails in the same
  *   turn with the same error object as one whose image was billed);
+ * - the same with the image billed through node:http (what axios, got,
+ *   stripe-node and the AWS SDK use), which undici never sees (`http_then`);
  * - charges over real HTTP/2 (node:http2, TLS), reset before or after the
  *   server took the charge, or left unanswered;
  * - requests fetch refuses to make, as the only request of an attempt;
@@ -18,6 +20,7 @@
  * operation told "failed" took none; every operation ends exactly once, by
  * its deadline; hostile input never reaches `execute`.
  */
+import http from 'node:http';
 import http2 from 'node:http2';
 import fc from 'fast-check';
 import { Agent } from 'undici';
@@ -77,6 +80,7 @@ export const HOSTILE: readonly Hostile[] = ['huge_string', 'huge_total', 'many_k
 const TARGETS = [
   'image_then',
   'image_then_reconciled',
+  'http_then',
   'h2_charge',
   'bad_request',
   'hostile',
@@ -116,7 +120,10 @@ export const deliverySpecArb: fc.Arbitrary<DeliverySpec> = fc.record({
     fc.record({
       // Hostile input is refused before anything runs, and costs the most to build and walk: drawn less.
       target: fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom<Target>('image_then', 'image_then_reconciled', 'h2_charge') },
+        {
+          weight: 3,
+          arbitrary: fc.constantFrom<Target>('image_then', 'image_then_reconciled', 'http_then', 'h2_charge'),
+        },
         { weight: 1, arbitrary: fc.constantFrom<Target>('bad_request', 'hostile', 'pool_waiter') },
       ),
       startAt: fc.integer({ min: 0, max: 2_000 }),
@@ -327,7 +334,46 @@ function buildRegistry(
     await follow(followUps.get(i.op)?.shift() ?? 'none', ctx.fetch);
     return image;
   };
+  /** The image billed through node:http, as an SDK built on it would; then the attempt's follow-up. */
+  const httpThen = async (
+    i: { op: string },
+    ctx: { fetch: FetchLike; idempotencyKey: string; signal: AbortSignal },
+  ) => {
+    run(i.op);
+    const image = await tracker.run(
+      (headers) =>
+        new Promise<unknown>((resolve, reject) => {
+          const req = http.request(
+            `${s.images.url}/v1/images`,
+            {
+              method: 'POST',
+              headers: { ...headers, [OP_HEADER]: i.op, 'content-type': 'application/json' },
+              // As an SDK passes the signal it is given: a held request ends with the attempt.
+              signal: ctx.signal,
+            },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (c: string) => {
+                text += c;
+              });
+              res.on('end', () => {
+                if ((res.statusCode ?? 0) >= 400)
+                  reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode }));
+                else resolve(text === '' ? null : (JSON.parse(text) as unknown));
+              });
+              res.on('error', reject);
+            },
+          );
+          req.on('error', reject);
+          req.end(JSON.stringify({ op: i.op, ref: ctx.idempotencyKey }));
+        }),
+    );
+    await follow(followUps.get(i.op)?.shift() ?? 'none', ctx.fetch);
+    return image;
+  };
   const input = z.object({ op: z.string(), prompt: z.string().optional() });
+  registry.register({ name: 'http_then', input, profile: spec.profiles.image, execute: httpThen });
   registry.register({ name: 'image_then', input, profile: spec.profiles.image, execute: imageThen });
   registry.register({
     name: 'image_then_reconciled',
@@ -473,7 +519,7 @@ export async function runDeliverySchedule(
       await new Promise<void>((r) => setImmediate(r));
     for (const [i, op] of spec.ops.entries()) {
       const id = ids[i]!;
-      if (op.target === 'image_then' || op.target === 'image_then_reconciled')
+      if (op.target === 'image_then' || op.target === 'image_then_reconciled' || op.target === 'http_then')
         referee.effects(id, s.images.imagesFor(id));
       if (op.target === 'h2_charge') referee.effects(id, d.h2Charges.get(id) ?? 0);
       if (op.target === 'hostile' && (executed.get(id) ?? 0) > 0)
