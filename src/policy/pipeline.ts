@@ -18,6 +18,7 @@ import { type Clock, type Random, systemClock } from './clock.js';
 import { decideRetry, type Effect } from './decision.js';
 import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
 import { Gate } from './gate.js';
+import { Observers } from './observers.js';
 import { type BuiltinProfileName, type Profile, type ProfileInput, resolveProfile } from './profile.js';
 import { RetryBudget } from './retry-budget.js';
 import type { SharedHealthSource, SharedPermit } from './shared.js';
@@ -73,7 +74,8 @@ export interface PolicyOptions {
   readonly dependency?: string;
   readonly clock?: Clock;
   readonly random?: Random;
-  readonly observer?: PolicyObserver;
+  /** Watchers (telemetry, your own): one or several, side by side; more can be added with `policy.observe`. */
+  readonly observer?: PolicyObserver | readonly (PolicyObserver | undefined)[] | undefined;
   /**
    * Breaker, cooldown and retry budget shared with other processes (a Redis
    * store). Without it, all three are process-local.
@@ -86,10 +88,18 @@ export interface Policy {
   readonly dependency: string;
   readonly breaker: CircuitBreaker | undefined;
   readonly gate: Gate | undefined;
+  /** Adds an observer beside the others; the returned function removes it. */
+  observe(observer: PolicyObserver): () => void;
   run<T>(fn: (ctx: AttemptContext) => Promise<T> | T, options?: RunOptions<T>): Promise<T>;
 }
 
 const TIMED_OUT = Symbol('timed-out');
+
+function isObserverList(
+  o: PolicyObserver | readonly (PolicyObserver | undefined)[],
+): o is readonly (PolicyObserver | undefined)[] {
+  return Array.isArray(o);
+}
 
 /**
  * One attempt: the context `fn` receives, the entry in the policy's timer
@@ -183,9 +193,16 @@ export function createPolicy(
   const profile = resolveProfile(profileInput);
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const observer = options.observer;
+  const observers = new Observers(
+    options.observer === undefined || isObserverList(options.observer)
+      ? options.observer
+      : [options.observer],
+  );
   const dependency = options.dependency ?? profile.name;
-  const emit = observer?.event ? (e: PolicyEvent) => observer.event?.(e) : undefined;
+  // Checked on each call, so an observer added later is heard.
+  const emit = (e: PolicyEvent): void => {
+    if (observers.hasEvent) observers.event(e);
+  };
 
   const health = options.shared?.health(dependency, profile, clock);
   // With shared health the store's breaker decides (it keeps its own local fallback).
@@ -194,7 +211,7 @@ export function createPolicy(
       ? undefined
       : new CircuitBreaker(profile.breaker, clock);
   const countKinds = profile.breaker === false ? undefined : new Set(profile.breaker.countKinds);
-  if (breaker && emit) breaker.onTransition((t) => emit({ type: 'breaker_transition', dependency, ...t }));
+  if (breaker) breaker.onTransition((t) => emit({ type: 'breaker_transition', dependency, ...t }));
   const gate = profile.gate === false ? undefined : new Gate(profile.gate, clock);
   const budget = profile.retry.budget === false ? undefined : new RetryBudget(profile.retry.budget, clock);
   const attemptMs = profile.timeout.attemptMs;
@@ -317,7 +334,7 @@ export function createPolicy(
       failure.retryAfterMs > 0
     ) {
       gate.rateLimited(failure.retryAfterMs, now);
-      emit?.({
+      emit({
         type: 'cooldown_started',
         dependency,
         untilMs: now + failure.retryAfterMs,
@@ -352,12 +369,12 @@ export function createPolicy(
         found = undefined;
       }
       if (found) {
-        emit?.({ type: 'reconciled', dependency, found: found.found });
+        emit({ type: 'reconciled', dependency, found: found.found });
         if (found.found) return found.value;
         throw error;
       }
     }
-    emit?.({ type: 'outcome_unknown', dependency, failure: error.failure });
+    emit({ type: 'outcome_unknown', dependency, failure: error.failure });
     throw fail(error.failure, history, true);
   }
 
@@ -479,7 +496,7 @@ export function createPolicy(
             attempt--;
             continue;
           }
-          emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
+          emit({ type: 'rejected', dependency, reason: 'circuit_open' });
           throw fail(
             {
               kind: 'circuit_open',
@@ -505,7 +522,7 @@ export function createPolicy(
                   : err.code === 'rate_limited'
                     ? 'cooldown'
                     : undefined;
-              if (reason) emit?.({ type: 'rejected', dependency, reason });
+              if (reason) emit({ type: 'rejected', dependency, reason });
               throw fail(err.failure, history ?? []);
             }
             throw err;
@@ -517,7 +534,7 @@ export function createPolicy(
             if (state === 'open' || state === 'isolated' || (state === 'half_open' && permit.probe === 0)) {
               breaker.release(permit);
               gate.leave();
-              emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
+              emit({ type: 'rejected', dependency, reason: 'circuit_open' });
               const retryAfterMs = breaker.retryAfterMs(waitedNow);
               throw fail(
                 {
@@ -547,8 +564,8 @@ export function createPolicy(
         const ctx = new Attempt<T>(attempt, deadlineAt, opts.idempotencyKey, run, timers, scope);
         let outcome: AttemptOutcome<T>;
         try {
-          outcome = observer?.attempt
-            ? await observer.attempt({ dependency, attempt, waitedMs, queuedMs: begun - now }, () =>
+          outcome = observers.hasAttempt
+            ? await observers.attempt({ dependency, attempt, waitedMs, queuedMs: begun - now }, () =>
                 attemptOnce(fn, ctx, timeoutMs, begun),
               )
             : await attemptOnce(fn, ctx, timeoutMs, begun);
@@ -591,17 +608,17 @@ export function createPolicy(
           failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, effect, keyHonoured);
         if (verdict === 'reconcile') {
           if (!opts.reconcile) {
-            emit?.({ type: 'outcome_unknown', dependency, failure });
+            emit({ type: 'outcome_unknown', dependency, failure });
             throw fail(failure, history, true);
           }
           let found: Reconciliation<T>;
           try {
             found = await opts.reconcile(failure, signal);
           } catch {
-            emit?.({ type: 'outcome_unknown', dependency, failure });
+            emit({ type: 'outcome_unknown', dependency, failure });
             throw fail(failure, history, true);
           }
-          emit?.({ type: 'reconciled', dependency, found: found.found });
+          emit({ type: 'reconciled', dependency, found: found.found });
           if (found.found) return found.value;
           verdict = 'retry';
         }
@@ -641,7 +658,7 @@ export function createPolicy(
         // An open breaker stops the retry loop now, not after a backoff spent finding out (DESIGN.md), so that
         // a router fails over at once. (A policy that waits for its breaker sleeps, then waits for it.)
         if (breaker && !waitWhenOpen && breaker.state === 'open' && breaker.retryAfterMs(after) > delay) {
-          emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });
+          emit({ type: 'rejected', dependency, reason: 'circuit_open' });
           const retryAfterMs = breaker.retryAfterMs(after);
           return await giveUp(
             fail(
@@ -665,7 +682,7 @@ export function createPolicy(
           retryAllowed = r instanceof Promise ? await r : r;
         } else if (budget) retryAllowed = budget.tryAcquireRetry(after);
         if (!retryAllowed) {
-          emit?.({ type: 'budget_exhausted', dependency, failure });
+          emit({ type: 'budget_exhausted', dependency, failure });
           return await giveUp(
             new RetryBudgetExhaustedError({ failure, attempts: history, dependency }),
             effect,
@@ -674,7 +691,7 @@ export function createPolicy(
           );
         }
         opts.onRetry?.({ attempt: attempt + 1, delayMs: delay, failure });
-        emit?.({
+        emit({
           type: 'retry_scheduled',
           dependency,
           attempt: attempt + 1,
@@ -708,9 +725,10 @@ export function createPolicy(
     dependency,
     breaker,
     gate,
+    observe: (observer) => observers.add(observer),
     run<T>(fn: (ctx: AttemptContext) => Promise<T> | T, opts: RunOptions<T> = {}): Promise<T> {
-      if (observer?.operation) {
-        return observer.operation(
+      if (observers.hasOperation) {
+        return observers.operation(
           { dependency, profile: profile.name, effect: opts.effect ?? profile.effect },
           () => execute(fn, opts),
         );
