@@ -20,6 +20,7 @@ import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
 import { Gate } from './gate.js';
 import { Observers } from './observers.js';
 import { type BuiltinProfileName, type Profile, type ProfileInput, resolveProfile } from './profile.js';
+import { type Reconcile, type ReconcileVerdict, reconcileUnder } from './reconcile.js';
 import { RetryBudget } from './retry-budget.js';
 import type { SharedHealthSource, SharedPermit } from './shared.js';
 import { sleep } from './sleep.js';
@@ -37,7 +38,7 @@ export interface AttemptContext {
   readonly idempotencyKey: string | undefined;
 }
 
-export type Reconciliation<T> = { readonly found: true; readonly value: T } | { readonly found: false };
+export type { Reconciliation } from './reconcile.js';
 
 export interface RetryInfo {
   readonly attempt: number;
@@ -57,11 +58,11 @@ export interface RunOptions<T> {
   readonly keyHonoured?: boolean | undefined;
   /**
    * Asked when a non-idempotent attempt may have taken effect: found → its
-   * result ends the operation; not found → it is safe to try again.
+   * result ends the operation; `{ found: false }` → it is safe to try again.
+   * It runs under the operation's deadline and the caller's abort, with a
+   * signal of its own; any other answer, a throw or a hang is outcome unknown.
    */
-  readonly reconcile?:
-    | ((failure: Failure, signal: AbortSignal | undefined) => Promise<Reconciliation<T>>)
-    | undefined;
+  readonly reconcile?: Reconcile<T> | undefined;
   /** A veto on retries (tenacity's `retry_if_exception_type`): false stops. It cannot make an unsafe retry safe. */
   readonly retryIf?: ((failure: Failure, error: unknown) => boolean) | undefined;
   /** A result that should be tried again (tenacity's `retry_if_result`); only for safe effects. */
@@ -356,26 +357,41 @@ export function createPolicy(
     effect: Effect,
     history: readonly AttemptRecord[],
     opts: RunOptions<T>,
+    deadlineAt: number | undefined,
   ): Promise<T> {
     const mayHaveActed =
       effect === 'non-idempotent' && history.some((h) => h.failure?.delivery === 'unknown');
-    // A cancel stays a cancel: the caller asked for it, and the registry reports its outcome itself.
-    if (!mayHaveActed || error.code === 'outcome_unknown' || error.code === 'cancelled') throw error;
-    if (opts.reconcile) {
-      let found: Reconciliation<T> | undefined;
-      try {
-        found = await opts.reconcile(error.failure, opts.signal);
-      } catch {
-        found = undefined;
-      }
-      if (found) {
-        emit({ type: 'reconciled', dependency, found: found.found });
-        if (found.found) return found.value;
-        throw error;
-      }
+    if (!mayHaveActed || error.outcome === 'unknown') throw error;
+    // A cancel stays a cancel (the caller asked for it), but it says what the ledger says: unknown.
+    if (error.code === 'cancelled') throw cancelledUnknown(error.failure, history);
+    if (!opts.reconcile) {
+      emit({ type: 'outcome_unknown', dependency, failure: error.failure });
+      throw fail(error.failure, history, true);
     }
-    emit({ type: 'outcome_unknown', dependency, failure: error.failure });
-    throw fail(error.failure, history, true);
+    const verdict = await reconcileUnder(opts.reconcile, error.failure, {
+      clock,
+      deadlineAt,
+      signal: opts.signal,
+    });
+    if (verdict.kind === 'unknown') throw unsettled(verdict, error.failure, history);
+    emit({ type: 'reconciled', dependency, found: verdict.kind === 'found' });
+    if (verdict.kind === 'found') return verdict.value;
+    throw error;
+  }
+
+  function cancelledUnknown(failure: Failure, attempts: readonly AttemptRecord[]): BreakwaterError {
+    return new CancelledError({ failure, attempts, dependency, outcome: 'unknown' });
+  }
+
+  /** A reconcile that settled nothing: the outcome is unknown, and the error says why. */
+  function unsettled(
+    verdict: Extract<ReconcileVerdict<unknown>, { kind: 'unknown' }>,
+    failure: Failure,
+    attempts: readonly AttemptRecord[],
+  ): BreakwaterError {
+    emit({ type: 'outcome_unknown', dependency, failure });
+    const because = { ...failure, message: `${failure.message}; ${verdict.reason}` };
+    return verdict.cancelled ? cancelledUnknown(because, attempts) : fail(because, attempts, true);
   }
 
   /** One attempt, raced against its timeout and the caller's abort. Never throws. */
@@ -611,21 +627,16 @@ export function createPolicy(
             emit({ type: 'outcome_unknown', dependency, failure });
             throw fail(failure, history, true);
           }
-          let found: Reconciliation<T>;
-          try {
-            found = await opts.reconcile(failure, signal);
-          } catch {
-            emit({ type: 'outcome_unknown', dependency, failure });
-            throw fail(failure, history, true);
-          }
-          emit({ type: 'reconciled', dependency, found: found.found });
-          if (found.found) return found.value;
+          const found = await reconcileUnder(opts.reconcile, failure, { clock, deadlineAt, signal });
+          if (found.kind === 'unknown') throw unsettled(found, failure, history);
+          emit({ type: 'reconciled', dependency, found: found.kind === 'found' });
+          if (found.kind === 'found') return found.value;
           verdict = 'retry';
         }
         // After reconciliation: a veto on retrying must not hide that the outcome is unknown.
         if (verdict === 'retry' && opts.retryIf && !opts.retryIf(failure, failure.cause)) verdict = 'stop';
         if (verdict === 'stop' || attempt >= maxAttempts)
-          return await giveUp(fail(failure, history), effect, history, opts);
+          return await giveUp(fail(failure, history), effect, history, opts, deadlineAt);
 
         const fromRetryAfter = failure.retryAfterMs !== undefined;
         if (fromRetryAfter && failure.retryAfterMs! > profile.retry.maxRetryAfterMs) {
@@ -641,6 +652,7 @@ export function createPolicy(
             effect,
             history,
             opts,
+            deadlineAt,
           );
         }
         const backoff = backoffDelay(profile.retry.backoff, attempt, previousDelay, random);
@@ -653,6 +665,7 @@ export function createPolicy(
             effect,
             history,
             opts,
+            deadlineAt,
           );
         }
         // An open breaker stops the retry loop now, not after a backoff spent finding out (DESIGN.md), so that
@@ -674,6 +687,7 @@ export function createPolicy(
             effect,
             history,
             opts,
+            deadlineAt,
           );
         }
         let retryAllowed = true;
@@ -688,6 +702,7 @@ export function createPolicy(
             effect,
             history,
             opts,
+            deadlineAt,
           );
         }
         opts.onRetry?.({ attempt: attempt + 1, delayMs: delay, failure });
@@ -710,6 +725,7 @@ export function createPolicy(
             effect,
             history,
             opts,
+            deadlineAt,
           );
         }
         previousDelay = delay;
