@@ -312,7 +312,7 @@ export function createRouter(options: RouterOptions): Router {
           : (isBreakwaterError(err) ? err : providerError(err, true, dependency)).failure;
       // After HTTP 200 the pipeline no longer watches this call, so tell the
       // breaker here: a mid-stream overload is as much a health failure as a 529.
-      if (why !== DEADLINE && countsAgainst(policy, failure)) policy.breaker?.failure({ probe: 0 });
+      if (why !== DEADLINE && countsAgainst(policy, failure)) policy.breaker?.failure();
       return new StreamInterruptedError({
         failure,
         partial: asm.partial(),

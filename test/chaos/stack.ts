@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
-import type { CircuitBreaker } from '../../src/policy/breaker.js';
+import type { Health } from '../../src/policy/health.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { sleep } from '../../src/policy/sleep.js';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-clock.js';
@@ -122,7 +122,7 @@ interface World {
   readonly services: Readonly<Record<ToolName, FakeService>>;
 }
 
-function breakerOf(registry: Registry, tool: string): CircuitBreaker | undefined {
+function breakerOf(registry: Registry, tool: string): Health | undefined {
   return registry.get(tool)?.policy.breaker;
 }
 
