@@ -145,8 +145,8 @@ export interface Tried<T> {
 
 /**
  * The attempt stage: run `fn` once under its timeout, then tell health how it
- * went and free the gate's slot, in that order (a 429's cooldown must be in
- * place before the freed slot wakes the next waiter).
+ * went and free the gate's slot, in that order (a trip or a 429's cooldown
+ * must be in place before the freed slot wakes the next waiter).
  */
 export async function tryOnce<T>(
   parts: PolicyParts,
@@ -169,8 +169,9 @@ export async function tryOnce<T>(
   const ended = clock.now();
   const failure = outcome.ok ? undefined : outcome.failure;
   const recording = settleHealth(parts, permit, failure, ended - begun, ended);
-  gate?.leave(failure?.kind === 'rate_limited' ? 'rate_limited' : 'answered');
+  // A shared trip (or pause) must be seen before the freed slot lets the next queued call out.
   if (recording) await recording;
+  gate?.leave(failure?.kind === 'rate_limited' ? 'rate_limited' : 'answered');
   return { outcome, begun, ended };
 }
 
@@ -187,7 +188,8 @@ function settleHealth(
   now: number,
 ): Promise<unknown> | undefined {
   const recorded = parts.health.record(permit, verdictOf(parts, failure), durationMs, now);
-  if (failure === undefined) return undefined;
+  // A probe's success closes a shared breaker: others must see it closed once this call has returned.
+  if (failure === undefined) return permit.probe === 0 ? undefined : recorded;
   const retryAfterMs = failure.retryAfterMs;
   if (failure.kind !== 'rate_limited' || retryAfterMs === undefined || retryAfterMs <= 0) return recorded;
   const paused = parts.health.cooldown(retryAfterMs, now);

@@ -1,5 +1,5 @@
 import type { BreakerPermit, BreakerSnapshot, BreakerState, BreakerTransition } from '../policy/breaker.js';
-import type { Clock } from '../policy/clock.js';
+import type { Clock, TimerHandle } from '../policy/clock.js';
 import {
   type Admission,
   cappedCooldown,
@@ -99,7 +99,7 @@ export class RedisHealth implements Health {
   private pendingFirsts = 0;
   private pendingSuccesses = 0;
   private pendingSlow = 0;
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushTimer: TimerHandle | undefined;
   private readonly config: string;
   private readonly local: LocalHealth;
   private localCooldown = 0;
@@ -190,8 +190,8 @@ export class RedisHealth implements Health {
     return v.state;
   }
 
+  /** Asks Redis at most once per `syncMs` even without a breaker: the view also carries the shared pause. */
   admit(now: number): Admission | Promise<Admission> {
-    if (this.profile.breaker === false) return ADMITTED;
     if (this.degraded(now)) return this.admitLocally(now);
     const v = this.fresh(now);
     if (v !== undefined) {
@@ -204,15 +204,22 @@ export class RedisHealth implements Health {
         return decided ?? this.admitOnce(now);
       });
     }
-    const asking = this.call('admit', {}, now);
-    this.refreshing = asking;
-    return asking.then((view) => {
-      if (this.refreshing === asking) this.refreshing = undefined;
+    return this.refresh('admit', now).then((view) => {
       if (view === undefined) return this.admitLocally(now);
       if (view.admitted === 1)
         return view.probe > 0 ? { admitted: true, permit: { probe: view.probe } } : ADMITTED;
       return { admitted: false, retryAfterMs: this.retryAfterOf(view, now) };
     });
+  }
+
+  /** A call that refreshes the view; callers in this process that need a fresh view meanwhile wait for it. */
+  private refresh(action: 'admit' | 'view', now: number): Promise<View | undefined> {
+    const asking = this.call(action, {}, now);
+    this.refreshing = asking;
+    void asking.then(() => {
+      if (this.refreshing === asking) this.refreshing = undefined;
+    });
+    return asking;
   }
 
   /** A decision from a view alone, or undefined when only Redis can decide (a probe must be taken atomically). */
@@ -283,15 +290,15 @@ export class RedisHealth implements Health {
 
   private flushLater(): void {
     if (this.flushTimer !== undefined) return;
-    this.flushTimer = setTimeout(
+    this.flushTimer = this.clock.setTimeout(
       () => {
         this.flushTimer = undefined;
-        if (this.pendingSuccesses > 0 || this.pendingFirsts > 0) void this.call('view', {}, this.clock.now());
+        if (this.pendingSuccesses > 0 || this.pendingFirsts > 0) void this.refresh('view', this.clock.now());
       },
       Math.max(1, this.transport.syncMs),
     );
     // A background flush must not hold the process open.
-    this.flushTimer.unref();
+    this.clock.unref?.(this.flushTimer);
   }
 
   retryAfterMs(now: number): number {
