@@ -180,6 +180,11 @@ export class RedisHealth implements Health {
     }
   }
 
+  /** Asks Redis for the shared state now, so that `state` and `snapshot()` are exact (a test, a dashboard). */
+  async sync(now = this.clock.now()): Promise<void> {
+    await this.call('view', {}, now);
+  }
+
   get state(): BreakerState {
     const now = this.clock.now();
     if (this.profile.breaker === false) return 'closed';
