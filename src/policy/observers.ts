@@ -63,23 +63,27 @@ export class Observers {
   }
 
   operation<T>(info: OperationInfo, run: () => Promise<T>): Promise<T> {
-    let inner = run;
-    for (let i = this.list.length - 1; i >= 0; i--) {
-      const o = this.list[i]!;
-      if (o.operation === undefined) continue;
-      const next = inner;
-      inner = () => isolated(o, (r) => o.operation!(info, r), next);
-    }
-    return inner();
+    return this.nest(run, (o) => (o.operation ? (r: () => Promise<T>) => o.operation!(info, r) : undefined));
   }
 
   attempt<T>(info: AttemptInfo, run: () => Promise<AttemptOutcome<T>>): Promise<AttemptOutcome<T>> {
+    return this.nest(run, (o) =>
+      o.attempt ? (r: () => Promise<AttemptOutcome<T>>) => o.attempt!(info, r) : undefined,
+    );
+  }
+
+  /** Wraps `run` in each observer's wrapper, the first added outermost, each one isolated. */
+  private nest<R>(
+    run: () => Promise<R>,
+    wrapperOf: (o: PolicyObserver) => ((run: () => Promise<R>) => Promise<R>) | undefined,
+  ): Promise<R> {
     let inner = run;
     for (let i = this.list.length - 1; i >= 0; i--) {
       const o = this.list[i]!;
-      if (o.attempt === undefined) continue;
+      const wrap = wrapperOf(o);
+      if (wrap === undefined) continue;
       const next = inner;
-      inner = () => isolated(o, (r) => o.attempt!(info, r), next);
+      inner = () => isolated(o, wrap, next);
     }
     return inner();
   }

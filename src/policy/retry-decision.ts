@@ -37,15 +37,8 @@ export async function afterFailure<T>(
   let verdict =
     failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, op.effect, op.keyHonoured);
   if (verdict === 'reconcile') {
-    if (!op.reconcile) throw unknownOutcome(parts, failure, history);
-    const found = await reconcileUnder(op.reconcile, failure, {
-      ...op,
-      clock: parts.clock,
-      signal: op.run.signal,
-    });
-    if (found.kind === 'unknown') throw unsettled(parts, found, failure, history);
-    parts.emit({ type: 'reconciled', dependency: parts.dependency, found: found.kind === 'found' });
-    if (found.kind === 'found') return { value: found.value };
+    const found = await reconcile(parts, op, failure);
+    if (found !== NOT_FOUND) return found;
     verdict = 'retry';
   }
   // After reconciliation: a veto on retrying must not hide that the outcome is unknown.
@@ -125,16 +118,30 @@ export async function giveUp<T>(
   if (!mayHaveActed || error.outcome === 'unknown') throw error;
   // A cancel stays a cancel (the caller asked for it), but it says what the ledger says: unknown.
   if (error.code === 'cancelled') throw cancelledUnknown(parts, error.failure, history);
-  if (!op.reconcile) throw unknownOutcome(parts, error.failure, history);
-  const verdict = await reconcileUnder(op.reconcile, error.failure, {
-    ...op,
-    clock: parts.clock,
-    signal: op.run.signal,
-  });
-  if (verdict.kind === 'unknown') throw unsettled(parts, verdict, error.failure, history);
-  parts.emit({ type: 'reconciled', dependency: parts.dependency, found: verdict.kind === 'found' });
-  if (verdict.kind === 'found') return { value: verdict.value };
+  const found = await reconcile(parts, op, error.failure);
+  if (found !== NOT_FOUND) return found;
   throw error;
+}
+
+const NOT_FOUND = Symbol('not-found');
+
+/**
+ * Asks `reconcile` (under the deadline and the caller's abort) whether a call
+ * that may have acted did: its value when found; NOT_FOUND, the one answer
+ * that lets the call run again; else throws outcome unknown with the reason.
+ */
+async function reconcile<T>(
+  parts: PolicyParts,
+  op: Operation<T>,
+  failure: Failure,
+): Promise<Found<T> | typeof NOT_FOUND> {
+  const history = op.history ?? [];
+  if (!op.reconcile) throw unknownOutcome(parts, failure, history);
+  const bounds = { clock: parts.clock, deadlineAt: op.deadlineAt, signal: op.run.signal };
+  const verdict = await reconcileUnder(op.reconcile, failure, bounds);
+  if (verdict.kind === 'unknown') throw unsettled(parts, verdict, failure, history);
+  parts.emit({ type: 'reconciled', dependency: parts.dependency, found: verdict.kind === 'found' });
+  return verdict.kind === 'found' ? { value: verdict.value } : NOT_FOUND;
 }
 
 function unknownOutcome(
