@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Health, HealthPermit, HealthVerdict } from '../../src/policy/health.js';
+import type { HealthPermit, HealthVerdict } from '../../src/policy/health.js';
 import { LocalHealth } from '../../src/policy/local-health.js';
 import { type ProfileInput, resolveProfile } from '../../src/policy/profile.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';

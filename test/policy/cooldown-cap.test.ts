@@ -7,7 +7,7 @@ import { caught } from '../fakes/caught.js';
 
 const aDay = () => Object.assign(new Error('HTTP 429'), { status: 429, headers: { 'retry-after': '86399' } });
 
-export const capped: ProfileInput = {
+const capped: ProfileInput = {
   timeout: { attemptMs: 1_000, totalMs: 10_000 },
   retry: { maxAttempts: 1, budget: false },
   breaker: false,
