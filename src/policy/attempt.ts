@@ -100,17 +100,6 @@ export class Attempt<T> implements AttemptContext, TimerEntry {
   }
 }
 
-/** The attempt's timeout: its own, or what is left of the deadline when that is shorter. */
-export function attemptTimeout(
-  attemptMs: number | null,
-  deadlineAt: number | undefined,
-  begun: number,
-): { readonly ms: number | undefined; readonly scope: 'attempt' | 'deadline' } {
-  if (deadlineAt !== undefined && (attemptMs === null || deadlineAt - begun < attemptMs))
-    return { ms: Math.max(0, deadlineAt - begun), scope: 'deadline' };
-  return { ms: attemptMs ?? undefined, scope: 'attempt' };
-}
-
 /** One attempt, raced against its timeout and the caller's abort. Never throws. */
 export function attemptOnce<T>(
   fn: (ctx: AttemptContext) => Promise<T> | T,
@@ -137,42 +126,65 @@ export function attemptOnce<T>(
   return outcome;
 }
 
-export interface Tried<T> {
-  readonly outcome: AttemptOutcome<T>;
-  readonly begun: number;
-  readonly ended: number;
+/** When an attempt begins: at admission, unless it waited in the gate or follows a retry. */
+export function beginAt(parts: PolicyParts, attempt: number, admittedAt: number): number {
+  return attempt === 1 && parts.gate === undefined ? admittedAt : parts.clock.now();
 }
 
 /**
- * The attempt stage: run `fn` once under its timeout, then tell health how it
- * went and free the gate's slot, in that order (a trip or a 429's cooldown
- * must be in place before the freed slot wakes the next waiter).
+ * The attempt stage, first half: run `fn` once under its timeout (through the
+ * observers' wrappers when there are any). Never rejects. Not an async
+ * function: on the happy path every promise layer costs.
  */
-export async function tryOnce<T>(
+export function tryOnce<T>(
   parts: PolicyParts,
   op: Operation<T>,
   fn: (ctx: AttemptContext) => Promise<T> | T,
   attempt: number,
-  permit: HealthPermit,
+  begun: number,
   admittedAt: number,
-): Promise<Tried<T>> {
-  const { clock, timers, observers, gate } = parts;
-  const begun = attempt === 1 && gate === undefined ? admittedAt : clock.now();
-  const timeout = attemptTimeout(parts.profile.timeout.attemptMs, op.deadlineAt, begun);
-  const a = new Attempt<T>(attempt, op.deadlineAt, op.idempotencyKey, op.run, timers, timeout.scope);
-  const outcome = observers.hasAttempt
-    ? await observers.attempt(
-        { dependency: parts.dependency, attempt, waitedMs: op.waitedMs, queuedMs: begun - admittedAt },
-        () => attemptOnce(fn, a, timers, timeout.ms, begun),
-      )
-    : await attemptOnce(fn, a, timers, timeout.ms, begun);
-  const ended = clock.now();
-  const failure = outcome.ok ? undefined : outcome.failure;
-  const recording = settleHealth(parts, permit, failure, ended - begun, ended);
-  // A shared trip (or pause) must be seen before the freed slot lets the next queued call out.
-  if (recording) await recording;
-  gate?.leave(failure?.kind === 'rate_limited' ? 'rate_limited' : 'answered');
-  return { outcome, begun, ended };
+): Promise<AttemptOutcome<T>> {
+  const { timers, observers } = parts;
+  // The attempt's own timeout, or what is left of the deadline when that is shorter (no object: hot path).
+  const attemptMs = parts.profile.timeout.attemptMs;
+  const deadlineAt = op.deadlineAt;
+  const byDeadline = deadlineAt !== undefined && (attemptMs === null || deadlineAt - begun < attemptMs);
+  const ms = byDeadline ? Math.max(0, deadlineAt - begun) : (attemptMs ?? undefined);
+  const a = new Attempt<T>(
+    attempt,
+    deadlineAt,
+    op.idempotencyKey,
+    op.run,
+    timers,
+    byDeadline ? 'deadline' : 'attempt',
+  );
+  if (!observers.hasAttempt) return attemptOnce(fn, a, timers, ms, begun);
+  return observers.attempt(
+    { dependency: parts.dependency, attempt, waitedMs: op.waitedMs, queuedMs: begun - admittedAt },
+    () => attemptOnce(fn, a, timers, ms, begun),
+  );
+}
+
+/**
+ * The attempt stage, second half: tell health how the attempt went, then free
+ * the gate's slot, in that order (a trip or a 429's cooldown must be in place
+ * before the freed slot lets the next queued call out). Returns a promise
+ * only when health must be awaited (a shared record).
+ */
+export function settle(
+  parts: PolicyParts,
+  permit: HealthPermit,
+  failure: Failure | undefined,
+  durationMs: number,
+  now: number,
+): Promise<void> | undefined {
+  const recording = settleHealth(parts, permit, failure, durationMs, now);
+  const outcome = failure?.kind === 'rate_limited' ? 'rate_limited' : 'answered';
+  if (recording === undefined) {
+    parts.gate?.leave(outcome);
+    return undefined;
+  }
+  return recording.then(() => parts.gate?.leave(outcome));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { admit } from './admission.js';
-import { type AttemptContext, tryOnce } from './attempt.js';
+import { type AttemptContext, beginAt, settle, tryOnce } from './attempt.js';
 import { type Clock, type Random, systemClock } from './clock.js';
 import type { Effect } from './decision.js';
 import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
@@ -207,10 +207,13 @@ async function execute<T>(
         permit = admitted;
       }
       if (attempt === 1) parts.health.firstAttempt(now);
-      const tried = await tryOnce(parts, op, fn, attempt, permit, now);
-      const failure = failureOf(parts, op, opts, tried.outcome, attempt);
-      if (failure === undefined) return (tried.outcome as { readonly value: T }).value;
-      const { begun, ended } = tried;
+      const begun = beginAt(parts, attempt, now);
+      const outcome = await tryOnce(parts, op, fn, attempt, begun, now);
+      const ended = parts.clock.now();
+      const recording = settle(parts, permit, outcome.ok ? undefined : outcome.failure, ended - begun, ended);
+      if (recording) await recording;
+      const failure = failureOf(parts, op, opts, outcome, attempt);
+      if (failure === undefined) return (outcome as { readonly value: T }).value;
       op.history ??= [];
       op.history.push({
         attempt,
