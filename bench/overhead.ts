@@ -44,10 +44,14 @@ async function contenders(shape: Shape): Promise<Measured[]> {
   const opossum = new CircuitBreakerOpossum(fn, { timeout: 10_000, resetTimeout: 5_000 });
   const rows: Measured[] = [];
   rows.push(await measure('bare call', () => fn(), n(200_000)));
-  rows.push(await measure('breakwater createPolicy (retry+breaker+gate+timeouts)', () => bw.run(fn), n(200_000)));
+  rows.push(
+    await measure('breakwater createPolicy (retry+breaker+gate+timeouts)', () => bw.run(fn), n(200_000)),
+  );
   rows.push(await measure('opossum (breaker+timeout)', () => opossum.fire(), n(200_000)));
   rows.push(await measure('p-retry (retries: 2)', () => pRetry(fn, { retries: 2 }), n(100_000)));
-  rows.push(await measure('cockatiel wrap(retry, breaker, timeout)', () => cockatiel.execute(fn), n(100_000)));
+  rows.push(
+    await measure('cockatiel wrap(retry, breaker, timeout)', () => cockatiel.execute(fn), n(100_000)),
+  );
   opossum.shutdown();
   return rows;
 }
