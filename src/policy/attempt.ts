@@ -126,11 +126,6 @@ export function attemptOnce<T>(
   return outcome;
 }
 
-/** When an attempt begins: at admission, unless it waited in the gate or follows a retry. */
-export function beginAt(parts: PolicyParts, attempt: number, admittedAt: number): number {
-  return attempt === 1 && parts.gate === undefined ? admittedAt : parts.clock.now();
-}
-
 /**
  * The attempt stage, first half: run `fn` once under its timeout (through the
  * observers' wrappers when there are any). Never rejects. Not an async

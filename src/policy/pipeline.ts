@@ -1,7 +1,7 @@
 import { isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { admit } from './admission.js';
-import { type AttemptContext, beginAt, settle, tryOnce } from './attempt.js';
+import { type AttemptContext, settle, tryOnce } from './attempt.js';
 import { type Clock, type Random, systemClock } from './clock.js';
 import type { Effect } from './decision.js';
 import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
@@ -201,13 +201,15 @@ async function execute<T>(
       if (op.deadlineAt !== undefined && now >= op.deadlineAt)
         return (await giveUpOn(parts, op, errorFor(deadlineBeforeAttempt(), contextOf(parts, op)))).value;
       let permit = admit(parts, op, now);
+      // Admitted at once, the attempt begins now: no second clock reading on the happy path.
+      let begun = now;
       if (permit instanceof Promise) {
         const admitted = await permit.then(undefined, (err: unknown) => giveUpOn(parts, op, err));
         if ('value' in admitted) return admitted.value;
         permit = admitted;
+        begun = parts.clock.now();
       }
       if (attempt === 1) parts.health.firstAttempt(now);
-      const begun = beginAt(parts, attempt, now);
       const outcome = await tryOnce(parts, op, fn, attempt, begun, now);
       const ended = parts.clock.now();
       const recording = settle(parts, permit, outcome.ok ? undefined : outcome.failure, ended - begun, ended);
