@@ -12,6 +12,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
+import type { AttemptOutcome, PolicyObserver } from '../../src/policy/events.js';
 import type { Health } from '../../src/policy/health.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { sleep } from '../../src/policy/sleep.js';
@@ -63,7 +64,13 @@ export interface WorldSpec {
   readonly reconcile: ReconcileStep[];
   readonly providers: readonly [Step<ProviderFault>[], Step<ProviderFault>[]];
   readonly ops: readonly OpSpec[];
+  /** An observer (a telemetry exporter, the user's own) that throws: it must change nothing. */
+  readonly throwingObserver: ThrowingObserver;
+  /** Steps of the wall clock (an NTP correction, an operator): the policies must not notice. */
+  readonly wallSteps: readonly { readonly atMs: number; readonly byMs: number }[];
 }
+
+export type ThrowingObserver = 'none' | 'event' | 'attempt' | 'operation' | 'all';
 
 const opArb: fc.Arbitrary<OpSpec> = fc.record({
   target: fc.constantFrom(...TOOLS, 'batch' as const, 'chat' as const, 'stream' as const),
@@ -105,7 +112,47 @@ export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
   ),
   providers: fc.tuple(stepsArb(PROVIDER_FAULTS, 1_500), stepsArb(PROVIDER_FAULTS, 1_500)),
   ops: fc.array(opArb, { minLength: 1, maxLength: 14 }),
+  throwingObserver: fc.constantFrom<ThrowingObserver>('none', 'none', 'event', 'attempt', 'operation', 'all'),
+  wallSteps: fc.array(
+    fc.record({
+      atMs: fc.integer({ min: 0, max: 6_000 }),
+      byMs: fc.oneof(fc.integer({ min: -60_000, max: 60_000 }), fc.constant(-86_400_000)),
+    }),
+    { maxLength: 3 },
+  ),
 });
+
+const throwing = new Map<ThrowingObserver, PolicyObserver>();
+
+/**
+ * An observer that throws where the schedule says, from its wrappers before
+ * or after calling `run`. One object per kind for the whole run, so that its
+ * warning (given once per observer) is printed once, not once per schedule.
+ */
+function throwingObserver(where: ThrowingObserver): PolicyObserver | undefined {
+  if (where === 'none') return undefined;
+  const known = throwing.get(where);
+  if (known) return known;
+  const boom = () => {
+    throw new Error('observer failed');
+  };
+  const on = (w: ThrowingObserver) => where === w || where === 'all';
+  const observer: PolicyObserver = {
+    name: `chaos-${where}`,
+    ...(on('event') ? { event: boom } : {}),
+    ...(on('attempt')
+      ? {
+          attempt: async <T>(_i: unknown, run: () => Promise<AttemptOutcome<T>>) => {
+            await run();
+            return boom();
+          },
+        }
+      : {}),
+    ...(on('operation') ? { operation: boom } : {}),
+  };
+  throwing.set(where, observer);
+  return observer;
+}
 
 /** Virtual time the whole schedule may take; far beyond any deadline it can set. */
 const HORIZON_MS = 120_000;
@@ -133,7 +180,8 @@ function build(
   trace?: (line: string) => void,
 ): World {
   const random = seeded(spec.seed);
-  const registry = createRegistry({ clock, random, ledgerPollMs: 25 });
+  const observer = throwingObserver(spec.throwingObserver);
+  const registry = createRegistry({ clock, random, ledgerPollMs: 25, ...(observer ? { observer } : {}) });
   const service = (tool: ToolName, name: string, honoursKey: boolean) =>
     new FakeService(
       name,
@@ -202,6 +250,7 @@ function build(
     profile: spec.profiles.llm,
     clock,
     random,
+    ...(observer ? { observer } : {}),
   });
   return { clock, referee, registry, router, services };
 }
@@ -380,8 +429,15 @@ export async function runSchedule(
   const clock = createVirtualClock(1_000_000);
   const referee = new Referee(clock, trace);
   const unhandled = watchUnhandledRejections();
+  const wallNow = Date.now;
+  let wallOffset = 0;
+  Date.now = () => wallNow() + wallOffset;
   try {
     const w = build(spec, clock, referee, trace);
+    for (const step of spec.wallSteps)
+      clock.setTimeout(() => {
+        wallOffset += step.byMs;
+      }, step.atMs);
     const ops = spec.ops.map(
       (op, i) =>
         new Promise<void>((resolve) => {
@@ -413,9 +469,21 @@ export async function runSchedule(
         });
       }
     }
+    // No slot left: every gate is empty once everything has ended.
+    for (const tool of TOOLS) {
+      const gate = w.registry.get(tool)?.policy.gate;
+      if (gate && (gate.inFlight !== 0 || gate.queued !== 0))
+        referee.violation(`${tool}: gate left with ${gate.inFlight} in flight, ${gate.queued} queued`);
+    }
+    for (const [i, route] of w.router.routes.entries()) {
+      const gate = route.policy.gate;
+      if (gate && (gate.inFlight !== 0 || gate.queued !== 0))
+        referee.violation(`provider ${i}: gate left with ${gate.inFlight} in flight, ${gate.queued} queued`);
+    }
     await new Promise<void>((r) => setImmediate(r));
     return { violations: referee.violations, unhandled: unhandled.seen };
   } finally {
+    Date.now = wallNow;
     unhandled.stop();
   }
 }
