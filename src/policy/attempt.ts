@@ -1,6 +1,7 @@
 import { classify } from '../failure/classify.js';
 import type { Failure } from '../failure/failure.js';
 import type { AttemptOutcome } from './events.js';
+import { gateOutcomeOf } from './gate.js';
 import type { HealthPermit } from './health.js';
 import { type Operation, type PolicyParts, verdictOf } from './operation.js';
 import type { TimerEntry, TimerQueue } from './timer-queue.js';
@@ -174,7 +175,7 @@ export function settle(
   now: number,
 ): Promise<void> | undefined {
   const recording = settleHealth(parts, permit, failure, durationMs, now);
-  const outcome = failure?.kind === 'rate_limited' ? 'rate_limited' : 'answered';
+  const outcome = gateOutcomeOf(failure);
   if (recording === undefined) {
     parts.gate?.leave(outcome);
     return undefined;
