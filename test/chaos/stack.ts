@@ -13,12 +13,13 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
 import type { AttemptOutcome, PolicyObserver } from '../../src/policy/events.js';
-import type { Health } from '../../src/policy/health.js';
+import type { Health, HealthSource } from '../../src/policy/health.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { sleep } from '../../src/policy/sleep.js';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-clock.js';
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
+import { memoryStore } from '../../src/state/memory.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
 import { profileArb, stepsArb } from './arbitraries.js';
 import { seeded, watchUnhandledRejections } from './config.js';
@@ -173,15 +174,32 @@ function breakerOf(registry: Registry, tool: string): Health | undefined {
   return registry.get(tool)?.policy.breaker;
 }
 
+/** Where the schedule's health lives: in process, or shared through a real Redis (the ledger stays in process). */
+export interface SharedHealthWorld {
+  readonly source: HealthSource;
+  /** Moves virtual time only while no Redis reply is awaited: Redis takes no virtual time. */
+  run<T>(clock: VirtualClock, p: Promise<T>, maxMs: number): Promise<T>;
+}
+
 function build(
   spec: WorldSpec,
   clock: VirtualClock,
   referee: Referee,
   trace?: (line: string) => void,
+  shared?: SharedHealthWorld,
 ): World {
   const random = seeded(spec.seed);
   const observer = throwingObserver(spec.throwingObserver);
-  const registry = createRegistry({ clock, random, ledgerPollMs: 25, ...(observer ? { observer } : {}) });
+  const store = shared
+    ? { ...memoryStore({ clock }), health: shared.source.health.bind(shared.source) }
+    : undefined;
+  const registry = createRegistry({
+    clock,
+    random,
+    ledgerPollMs: 25,
+    ...(observer ? { observer } : {}),
+    ...(store ? { store } : {}),
+  });
   const service = (tool: ToolName, name: string, honoursKey: boolean) =>
     new FakeService(
       name,
@@ -251,6 +269,7 @@ function build(
     clock,
     random,
     ...(observer ? { observer } : {}),
+    ...(store ? { store } : {}),
   });
   return { clock, referee, registry, router, services };
 }
@@ -425,6 +444,7 @@ async function runOp(w: World, op: OpSpec, index: number): Promise<void> {
 export async function runSchedule(
   spec: WorldSpec,
   trace?: (line: string) => void,
+  shared?: SharedHealthWorld,
 ): Promise<{ violations: string[]; unhandled: unknown[] }> {
   const clock = createVirtualClock(1_000_000);
   const referee = new Referee(clock, trace);
@@ -433,7 +453,7 @@ export async function runSchedule(
   let wallOffset = 0;
   Date.now = () => wallNow() + wallOffset;
   try {
-    const w = build(spec, clock, referee, trace);
+    const w = build(spec, clock, referee, trace, shared);
     for (const step of spec.wallSteps)
       clock.setTimeout(() => {
         wallOffset += step.byMs;
@@ -450,12 +470,15 @@ export async function runSchedule(
         }),
     );
     try {
-      await clock.run(Promise.all(ops), { maxMs: HORIZON_MS });
+      const all = Promise.all(ops);
+      if (shared) await shared.run(clock, all, HORIZON_MS);
+      else await clock.run(all, { maxMs: HORIZON_MS });
     } catch (err) {
       referee.violation(`never forever: ${String(err)}`);
     }
     // Requests the callers gave up on still land (and bill) at their fakes: let them.
-    await clock.advance(SETTLE_MS);
+    if (shared) await shared.run(clock, sleep(clock, SETTLE_MS), SETTLE_MS);
+    else await clock.advance(SETTLE_MS);
     for (const [i, op] of spec.ops.entries()) {
       if (EFFECTFUL.has(op.target)) {
         const id = `op${i}`;

@@ -111,10 +111,12 @@ export async function redisQuiet(client: Redis): Promise<void> {
  * is never overtaken by a timeout that could not have fired first.
  */
 export async function runWithRedis<T>(
-  clock: { nextTimerIn(): number | undefined; advance(ms: number): Promise<void> },
+  clock: { now(): number; nextTimerIn(): number | undefined; advance(ms: number): Promise<void> },
   client: Redis,
   promise: Promise<T>,
+  maxMs = 24 * 60 * 60 * 1000,
 ): Promise<T> {
+  const limit = clock.now() + maxMs;
   let done = false;
   const tracked = promise.finally(() => {
     done = true;
@@ -126,6 +128,7 @@ export async function runWithRedis<T>(
     const next = clock.nextTimerIn();
     if (next === undefined)
       throw new Error('runWithRedis: pending, with no timer due and no Redis reply awaited');
+    if (clock.now() + next > limit) throw new Error(`runWithRedis: still pending after ${maxMs} ms`);
     await clock.advance(next);
   }
 }
