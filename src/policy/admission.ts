@@ -1,5 +1,5 @@
 import { GateRejectedError, isBreakwaterError } from '../failure/errors.js';
-import { cancelledWhile, circuitOpen, errorFor } from './failures.js';
+import { cancelledWhile, circuitOpen, deadlineBeforeAttempt, errorFor } from './failures.js';
 import type { Admission, HealthPermit } from './health.js';
 import type { Operation, PolicyParts } from './operation.js';
 
@@ -47,6 +47,9 @@ async function admitAfterWaiting<T>(
     if (a.admitted) return enterGate(parts, op, a.permit, now);
     await waitForBreaker(parts, op, now, a.retryAfterMs);
     now = parts.clock.now();
+    // The wait may have used up the deadline (a half-open breaker is waited for whatever the deadline).
+    if (op.deadlineAt !== undefined && now >= op.deadlineAt)
+      throw errorFor(deadlineBeforeAttempt(), { attempts: op.history ?? [], dependency: parts.dependency });
   }
 }
 
@@ -71,9 +74,11 @@ async function waitForBreaker<T>(
       dependency: parts.dependency,
     });
   }
-  const ms = deadlineAt === undefined ? retryAfterMs : Math.min(retryAfterMs, deadlineAt - now);
+  // At least 1 ms (no busy wait on a breaker about to change), never past the deadline.
+  const wait = Math.max(1, retryAfterMs);
+  const ms = deadlineAt === undefined ? wait : Math.min(wait, deadlineAt - now);
   try {
-    await breakerChange(parts, Math.max(1, ms), op.run.signal);
+    await breakerChange(parts, ms, op.run.signal);
   } catch (reason) {
     throw errorFor(cancelledWhile('while waiting for the breaker', reason), {
       attempts: op.history ?? [],
