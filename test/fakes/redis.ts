@@ -88,9 +88,11 @@ export async function ownRedis(): Promise<OwnRedis> {
   };
 }
 
-/** Replies ioredis still waits for (its queue of commands sent and not answered). */
+/** Replies ioredis still waits for (its queues of commands sent and not answered, and not sent yet). */
 function inFlight(client: Redis): number {
-  return (client as unknown as { commandQueue: { length: number } }).commandQueue.length;
+  const c = client as unknown as { commandQueue: { length: number }; offlineQueue: { length: number } };
+  // Sent and not answered, or not sent yet (the client is still connecting).
+  return c.commandQueue.length + c.offlineQueue.length;
 }
 
 /** Waits (in real time) until no command of `client` awaits its reply and the promises that follow have run. */
