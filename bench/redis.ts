@@ -31,13 +31,15 @@ export async function redisBench(): Promise<{ text: string } | undefined> {
   rows.push(await measure('createPolicy, shared through redisStore', () => sharedPolicy.run(noop), calls, 5));
   const sharedCommands = (store.commands - before) / (calls * 6);
 
-  const registries = [bw.memoryStore(), redisEntry.redisStore(client, { prefix: `${prefix}ledger:` })].map(
-    (s) => {
-      const r = bw.createRegistry({ store: s });
-      r.register({ name: 'book', input: z.object({ n: z.number() }), execute: async ({ n }) => n });
-      return { r, s };
-    },
-  );
+  // Room for every call of the run: a non-idempotent call's result is kept for its whole TTL.
+  const registries = [
+    bw.memoryStore({ maxEntries: 200_000 }),
+    redisEntry.redisStore(client, { prefix: `${prefix}ledger:` }),
+  ].map((s) => {
+    const r = bw.createRegistry({ store: s });
+    r.register({ name: 'book', input: z.object({ n: z.number() }), execute: async ({ n }) => n });
+    return { r, s };
+  });
   let id = 0;
   rows.push(
     await measure(

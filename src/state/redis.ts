@@ -4,8 +4,8 @@ import type { Health, HealthSource } from '../policy/health.js';
 import type { Profile } from '../policy/profile.js';
 import { RedisHealth } from './redis-health.js';
 import { HEALTH } from './redis-health-script.js';
-import { COMPARE_AND_DELETE, COMPARE_AND_SET } from './redis-scripts.js';
-import { checkTtl, type SetIfAbsentResult, type StateStore } from './store.js';
+import { checkPersistence, redisLedger } from './redis-ledger.js';
+import type { StateStore } from './store.js';
 
 export interface RedisStoreOptions {
   /** Namespaces every key, so several applications can share one Redis. Default `bw:`. */
@@ -30,6 +30,22 @@ export interface RedisStoreOptions {
    * system clock, `clock` with any other.
    */
   readonly time?: 'redis' | 'clock';
+  /**
+   * Read Redis's persistence and eviction settings at start, and warn once
+   * (per client) when the ledger would not survive a restart or memory
+   * pressure: `appendonly` off, `maxmemory-policy` other than `noeviction`.
+   * Default true.
+   */
+  readonly checkPersistence?: boolean;
+  /** Where that warning goes. Default `process.emitWarning` (code `BREAKWATER_LEDGER_PERSISTENCE`). */
+  readonly warn?: (message: string) => void;
+}
+
+/** Clients already checked: the warning is given once, however many stores share a client. */
+const checked = new WeakSet<Redis>();
+
+function emitPersistenceWarning(message: string): void {
+  process.emitWarning(message, { code: 'BREAKWATER_LEDGER_PERSISTENCE' });
 }
 
 /** Redis did not answer in time, or answered with an error. */
@@ -75,13 +91,21 @@ export function redisStore(client: Redis, options: RedisStoreOptions = {}): Redi
   }
   let commands = 0;
 
-  /** One command, bounded in time; the command itself may still complete later, and is ignored then. */
-  function command<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  /**
+   * One command, bounded in time. The command itself may still complete
+   * later and is ignored then; the ledger's writes are refused inside Redis
+   * when that happens (see `redisLedger`).
+   */
+  function command<T>(operation: string, send: () => Promise<T>, limitMs = timeoutMs): Promise<T> {
     commands++;
+    return bounded(operation, send, limitMs);
+  }
+
+  function bounded<T>(operation: string, send: () => Promise<T>, limitMs = timeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new StoreUnavailableError(operation, new Error(`no answer within ${timeoutMs} ms`))),
-        timeoutMs,
+        () => reject(new StoreUnavailableError(operation, new Error(`no answer within ${limitMs} ms`))),
+        limitMs,
       );
       send().then(
         (v) => {
@@ -96,36 +120,25 @@ export function redisStore(client: Redis, options: RedisStoreOptions = {}): Redi
     });
   }
 
+  if (options.checkPersistence !== false && !checked.has(client)) {
+    checked.add(client);
+    const warn = options.warn ?? emitPersistenceWarning;
+    const check = () =>
+      void checkPersistence(client, bounded).then((problems) => {
+        if (problems.length > 0)
+          warn(`breakwater: the idempotency ledger's Redis is not safe: ${problems.join('; ')}`);
+      });
+    // Once connected: a client still connecting would time the check out and warn for nothing.
+    if (client.status === 'ready') check();
+    else client.once('ready', check);
+  }
+
   const store: RedisStore = {
     prefix,
     get commands() {
       return commands;
     },
-    async setIfAbsent(key, value, ttlMs): Promise<SetIfAbsentResult> {
-      checkTtl(ttlMs);
-      // Redis 7: NX with GET returns the value already there (and writes nothing), or null after writing.
-      const previous = await command('setIfAbsent', () =>
-        client.set(prefix + key, value, 'PX', Math.ceil(ttlMs), 'NX', 'GET'),
-      );
-      return previous === null ? { written: true } : { written: false, current: previous };
-    },
-    async get(key) {
-      const v = await command('get', () => client.get(prefix + key));
-      return v ?? undefined;
-    },
-    async compareAndSet(key, expected, value, ttlMs) {
-      checkTtl(ttlMs);
-      const r = await command('compareAndSet', () =>
-        client.eval(COMPARE_AND_SET, 1, prefix + key, expected, value, String(Math.ceil(ttlMs))),
-      );
-      return r === 1;
-    },
-    async compareAndDelete(key, expected) {
-      const r = await command('compareAndDelete', () =>
-        client.eval(COMPARE_AND_DELETE, 1, prefix + key, expected),
-      );
-      return r === 1;
-    },
+    ...redisLedger(client, prefix, timeoutMs, command),
     health(dependency: string, profile: Profile, clock: Clock): Health {
       const key = `${prefix}health:${dependency}`;
       // Redis's own time, so processes agree; a test's virtual clock is passed instead, to drive it.
