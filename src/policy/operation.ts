@@ -46,8 +46,9 @@ export interface Operation<T> {
 export function verdictOf(parts: PolicyParts, failure: Failure | undefined): HealthVerdict {
   if (failure === undefined) return 'success';
   if (parts.countKinds?.has(failure.kind)) return 'failure';
-  // The dependency answered, and answered sanely: it is healthy.
-  if (failure.kind === 'client_error' || failure.kind === 'auth' || failure.kind === 'conflict')
-    return 'success';
+  // The dependency answered, and answered sanely: it is healthy. A refused credential is not a
+  // sign of health (the next caller with the same key is refused too), so unless the profile
+  // counts it as a failure it says nothing.
+  if (failure.kind === 'client_error' || failure.kind === 'conflict') return 'success';
   return 'neutral';
 }

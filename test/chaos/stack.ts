@@ -19,7 +19,6 @@ import { sleep } from '../../src/policy/sleep.js';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-clock.js';
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
-import { memoryStore } from '../../src/state/memory.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
 import { profileArb, stepsArb, storeArb } from './arbitraries.js';
 import { seeded, watchUnhandledRejections } from './config.js';
