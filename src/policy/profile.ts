@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { FailureKind } from '../failure/failure.js';
 import { FAILURE_KINDS } from '../failure/failure.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { FetchLike } from '../failure/classifying-fetch.js';
 import { type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'langchain';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { Clock, Random } from '../../policy/clock.js';
 import type { PolicyObserver } from '../../policy/events.js';
 import type { BuiltinProfileName, Profile, ProfileInput } from '../../policy/profile.js';

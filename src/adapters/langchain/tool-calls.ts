@@ -1,6 +1,6 @@
 import { ToolMessage } from '@langchain/core/messages';
 import { ToolInvocationError, type WrapToolCallHook } from 'langchain';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { Effect } from '../../policy/decision.js';
 import type { ProfileInput } from '../../policy/profile.js';
 import { invalidInput, ToolError } from '../../tools/errors.js';
