@@ -39,7 +39,15 @@ function kindOf(symbol: ts.Symbol, checker: ts.TypeChecker): string {
   if (f & ts.SymbolFlags.Interface && !(f & ts.SymbolFlags.Class)) kinds.push('interface');
   if (f & ts.SymbolFlags.TypeAlias) kinds.push('type');
   if (f & ts.SymbolFlags.Namespace || f & ts.SymbolFlags.ValueModule) kinds.push('namespace');
-  return kinds.join(' + ') || 'unknown';
+  const kind = kinds.join(' + ') || 'unknown';
+  return isTypeOnly(symbol) && /class|function|const|enum/.test(kind) ? `${kind} (type only)` : kind;
+}
+
+/** `export { type X }` or `export type { X }`: the name is usable as a type, not as a value. */
+function isTypeOnly(symbol: ts.Symbol): boolean {
+  return (symbol.declarations ?? []).some(
+    (d) => ts.isExportSpecifier(d) && (d.isTypeOnly || d.parent.parent.isTypeOnly),
+  );
 }
 
 /** The report's text: one section per entry point, one line per exported name. */
@@ -66,7 +74,7 @@ export function apiReport(root = ROOT): string {
       .getExportsOfModule(moduleSymbol)
       .map((s) => `- ${s.getName()}: ${kindOf(s, checker)}`)
       .sort((a, b) => a.localeCompare(b, 'en'));
-    const values = names.filter((n) => !/: (interface|type)$/.test(n)).length;
+    const values = names.filter((n) => !/: (interface|type)$|\(type only\)$/.test(n)).length;
     lines.push('', `## ${subpath}`, '', `${names.length} names (${values} values)`, '', ...names);
   }
   return `${lines.join('\n')}\n`;

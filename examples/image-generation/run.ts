@@ -7,7 +7,7 @@
  *   npx tsx examples/image-generation/run.ts
  */
 import { pathToFileURL } from 'node:url';
-import { createRegistry, isBreakwaterError, type PolicyEvent, type ProfileInput } from '../../src/index.js';
+import { createRegistry, isBreakwaterError, type PolicyEvent, type ProfileInput } from 'breakwater';
 import type { Fault } from '../shared/faults.js';
 import { freePort, type LocalServer } from '../shared/local-http.js';
 import { colourWanted, createStyle, type Style } from '../shared/style.js';

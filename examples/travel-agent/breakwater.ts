@@ -6,13 +6,15 @@
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createRegistry, createTelemetry, type ProfileInput } from '../../src/index.js';
 import {
+  createRegistry,
   createRouter,
+  createTelemetry,
+  type ProfileInput,
   type Provider,
   type ToolCall,
   type ToolResultMessage,
-} from '../../src/providers/index.js';
+} from 'breakwater';
 import type { Style } from '../shared/style.js';
 import type { Backend } from './backend.js';
 import { narrated } from './narrator.js';

@@ -14,7 +14,7 @@ import {
   type PolicyEvent,
   type PolicyObserver,
   type Telemetry,
-} from '../../src/index.js';
+} from 'breakwater';
 import type { Style } from '../shared/style.js';
 import { callLabel, deliveryWords, failureWords, resultWords, waitWords } from './words.js';
 

@@ -6,9 +6,14 @@
  * classifying fetch (so a failure says whether the request ever left).
  */
 import Anthropic from '@anthropic-ai/sdk';
+import {
+  anthropicProvider,
+  createClassifyingFetch,
+  openaiProvider,
+  type ProfileInput,
+  type Provider,
+} from 'breakwater';
 import OpenAI from 'openai';
-import { createClassifyingFetch, type ProfileInput } from '../../src/index.js';
-import { anthropicProvider, openaiProvider, type Provider } from '../../src/providers/index.js';
 import { type ModelServerStats, startModelServer } from './model-server.js';
 import type { ModelFaults } from './schedule.js';
 

@@ -11,8 +11,9 @@
  * | charge_card              | non-idempotent | yes, and a lookup by key         | replayed from the ledger |
  * | generate_itinerary_image | non-idempotent | no: a lookup by reference only   | replayed from the ledger |
  */
+
+import type { ProfileInput, Registry } from 'breakwater';
 import { z } from 'zod';
-import type { ProfileInput, Registry } from '../../src/index.js';
 import { imageProfile, registerImageTool } from '../image-generation/image-tool.js';
 import type { TravelApi } from './travel-api.js';
 
