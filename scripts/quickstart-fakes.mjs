@@ -40,7 +40,7 @@ const server = createServer((req, res) => {
         type: 'message',
         role: 'assistant',
         model: 'claude-sonnet-5-5',
-        content: [{ type: 'text', text: 'Rayleigh scattering favours blue light.' }],
+        content: [{ type: 'text', text: 'Rayleigh scattering favors blue light.' }],
         stop_reason: 'end_turn',
         stop_sequence: null,
         usage: { input_tokens: 12, output_tokens: 8 },

@@ -73,7 +73,7 @@ export function registerImageTool(
     profile: options.profile ?? imageProfile,
     idempotency: {
       // The API ignores Idempotency-Key: nothing upstream stops a second request from rendering again.
-      honoured: false,
+      honored: false,
       ...(options.key !== undefined ? { key: options.key } : {}),
       reconcile: async (key, _input, ctx) => {
         // The reference we sent with the request names the operation; the API records it on acceptance.

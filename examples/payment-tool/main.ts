@@ -37,7 +37,7 @@ export async function runPaymentExample(log: (line: string) => void = console.lo
       currency: z.enum(['eur', 'usd']),
     }),
     output: z.object({ id: z.string(), status: z.string() }),
-    idempotency: { honoured: true }, // the API de-duplicates by Idempotency-Key
+    idempotency: { honored: true }, // the API de-duplicates by Idempotency-Key
     profile: 'payment',
     execute: async (input, ctx) => {
       // ctx.fetch sends the operation's Idempotency-Key on every attempt and throws HttpError on non-2xx.

@@ -9,7 +9,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
-import { anthropicProvider, createClassifyingFetch, createRouter, openaiProvider } from 'breakwater';
+import {
+  createAnthropicProvider,
+  createClassifyingFetch,
+  createOpenAIProvider,
+  createRouter,
+} from 'breakwater';
 import OpenAI from 'openai';
 import { startModelStandIns } from './stand-in.js';
 
@@ -24,8 +29,8 @@ export async function runRouterExample(log: (line: string) => void = console.log
 
   const router = createRouter({
     providers: [
-      openaiProvider(openai, { model: 'gpt-4.1-mini' }),
-      anthropicProvider(anthropic, { model: 'claude-haiku-4-5' }),
+      createOpenAIProvider(openai, { model: 'gpt-4.1-mini' }),
+      createAnthropicProvider(anthropic, { model: 'claude-haiku-4-5' }),
     ],
   });
 

@@ -45,7 +45,7 @@ export function breakwaterBackend(o: BreakwaterOptions): Backend {
     style: o.style,
     traits: (tool) => {
       const t = registry.get(tool);
-      return t && { effect: t.effect, honoured: t.honoured, reconciles: RECONCILING_TOOLS.has(tool) };
+      return t && { effect: t.effect, honored: t.honored, reconciles: RECONCILING_TOOLS.has(tool) };
     },
     openFor: (d) => breakerOpenFor(d),
   });

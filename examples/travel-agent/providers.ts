@@ -7,9 +7,9 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  anthropicProvider,
+  createAnthropicProvider,
   createClassifyingFetch,
-  openaiProvider,
+  createOpenAIProvider,
   type ProfileInput,
   type Provider,
 } from 'breakwater';
@@ -87,8 +87,10 @@ export async function startModels(options: ModelOptions): Promise<Models> {
     return {
       providers: [
         // A dummy key: the SDKs insist on one, and the local server ignores it.
-        openaiProvider(openaiClient('sk-local-not-a-key', server.openaiBaseURL), { model: OPENAI_MODEL }),
-        anthropicProvider(anthropicClient('sk-ant-local-not-a-key', server.anthropicBaseURL), {
+        createOpenAIProvider(openaiClient('sk-local-not-a-key', server.openaiBaseURL), {
+          model: OPENAI_MODEL,
+        }),
+        createAnthropicProvider(anthropicClient('sk-ant-local-not-a-key', server.anthropicBaseURL), {
           model: ANTHROPIC_MODEL,
         }),
       ],
@@ -102,9 +104,9 @@ export async function startModels(options: ModelOptions): Promise<Models> {
 
   const providers: Provider[] = [];
   if (openaiKey !== undefined)
-    providers.push(openaiProvider(openaiClient(openaiKey), { model: OPENAI_MODEL }));
+    providers.push(createOpenAIProvider(openaiClient(openaiKey), { model: OPENAI_MODEL }));
   if (anthropicKey !== undefined)
-    providers.push(anthropicProvider(anthropicClient(anthropicKey), { model: ANTHROPIC_MODEL }));
+    providers.push(createAnthropicProvider(anthropicClient(anthropicKey), { model: ANTHROPIC_MODEL }));
   return {
     providers,
     profile: onlineModelProfile,

@@ -38,7 +38,7 @@ export interface LedgerRunOptions {
   readonly leaseMs: number;
   /**
    * Whether an abandoned operation may be run again. Only when repeating it is
-   * safe (idempotent, or the dependency honours the key); otherwise it is
+   * safe (idempotent, or the dependency honors the key); otherwise it is
    * recorded as outcome unknown.
    */
   readonly takeOver: boolean;

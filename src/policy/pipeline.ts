@@ -53,7 +53,7 @@ export interface RunOptions<T> {
   readonly effect?: Effect | undefined;
   readonly idempotencyKey?: string | undefined;
   /** The dependency de-duplicates by `idempotencyKey`, so a repeat under it is safe. */
-  readonly keyHonoured?: boolean | undefined;
+  readonly keyHonored?: boolean | undefined;
   /**
    * Asked when a non-idempotent attempt may have taken effect: found → its
    * result ends the operation; not found → it is safe to try again.
@@ -329,7 +329,7 @@ export function createPolicy(
   /**
    * Ends the operation with `error`, unless an earlier attempt of a
    * non-idempotent call may have taken effect (a timeout after the request
-   * went out, say, retried under an honoured key until the attempts ran out):
+   * went out, say, retried under an honored key until the attempts ran out):
    * then the truth is that the outcome is unknown. Ask `reconcile` first; only
    * its "not found" makes the failure definite. (Outside `execute`, so the
    * happy path does not allocate it.)
@@ -399,7 +399,7 @@ export function createPolicy(
     }
     const deadlineAt = total === null ? undefined : start + total;
     const effect = opts.effect ?? profile.effect;
-    const keyHonoured = opts.keyHonoured === true && opts.idempotencyKey !== undefined;
+    const keyHonored = opts.keyHonored === true && opts.idempotencyKey !== undefined;
     const signal = opts.signal;
     const run: Run = { signal, onCallerAbort: undefined };
     const onAbort = signal ? () => run.onCallerAbort?.() : undefined;
@@ -571,7 +571,7 @@ export function createPolicy(
 
         let failure: Failure;
         if (outcome.ok) {
-          const safe = effect === 'idempotent' || keyHonoured;
+          const safe = effect === 'idempotent' || keyHonored;
           if (!(opts.retryOnResult && safe && opts.retryOnResult(outcome.value))) return outcome.value;
           if (attempt >= maxAttempts) return outcome.value;
           failure = {
@@ -587,8 +587,7 @@ export function createPolicy(
         history ??= [];
         history.push({ attempt, startedAt: begun, durationMs: ended - begun, waitedMs, failure });
 
-        let verdict =
-          failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, effect, keyHonoured);
+        let verdict = failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, effect, keyHonored);
         if (verdict === 'reconcile') {
           if (!opts.reconcile) {
             emit?.({ type: 'outcome_unknown', dependency, failure });

@@ -51,7 +51,7 @@ export interface SharedHealthSource {
   health(dependency: string, profile: Profile, clock: Clock): SharedHealth;
 }
 
-/** Recognises a store that can also share health (a Redis store does; the in-process one need not). */
+/** Recognizes a store that can also share health (a Redis store does; the in-process one need not). */
 export function isSharedHealthSource(value: unknown): value is SharedHealthSource {
   return (
     typeof value === 'object' &&

@@ -41,17 +41,17 @@ describe('require() from CommonJS', () => {
       file,
       [
         "const breakwater = require('breakwater');",
-        "const { redisStore } = require('breakwater/redis');",
+        "const { createRedisStore } = require('breakwater/redis');",
         "const policy = breakwater.createPolicy('idempotent', { dependency: 'cjs' });",
         'policy.run(async () => 42).then((value) => {',
-        '  console.log(JSON.stringify({ value, redisStore: typeof redisStore, isError: typeof breakwater.isBreakwaterError }));',
+        '  console.log(JSON.stringify({ value, createRedisStore: typeof createRedisStore, isError: typeof breakwater.isBreakwaterError }));',
         '});',
       ].join('\n'),
     );
     const { stdout } = await run(process.execPath, [file], { cwd: scratch });
     expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '')).toEqual({
       value: 42,
-      redisStore: 'function',
+      createRedisStore: 'function',
       isError: 'function',
     });
   }, 60_000);

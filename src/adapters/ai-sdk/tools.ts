@@ -40,7 +40,10 @@ function toModelOutput({ output }: { output: unknown }): ModelOutput {
  * `toolCallId` as the idempotency key's source and its `abortSignal`
  * cancelling the operation; a failure becomes the structured error result.
  */
-export function aiSdkTools(registry: Registry, options: AiSdkToolsOptions = {}): Record<string, AiSdkTool> {
+export function createAiSdkTools(
+  registry: Registry,
+  options: AiSdkToolsOptions = {},
+): Record<string, AiSdkTool> {
   const tools: Record<string, AiSdkTool> = {};
   for (const info of selectTools(registry, options)) {
     tools[info.name] = tool({

@@ -17,7 +17,7 @@ export interface LangChainToolPolicy {
   readonly profile?: string | ProfileInput;
   readonly idempotency?: {
     /** The tool passes its key on to a dependency that de-duplicates by it. */
-    readonly honoured?: boolean;
+    readonly honored?: boolean;
     readonly key?: KeyStrategy<Record<string, unknown>>;
   };
 }
