@@ -9,7 +9,7 @@ export type Effect = 'idempotent' | 'non-idempotent';
 export type RetryVerdict = 'retry' | 'stop' | 'reconcile';
 
 /**
- * The retry decision table of DESIGN.md, as a pure function. Limits (attempts,
+ * The retry decision table (docs/policies.md), as a pure function. Limits (attempts,
  * budget, deadline) are applied by the retry loop on top of it.
  */
 export function decideRetry(failure: Failure, effect: Effect, keyHonored: boolean): RetryVerdict {

@@ -637,7 +637,7 @@ export function createPolicy(
             opts,
           );
         }
-        // An open breaker stops the retry loop now, not after a backoff spent finding out (DESIGN.md), so that
+        // An open breaker stops the retry loop now, not after a backoff spent finding out (docs/policies.md), so that
         // a router fails over at once. (A policy that waits for its breaker sleeps, then waits for it.)
         if (breaker && !waitWhenOpen && breaker.state === 'open' && breaker.retryAfterMs(after) > delay) {
           emit?.({ type: 'rejected', dependency, reason: 'circuit_open' });

@@ -91,7 +91,7 @@ export type ProfileInput = DeepPartial<Omit<Profile, 'name'>> & {
   readonly extends?: BuiltinProfileName | Profile;
 };
 
-/** The health failures of DESIGN.md: only these count against a breaker. */
+/** The health failures (docs/policies.md, circuit breaker): only these count against a breaker. */
 const HEALTH_KINDS: FailureKind[] = ['timeout', 'network', 'server_error', 'overloaded', 'unknown'];
 
 const idempotent: Profile = {
