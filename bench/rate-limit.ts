@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import type * as Providers from '../src/providers/index.js';
 import { table } from './harness.js';
@@ -184,6 +185,16 @@ export async function rateLimitBench(): Promise<{ rows: RateLimitRow[]; text: st
   );
   return {
     rows,
-    text: `${CALLS} calls, concurrency ${CONCURRENCY}, server limit ${RATE}/s with a burst of ${BURST}.\n\n${text}`,
+    text: `${CALLS} calls, concurrency ${CONCURRENCY}, server limit ${RATE}/s with a burst of ${BURST}.\n\n${text}\n\n${verdict(rows)}`,
   };
 }
+
+/** The router's target (issue 13): within 5 % of the best finish, no give-ups, fewer than 40 429s, both header styles. */
+function verdict(rows: readonly RateLimitRow[]): string {
+  const ours = rows.filter((r) => r.contender === 'breakwater router (llm profile)');
+  const met = ours.every((r) => r.wallS <= BEST_S * 1.05 && r.giveUps === 0 && r.limited < 40);
+  return `breakwater within 5 % of ${BEST_S.toFixed(1)} s, no give-ups, fewer than 40 429s, with both header styles: ${met ? 'yes' : 'NO'}`;
+}
+
+// `npm run build && npx tsx bench/rate-limit.ts` prints this table alone.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log((await rateLimitBench()).text);

@@ -17,7 +17,7 @@ import { type BreakerPermit, CircuitBreaker } from './breaker.js';
 import { type Clock, type Random, systemClock } from './clock.js';
 import { decideRetry, type Effect } from './decision.js';
 import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
-import { Gate } from './gate.js';
+import { Gate, gateOutcomeOf } from './gate.js';
 import { type BuiltinProfileName, type Profile, type ProfileInput, resolveProfile } from './profile.js';
 import { RetryBudget } from './retry-budget.js';
 import type { SharedHealthSource, SharedPermit } from './shared.js';
@@ -566,7 +566,7 @@ export function createPolicy(
           ended - begun,
           ended,
         );
-        gate?.leave(!outcome.ok && outcome.failure.kind === 'rate_limited' ? 'rate_limited' : 'answered');
+        gate?.leave(gateOutcomeOf(outcome.ok ? undefined : outcome.failure));
         if (recording) await recording;
 
         let failure: Failure;

@@ -146,3 +146,57 @@ export function profileArb(effect: 'idempotent' | 'non-idempotent'): fc.Arbitrar
       };
     });
 }
+
+/** How a 429 says how long to wait, and for how long. */
+export interface RateLimitWait {
+  readonly retryAfter: RetryAfter;
+  /** The wait it means, in milliseconds. */
+  readonly ms: number;
+}
+
+/**
+ * A wait as a rate-limited provider sends it: short (tens to hundreds of ms,
+ * in `retry-after-ms`), long (seconds, in `retry-after-ms`), or in whole
+ * seconds (`retry-after`, which rounds a short wait up to a second).
+ */
+export const rateLimitWaitArb: fc.Arbitrary<RateLimitWait> = fc.oneof(
+  fc
+    .integer({ min: 10, max: 300 })
+    .map((ms) => ({ retryAfter: { header: 'retry-after-ms' as const, value: String(ms) }, ms })),
+  fc
+    .integer({ min: 1_000, max: 8_000 })
+    .map((ms) => ({ retryAfter: { header: 'retry-after-ms' as const, value: String(ms) }, ms })),
+  fc
+    .integer({ min: 1, max: 8 })
+    .map((s) => ({ retryAfter: { header: 'retry-after' as const, value: String(s) }, ms: s * 1_000 })),
+);
+
+/**
+ * The herd of issue 13, drawn: a provider that answers a burst of requests
+ * with 429, then refuses the first probes after the cooldown (each with its
+ * own wait), then accepts everything; and the callers who meet it.
+ */
+export interface RateLimitBurst {
+  /** Requests answered 429 before the first cooldown ends (the burst). */
+  readonly burst: number;
+  readonly burstWait: RateLimitWait;
+  /** The waits of the probes refused after the cooldown, in order. */
+  readonly probes: readonly RateLimitWait[];
+  /** Virtual milliseconds each request takes. */
+  readonly latencyMs: number;
+  readonly concurrency: number;
+  /** For each caller: when it starts and its deadline, in virtual ms. */
+  readonly calls: readonly { readonly startAt: number; readonly deadlineMs: number }[];
+}
+
+export const rateLimitBurstArb: fc.Arbitrary<RateLimitBurst> = fc.record({
+  burst: fc.integer({ min: 1, max: 24 }),
+  burstWait: rateLimitWaitArb,
+  probes: fc.array(rateLimitWaitArb, { maxLength: 3 }),
+  latencyMs: fc.integer({ min: 1, max: 50 }),
+  concurrency: fc.integer({ min: 1, max: 16 }),
+  calls: fc.array(
+    fc.record({ startAt: fc.integer({ min: 0, max: 500 }), deadlineMs: fc.integer({ min: 0, max: 30_000 }) }),
+    { minLength: 1, maxLength: 24 },
+  ),
+});
