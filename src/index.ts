@@ -25,6 +25,8 @@ export {
   type InputIssue,
   InvalidInputError,
   isBreakwaterError,
+  isNotSentError,
+  NotSentError,
   type Outcome,
   OutcomeUnknownError,
   RateLimitedError,

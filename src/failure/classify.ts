@@ -1,6 +1,8 @@
-import { deliveryAnnotation } from './delivery-probe.js';
+import { attemptMark } from './attempt-delivery.js';
+import { type DeliveryTrace, deliveryAnnotation } from './delivery-probe.js';
 import { isBreakwaterError } from './errors.js';
 import type { Delivery, Failure, FailureKind } from './failure.js';
+import { isNotSentError, isToolVerdict } from './not-sent.js';
 import { parseRetryAfter, parseShouldRetry } from './retry-after.js';
 
 /** What the pipeline knows about an attempt that the error itself may have lost. */
@@ -16,6 +18,19 @@ export interface ClassifyHints {
   readonly requestWritten?: boolean;
   /** Wall-clock now, for HTTP-dates in Retry-After. */
   readonly nowMs?: number;
+  /**
+   * What every request of the attempt did (its delivery record). Once any of
+   * them may have reached a server, the attempt is at least `unknown`,
+   * whatever the last error says. Read from the error itself when the attempt
+   * ran under `proveDelivery`.
+   */
+  readonly attempt?: DeliveryTrace;
+  /**
+   * A non-idempotent operation: only breakwater's own proof (the classifying
+   * fetch, a `NotSentError`) makes a failure `not_sent`; an error code from
+   * any other client (a database driver's `ECONNREFUSED`) is no proof.
+   */
+  readonly strict?: boolean;
 }
 
 /** Provably never left the process, whatever the syscall. */
@@ -169,11 +184,64 @@ function kindOfStatus(status: number): FailureKind {
 /**
  * Turns anything thrown into a `Failure`. Hints from the pipeline win over
  * what the error says, because SDKs wrap aborts and timeouts in ways that lose
- * who aborted and when.
+ * who aborted and when. Delivery is proven per attempt: the failure of the
+ * last request says nothing about the requests before it.
  */
 export function classify(err: unknown, hints: ClassifyHints = {}): Failure {
+  const mark = hints.attempt === undefined ? attemptMark(err) : undefined;
+  const strict = hints.strict ?? mark?.strict ?? false;
+  const f = classifyOne(err, hints, strict);
+  // A tool's own verdict (`ToolError`) was given knowing what its requests did.
+  if (isToolVerdict(err)) return f;
+  return throughAttempt(f, hints.attempt ?? mark?.trace);
+}
+
+/**
+ * The last error's verdict, checked against the whole attempt: a request of
+ * the attempt other than the one this failure answers for may have reached
+ * its server (an image billed before the download was refused), so the
+ * attempt may have taken effect.
+ */
+function throughAttempt(f: Failure, t: DeliveryTrace | undefined): Failure {
+  if (t === undefined || t.reached === 0 || f.delivery === 'unknown') return f;
+  // An HTTP status answers for the one request that received it.
+  const answered = f.status !== undefined && t.statuses.includes(f.status) ? 1 : 0;
+  if (t.reached - answered <= 0) return f;
+  return {
+    ...f,
+    delivery: 'unknown',
+    message: `${f.message}; another request of this attempt may have reached its server`,
+  };
+}
+
+function classifyOne(err: unknown, hints: ClassifyHints, strict: boolean): Failure {
   if (isBreakwaterError(err)) return err.failure;
-  const notSentProven = (hints.requestWritten ?? deliveryAnnotation(err)) === false;
+  if (isNotSentError(err)) {
+    const inner = err.cause === undefined ? undefined : classifyOne(err.cause, { nowMs: hints.nowMs }, false);
+    const kind = inner && inner.kind !== 'unknown' ? inner.kind : 'network';
+    return failure(kind, 'not_sent', `not sent, as the tool says: ${inner?.message ?? 'NotSentError'}`, err, {
+      code: inner?.code ?? 'not_sent',
+    });
+  }
+  // What the fetch that threw this saw of its own requests; absent for any other client's error.
+  const own = deliveryAnnotation(err);
+  const written = hints.requestWritten ?? (own === undefined ? undefined : own.reached > 0);
+  const notSentProven = written === false;
+  if (own !== undefined && own.requests === 0 && own.reached === 0 && !hints.cancelled && !hints.timedOut) {
+    // Refused before any request existed (a bad URL, a blocked port, an invalid header): trying again cannot help.
+    const reason = err instanceof TypeError && err.cause instanceof Error ? err.cause.message : '';
+    const code = gather(err).code ?? 'invalid_request';
+    return failure(
+      'client_error',
+      'not_sent',
+      `the request could not be made${reason ? `: ${reason}` : ''}`,
+      err,
+      { code, shouldRetry: false },
+    );
+  }
+  // An error code proves nothing about a request that was written, nor, when repeating is unsafe, about a
+  // client breakwater does not watch.
+  const codesProve = written !== true && (!strict || own !== undefined);
   if (hints.cancelled) {
     return failure('cancelled', notSentProven ? 'not_sent' : 'unknown', 'cancelled by the caller', err);
   }
@@ -190,14 +258,13 @@ export function classify(err: unknown, hints: ClassifyHints = {}): Failure {
   if (ev.code !== undefined) {
     const code = ev.code;
     const kind: FailureKind = TIMEOUT_CODES.has(code) ? 'timeout' : 'network';
-    const provablyNotSent =
-      notSentProven ||
+    const saysNotSent =
       NOT_SENT_CODES.has(code) ||
       NOT_SENT_PREFIXES.some((p) => code.startsWith(p)) ||
       ev.connectPhase === true;
-    if (provablyNotSent)
+    if (notSentProven || (codesProve && saysNotSent))
       return failure(kind, 'not_sent', `${code} before the request was sent`, err, { code });
-    if (MAYBE_SENT_CODES.has(code))
+    if (MAYBE_SENT_CODES.has(code) || saysNotSent)
       return failure(kind, 'unknown', `${code} after the request may have been sent`, err, { code });
   }
 

@@ -1,7 +1,10 @@
 import {
   annotateDelivery,
   createDeliveryRecord,
-  requestWritten,
+  type DeliveryRecord,
+  type DeliveryTrace,
+  NEVER_DIALED,
+  traceOf,
   withDeliveryRecord,
 } from './delivery-probe.js';
 
@@ -61,10 +64,53 @@ export function createClassifyingFetch(options: ClassifyingFetchOptions = {}): F
     } catch (err) {
       const reason = controller?.signal.reason;
       const thrown = reason instanceof ConnectTimeoutError && controller?.signal.aborted ? reason : err;
-      annotateDelivery(thrown, requestWritten(record));
+      annotateDelivery(thrown, evidence(record, err, input, finalInit));
       throw thrown;
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
   };
+}
+
+/**
+ * Reasons Node's fetch gives for refusing a request before handing it to any
+ * dispatcher: nothing was dialed. (Fixed strings of the fetch standard.)
+ */
+const BEFORE_DISPATCH = new Set([
+  'bad port',
+  'unknown scheme',
+  'local URLs only',
+  'about scheme is not supported',
+  'invalid method',
+]);
+
+/**
+ * What the failed fetch proves. With requests created, the probe's trace. With
+ * none, only a failure that provably came before the dispatcher proves
+ * anything: a request that cannot even be built (bad URL, invalid header or
+ * method), or one fetch refuses to dial (a blocked port, an unknown scheme).
+ * Any other failure without a request went through a dispatcher the probe
+ * cannot see (a custom one), which proves nothing.
+ */
+function evidence(
+  record: DeliveryRecord,
+  err: unknown,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): DeliveryTrace | undefined {
+  if (record.requests > 0) return traceOf(record);
+  const reason =
+    err instanceof TypeError ? (err.cause as { message?: unknown } | undefined)?.message : undefined;
+  if (typeof reason === 'string' && BEFORE_DISPATCH.has(reason)) return NEVER_DIALED;
+  // Rebuilt from its URL, method and headers only: a body stream the failed fetch locked must not read as proof.
+  const req = input instanceof Request ? input : undefined;
+  try {
+    new Request(req ? req.url : input, {
+      method: init?.method ?? req?.method ?? 'GET',
+      headers: init?.headers ?? req?.headers,
+    });
+  } catch {
+    return NEVER_DIALED;
+  }
+  return undefined;
 }

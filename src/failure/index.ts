@@ -1,3 +1,4 @@
+export { type ProveDeliveryOptions, proveDelivery } from './attempt-delivery.js';
 export { type ClassifyHints, classify, classifyHttp } from './classify.js';
 export {
   type ClassifyingFetchOptions,
@@ -9,8 +10,10 @@ export {
   annotateDelivery,
   createDeliveryRecord,
   type DeliveryRecord,
+  type DeliveryTrace,
   deliveryAnnotation,
   requestWritten,
+  traceOf,
   withDeliveryRecord,
 } from './delivery-probe.js';
 export {
@@ -40,6 +43,7 @@ export {
   type FailureKind,
 } from './failure.js';
 export { type HeaderBag, readHeaders } from './headers.js';
+export { isNotSentError, NotSentError } from './not-sent.js';
 export {
   ABSURD_WAIT_MS,
   parseGoDuration,

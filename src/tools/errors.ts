@@ -5,6 +5,7 @@ import {
   type Outcome,
 } from '../failure/errors.js';
 import type { Delivery, FailureKind } from '../failure/failure.js';
+import { markToolVerdict } from '../failure/not-sent.js';
 
 export interface ToolErrorOptions {
   /** Default `client_error`: the dependency refused, and asking again will not help. */
@@ -38,6 +39,8 @@ export class ToolError extends DependencyFailedError {
       },
       message,
     });
+    // The tool's own word on the attempt, given knowing what its requests did.
+    markToolVerdict(this);
   }
 }
 

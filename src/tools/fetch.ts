@@ -1,4 +1,5 @@
 import { createClassifyingFetch, type FetchLike } from '../failure/classifying-fetch.js';
+import { annotateDelivery, NEVER_DIALED } from '../failure/delivery-probe.js';
 
 export interface ToolFetchOptions {
   /** Every request is bound to it: when the attempt ends, the request is aborted. */
@@ -64,6 +65,24 @@ async function readSome(response: Response): Promise<string | undefined> {
   return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, ERROR_BODY_LIMIT));
 }
 
+/** The request's headers plus the key. An invalid header fails here, before anything is dialed: provably not sent. */
+function buildHeaders(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  header: string,
+  key: string | undefined,
+): Headers {
+  try {
+    const headers = new Headers(input instanceof Request ? input.headers : undefined);
+    if (init?.headers) for (const [k, v] of new Headers(init.headers)) headers.set(k, v);
+    if (key !== undefined && !headers.has(header)) headers.set(header, key);
+    return headers;
+  } catch (err) {
+    annotateDelivery(err, NEVER_DIALED);
+    throw err;
+  }
+}
+
 function combine(a: AbortSignal | undefined, b: AbortSignal | null | undefined): AbortSignal | undefined {
   if (!a) return b ?? undefined;
   if (!b || a === b) return a;
@@ -83,10 +102,7 @@ export function createToolFetch(options: ToolFetchOptions = {}): FetchLike {
   });
   const header = options.idempotencyHeader ?? 'Idempotency-Key';
   return async (input, init) => {
-    const headers = new Headers(input instanceof Request ? input.headers : undefined);
-    if (init?.headers) for (const [k, v] of new Headers(init.headers)) headers.set(k, v);
-    if (options.idempotencyKey !== undefined && !headers.has(header))
-      headers.set(header, options.idempotencyKey);
+    const headers = buildHeaders(input, init, header, options.idempotencyKey);
     const signal = combine(
       options.signal,
       init?.signal ?? (input instanceof Request ? input.signal : undefined),

@@ -23,8 +23,11 @@ export function issuesOf(error: z.ZodError): InputIssue[] {
   for (const issue of error.issues) {
     if (out.length >= ISSUES_MAX) break;
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
+      // One issue lists every unknown key: 10^6 of them must not become 10^6 issues.
+      for (const key of issue.keys) {
+        if (out.length >= ISSUES_MAX) break;
         out.push({ path: pathOf([...issue.path, key]), message: 'unknown field' });
+      }
       continue;
     }
     const path = pathOf(issue.path);
@@ -44,6 +47,13 @@ export function issuesOf(error: z.ZodError): InputIssue[] {
  */
 export const MAX_ARGUMENT_DEPTH = 256;
 
+/**
+ * More keys and array elements than this, in all, are refused: validating
+ * them, and naming each unknown one, is work in proportion to their number
+ * (10^6 keys blocked the event loop for seconds).
+ */
+export const MAX_ARGUMENT_KEYS = 100_000;
+
 interface Frame {
   readonly v: unknown;
   readonly key: PropertyKey | undefined;
@@ -58,34 +68,74 @@ function framePath(f: Frame, last: PropertyKey): string {
   return pathOf(keys.reverse());
 }
 
+/** What a scalar adds to the JSON text, counted without building it; undefined past `room`. */
+function scalarBytes(v: unknown, room: number): number {
+  if (typeof v === 'string') {
+    // UTF-8 takes at least one byte per UTF-16 unit: a string longer than the room left is over without encoding it.
+    if (v.length + 2 > room) return v.length + 2;
+    return Buffer.byteLength(v, 'utf8') + 2;
+  }
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v).length : 4;
+  if (typeof v === 'boolean') return v ? 4 : 5;
+  return 4;
+}
+
 /**
- * Own `__proto__` keys, which JSON.parse creates as plain properties: harmless
+ * Checks arguments against the limits the string form has (its size as JSON
+ * text, depth, keys) in one walk that stops at the first limit crossed, so a
+ * hostile input costs no more than the largest accepted one; and finds own
+ * `__proto__` keys, which JSON.parse creates as plain properties: harmless
  * here, but one spread or merge away from prototype pollution in a tool's
- * code, so they never reach it. And input nested deeper than
- * `MAX_ARGUMENT_DEPTH`.
+ * code, so they never reach it.
  */
-function forbiddenKeys(value: unknown): InputIssue[] {
+function inspect(value: unknown, maxBytes: number): InputIssue[] {
   const issues: InputIssue[] = [];
   const stack: Frame[] = [{ v: value, key: undefined, parent: undefined, depth: 0 }];
-  const seen = new Set<unknown>();
-  while (stack.length > 0 && issues.length < ISSUES_MAX) {
+  let bytes = 0;
+  let keys = 0;
+  const tooLarge = () => [
+    { path: '', message: `arguments larger than ${maxBytes} bytes (maxArgumentBytes)` },
+  ];
+  const tooMany = () => [
+    { path: '', message: `arguments with more than ${MAX_ARGUMENT_KEYS} keys and elements` },
+  ];
+  while (stack.length > 0) {
     const f = stack.pop()!;
     const v = f.v;
-    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
-    seen.add(v);
+    if (v === null || typeof v !== 'object') {
+      bytes += scalarBytes(v, maxBytes - bytes);
+      if (bytes > maxBytes) return tooLarge();
+      continue;
+    }
     if (f.depth > MAX_ARGUMENT_DEPTH) {
       return [{ path: '', message: `arguments nested deeper than ${MAX_ARGUMENT_DEPTH} levels` }];
     }
-    if (Object.hasOwn(v, '__proto__'))
-      issues.push({ path: framePath(f, '__proto__'), message: 'forbidden field name' });
-    for (const k of Object.keys(v))
-      stack.push({ v: (v as Record<string, unknown>)[k], key: k, parent: f, depth: f.depth + 1 });
+    bytes += 2;
+    if (Array.isArray(v)) {
+      // By index, stopping early: `Object.keys` of a 10^6-element array is already the work being refused.
+      for (let i = 0; i < v.length; i++) {
+        if (++keys > MAX_ARGUMENT_KEYS) return tooMany();
+        bytes += 1;
+        stack.push({ v: v[i], key: i, parent: f, depth: f.depth + 1 });
+      }
+    } else {
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        if (++keys > MAX_ARGUMENT_KEYS) return tooMany();
+        bytes += scalarBytes(k, maxBytes - bytes) + 2;
+        if (bytes > maxBytes) return tooLarge();
+        stack.push({ v: (v as Record<string, unknown>)[k], key: k, parent: f, depth: f.depth + 1 });
+      }
+      if (Object.hasOwn(v, '__proto__') && issues.length < ISSUES_MAX)
+        issues.push({ path: framePath(f, '__proto__'), message: 'forbidden field name' });
+    }
+    if (bytes > maxBytes) return tooLarge();
   }
   return issues;
 }
 
 export interface ParseOptions {
-  /** Longest JSON text accepted, in bytes; checked before parsing. */
+  /** Longest JSON text accepted, in bytes: a string before parsing, an object by its size as JSON text. */
   readonly maxArgumentBytes: number;
 }
 
@@ -103,7 +153,9 @@ export function parseArguments<S extends z.ZodType>(
   let value = args;
   if (typeof args === 'string') {
     if (Buffer.byteLength(args, 'utf8') > options.maxArgumentBytes) {
-      throw fail(tool, [{ path: '', message: `arguments larger than ${options.maxArgumentBytes} bytes` }]);
+      throw fail(tool, [
+        { path: '', message: `arguments larger than ${options.maxArgumentBytes} bytes (maxArgumentBytes)` },
+      ]);
     }
     // Models send an empty string for a call without arguments.
     if (args.trim() === '') value = {};
@@ -122,8 +174,13 @@ export function parseArguments<S extends z.ZodType>(
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
     throw fail(tool, [{ path: '', message: `arguments must be a JSON object, got ${got}` }]);
   }
-  const forbidden = forbiddenKeys(value);
-  if (forbidden.length > 0) throw fail(tool, forbidden);
+  // Before any validation: the schema's work grows with the input, the walk's stops at the limits.
+  // (A string's size was measured exactly above.)
+  const refused = inspect(
+    value,
+    typeof args === 'string' ? Number.POSITIVE_INFINITY : options.maxArgumentBytes,
+  );
+  if (refused.length > 0) throw fail(tool, refused);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw fail(tool, issuesOf(parsed.error));
   return parsed.data;

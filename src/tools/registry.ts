@@ -1,4 +1,5 @@
 import { z } from 'zod/v4';
+import { proveDelivery } from '../failure/attempt-delivery.js';
 import type { FetchLike } from '../failure/classifying-fetch.js';
 import { type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
@@ -438,7 +439,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     const run = async () =>
       validateOutput(
         entry,
-        await entry.policy.run(attempt, {
+        // Each attempt in its own delivery record: `not_sent` only if none of its requests reached a server.
+        await entry.policy.run(proveDelivery(attempt, { strict: entry.effect === 'non-idempotent' }), {
           signal: o.signal,
           deadlineMs: o.deadlineMs,
           effect: entry.effect,

@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { proveDelivery } from '../../src/failure/attempt-delivery.js';
 import { classify, classifyHttp } from '../../src/failure/classify.js';
 import { annotateDelivery } from '../../src/failure/delivery-probe.js';
 import { TimeoutError } from '../../src/failure/errors.js';
+import { NotSentError } from '../../src/failure/not-sent.js';
 
 function sysError(code: string, syscall?: string): Error {
   return Object.assign(new Error(code), { code, ...(syscall ? { syscall } : {}) });
@@ -117,5 +120,115 @@ describe('classify: aborts and timeouts', () => {
     const e = new Error('boom');
     expect(classify(e)).toMatchObject({ kind: 'unknown', delivery: 'unknown', cause: e });
     expect(classify('a string')).toMatchObject({ kind: 'unknown', delivery: 'unknown' });
+  });
+});
+
+describe('classify: delivery is proven per attempt', () => {
+  const refused = () => fetchFailed(sysError('ECONNREFUSED', 'connect'));
+  const trace = (reached: number, statuses: number[] = []) => ({ requests: reached + 1, reached, statuses });
+
+  it('a refusal after another request of the attempt reached its server is unknown', () => {
+    expect(classify(refused(), { attempt: trace(0) }).delivery).toBe('not_sent');
+    expect(classify(refused(), { attempt: trace(1, [200]) }).delivery).toBe('unknown');
+  });
+
+  it('an HTTP answer speaks for its own request only', () => {
+    const tooMany = Object.assign(new Error('429'), { status: 429, headers: new Headers() });
+    // The 429 was the only request that reached: not processed.
+    expect(classify(tooMany, { attempt: trace(1, [429]) }).delivery).toBe('not_processed');
+    // An earlier 200 reached too: that one may have acted.
+    expect(classify(tooMany, { attempt: trace(2, [200, 429]) }).delivery).toBe('unknown');
+    // A 422 after a billed 200 is no definite answer for the attempt.
+    const invalid = Object.assign(new Error('422'), { status: 422, headers: new Headers() });
+    expect(classify(invalid, { attempt: trace(2, [200, 422]) })).toMatchObject({
+      kind: 'client_error',
+      delivery: 'unknown',
+    });
+  });
+
+  it('strict: a code from a client breakwater does not watch is no proof; NotSentError is', () => {
+    const driver = sysError('ECONNREFUSED', 'connect');
+    expect(classify(driver).delivery).toBe('not_sent');
+    expect(classify(driver, { strict: true })).toMatchObject({ kind: 'network', delivery: 'unknown' });
+    const vouched = new NotSentError('refused at connect', { cause: driver });
+    expect(classify(vouched, { strict: true })).toMatchObject({
+      kind: 'network',
+      delivery: 'not_sent',
+      code: 'ECONNREFUSED',
+    });
+  });
+
+  it('strict: the classifying fetch’s own proof still counts', () => {
+    const err = refused();
+    annotateDelivery(err, false);
+    expect(classify(err, { strict: true }).delivery).toBe('not_sent');
+  });
+
+  it('a nested breakwater failure "not sent" after a request reached is unknown', () => {
+    const inner = new TimeoutError({
+      failure: { kind: 'timeout', delivery: 'not_sent', message: 'deadline', cause: undefined },
+      scope: 'deadline',
+    });
+    expect(classify(inner, { attempt: trace(1) }).delivery).toBe('unknown');
+  });
+
+  it('proveDelivery marks a rejection with its attempt’s trace and strictness', async () => {
+    const run = proveDelivery(
+      async () => {
+        throw sysError('ECONNREFUSED', 'connect');
+      },
+      { strict: true },
+    );
+    const err = await run(undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(classify(err).delivery).toBe('unknown');
+    const sync = proveDelivery(
+      () => {
+        throw new NotSentError('never dialed');
+      },
+      { strict: true },
+    );
+    let thrown: unknown;
+    try {
+      sync(undefined);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(classify(thrown).delivery).toBe('not_sent');
+  });
+});
+
+describe('classify: per-attempt delivery, as a property', () => {
+  const rank = { not_sent: 0, not_processed: 1, processed: 2, unknown: 3 } as const;
+  const errorArb = fc.oneof(
+    fc
+      .constantFrom('ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE')
+      .map((code) => fetchFailed(sysError(code, code === 'ECONNREFUSED' ? 'connect' : undefined))),
+    fc
+      .constantFrom(200, 400, 409, 422, 429, 500, 503, 529)
+      .map((status) => Object.assign(new Error(String(status)), { status, headers: new Headers() })),
+    fc.constant(new NotSentError('vouched')),
+  );
+  const traceArb = fc
+    .record({
+      reached: fc.nat(4),
+      unwritten: fc.nat(3),
+      statuses: fc.array(fc.constantFrom<number>(200, 422, 429, 500), { maxLength: 4 }),
+    })
+    .map((t) => ({ requests: t.reached + t.unwritten, reached: t.reached, statuses: t.statuses }));
+
+  it('the attempt never makes a failure more sendable, and any other reached request makes it unknown', () => {
+    fc.assert(
+      fc.property(errorArb, traceArb, fc.boolean(), (err, attempt, strict) => {
+        const alone = classify(err, { strict });
+        const within = classify(err, { strict, attempt });
+        expect(rank[within.delivery]).toBeGreaterThanOrEqual(rank[alone.delivery]);
+        const answered = alone.status !== undefined && attempt.statuses.includes(alone.status) ? 1 : 0;
+        if (attempt.reached - answered > 0) expect(within.delivery).toBe('unknown');
+        if (attempt.reached === 0) expect(within).toEqual(alone);
+      }),
+    );
   });
 });

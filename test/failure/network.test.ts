@@ -117,3 +117,71 @@ describe('classification against a real local server', () => {
     expect(() => createClassifyingFetch({ connectTimeoutMs: -1 })).toThrow(/connectTimeoutMs/);
   });
 });
+
+describe('a fetch whose first request was written', () => {
+  const fetch = createClassifyingFetch();
+
+  it('a POST redirected (307) to a refused port may have taken effect: unknown, not the refusal’s not_sent', async () => {
+    const port = await closedPort();
+    let received = 0;
+    const srv = track(
+      await httpServer((req, res) => {
+        req.resume();
+        received++;
+        res.writeHead(307, { location: `http://127.0.0.1:${port}/elsewhere` }).end();
+      }),
+    );
+    const f = await failureOf(fetch(srv.url, { method: 'POST', body: 'pay' }));
+    expect(received).toBe(1);
+    expect(f).toMatchObject({ kind: 'network', delivery: 'unknown', code: 'ECONNREFUSED' });
+  });
+
+  it('a request fetch refuses to build or dial is never dialed: not_sent, not worth repeating', async () => {
+    for (const url of ['http://exa mple.com/', 'http://127.0.0.1:25/', 'ftp://127.0.0.1/']) {
+      const f = await failureOf(fetch(url, { method: 'POST', body: 'x' }));
+      expect(f).toMatchObject({ kind: 'client_error', delivery: 'not_sent', shouldRetry: false });
+    }
+    const f = await failureOf(fetch('http://127.0.0.1:1/', { headers: { 'x-a': 'a\nb' } }));
+    expect(f).toMatchObject({ kind: 'client_error', delivery: 'not_sent' });
+  });
+});
+
+describe('a dispatcher the probe cannot see', () => {
+  it('proves nothing: no request is counted, so a non-idempotent caller is left unknown', async () => {
+    // A dispatcher that creates no undici request: it reads the body, then reports a refusal.
+    const dispatcher = {
+      dispatch(
+        _opts: unknown,
+        handler: { onConnect?: (abort: () => void) => void; onError: (e: Error) => void },
+      ) {
+        handler.onConnect?.(() => {});
+        setImmediate(() =>
+          handler.onError(
+            Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' }),
+          ),
+        );
+        return true;
+      },
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('pay'));
+        c.close();
+      },
+    });
+    const f = createClassifyingFetch();
+    let err: unknown;
+    try {
+      await f('http://127.0.0.1:8080/pay', {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        dispatcher,
+      } as RequestInit);
+    } catch (e) {
+      err = e;
+    }
+    // Not mistaken for a request that could not be built (its body stream is locked by now).
+    expect(classify(err, { strict: true })).toMatchObject({ delivery: 'unknown' });
+  });
+});

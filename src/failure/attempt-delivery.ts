@@ -1,0 +1,60 @@
+import { createDeliveryRecord, type DeliveryTrace, traceOf, withDeliveryRecord } from './delivery-probe.js';
+
+/** What an attempt's delivery record held when it failed, kept with its error for `classify`. */
+export interface AttemptMark {
+  readonly trace: DeliveryTrace;
+  readonly strict: boolean;
+}
+
+// A WeakMap rather than a property: a frozen error, or one an SDK inspects, is left as it is. The mark is
+// read as soon as the attempt's rejection reaches the policy; an error object two attempts throw in the same
+// tick would carry the later one's mark.
+const marks = new WeakMap<object, AttemptMark>();
+
+function mark(err: unknown, trace: DeliveryTrace, strict: boolean): void {
+  if ((typeof err === 'object' && err !== null) || typeof err === 'function')
+    marks.set(err as object, { trace, strict });
+}
+
+/** The mark `proveDelivery` left on an error, if any. */
+export function attemptMark(err: unknown): AttemptMark | undefined {
+  return (typeof err === 'object' && err !== null) || typeof err === 'function'
+    ? marks.get(err as object)
+    : undefined;
+}
+
+export interface ProveDeliveryOptions {
+  /**
+   * The operation is non-idempotent: an error code from a client breakwater
+   * does not watch is then no proof of `not_sent`.
+   */
+  readonly strict: boolean;
+}
+
+/**
+ * Wraps one attempt's function so that it runs inside its own delivery record:
+ * every request Node's fetch makes during the attempt, however deep, is
+ * counted, and a failure is classified against all of them. The attempt is
+ * `not_sent` only if none of its requests may have reached a server.
+ */
+export function proveDelivery<A, T>(
+  fn: (arg: A) => Promise<T> | T,
+  options: ProveDeliveryOptions,
+): (arg: A) => Promise<T> | T {
+  const strict = options.strict;
+  return (arg) => {
+    const record = createDeliveryRecord();
+    let result: Promise<T> | T;
+    try {
+      result = withDeliveryRecord(record, () => fn(arg));
+    } catch (err) {
+      mark(err, traceOf(record), strict);
+      throw err;
+    }
+    if (!(result instanceof Promise)) return result;
+    return result.then(undefined, (err: unknown) => {
+      mark(err, traceOf(record), strict);
+      throw err;
+    });
+  };
+}
