@@ -48,7 +48,9 @@ export {
   classify,
   classifyHttp,
   type HeaderBag,
+  type ProveDeliveryOptions,
   parseRetryAfter,
+  proveDelivery,
 } from './failure/index.js';
 export {
   canonicalize,
