@@ -105,11 +105,13 @@ const idempotent: Profile = {
     budget: { ratio: 0.2, minPerSecond: 5, windowMs: 10_000 },
   },
   breaker: {
+    // A total outage opens it after about failureRatio × windowMs (5 s) at any rate that puts
+    // minimumThroughput calls in the window (docs/policies.md, "Window breaker defaults").
     mode: 'window',
     consecutiveFailures: 5,
-    failureRatio: 0.5,
-    minimumThroughput: 10,
-    windowMs: 30_000,
+    failureRatio: 0.25,
+    minimumThroughput: 8,
+    windowMs: 20_000,
     buckets: 10,
     slowCallMs: null,
     slowCallRatio: 1,
@@ -129,7 +131,8 @@ export const builtinProfiles: Readonly<Record<BuiltinProfileName, Profile>> = {
   llm: {
     name: 'llm',
     effect: 'idempotent',
-    timeout: { attemptMs: 60_000, totalMs: 180_000, connectMs: 10_000 },
+    // Two providers each get a whole attempt within the total (docs/providers.md).
+    timeout: { attemptMs: 30_000, totalMs: 60_000, connectMs: 10_000 },
     retry: {
       maxAttempts: 3,
       backoff: { kind: 'exponential', initialMs: 500, maxMs: 8_000, multiplier: 2, jitter: 'full' },
@@ -138,8 +141,13 @@ export const builtinProfiles: Readonly<Record<BuiltinProfileName, Profile>> = {
     },
     breaker: {
       ...(idempotent.breaker as BreakerProfile),
-      minimumThroughput: 5,
-      windowMs: 120_000,
+      // Opens after about 6 s of total outage at any rate from one call every 3 s (docs/policies.md).
+      failureRatio: 0.1,
+      minimumThroughput: 20,
+      windowMs: 60_000,
+      buckets: 12,
+      // A revoked key or an empty account is as unusable as a dead host.
+      countKinds: [...HEALTH_KINDS, 'auth'],
       openMs: 10_000,
       maxOpenMs: 120_000,
       halfOpenMaxWaitMs: 60_000,

@@ -1,7 +1,8 @@
 import type { BuiltinProfileName, Profile, ProfileInput } from '../policy/profile.js';
-import { Assembler } from './assemble.js';
+import { Assembler, responseId } from './assemble.js';
 import { guardCall, malformedResponse, providerError, truncatedStream } from './failures.js';
-import { isRecord, resolveTools } from './tools.js';
+import { anthropicToolId, toolCallIdOr } from './tool-ids.js';
+import { duplicateToolCallId, isRecord, resolveTools, toolCallFromInput } from './tools.js';
 import type {
   ChatChunk,
   ChatRequest,
@@ -74,6 +75,7 @@ interface AnthropicUsageWire {
 }
 
 interface AnthropicMessageWire {
+  id?: unknown;
   model?: string;
   content?: Array<{ type?: string; text?: string; id?: string; name?: string; input?: unknown }>;
   stop_reason?: string | null;
@@ -103,12 +105,6 @@ export interface AnthropicProviderOptions {
   readonly profile?: BuiltinProfileName | ProfileInput | Profile | undefined;
   /** Anthropic requires a limit on every request; used when the request sets none. Default 4096. */
   readonly defaultMaxTokens?: number | undefined;
-}
-
-/** Anthropic accepts tool ids of `[a-zA-Z0-9_-]` only; another provider's ids are mapped onto that. */
-function anthropicToolId(id: string): string {
-  const clean = id.replace(/[^a-zA-Z0-9_-]/g, '_');
-  return clean === '' ? 'tool_call' : clean;
 }
 
 function anthropicToolChoice(choice: ToolChoice): AnthropicToolChoiceParam {
@@ -153,7 +149,9 @@ export function toAnthropicRequest(
   options: Pick<AnthropicProviderOptions, 'defaultMaxTokens'> = {},
 ): AnthropicBody {
   const turns: AnthropicMessageParam[] = [];
-  for (const m of request.messages) {
+  // Anthropic refuses a request whose tool_use ids repeat; say which one, before sending it.
+  const seen = new Set<string>();
+  for (const [i, m] of request.messages.entries()) {
     switch (m.role) {
       case 'user':
         turns.push({ role: 'user', content: m.content === '' ? [] : [{ type: 'text', text: m.content }] });
@@ -161,13 +159,12 @@ export function toAnthropicRequest(
       case 'assistant': {
         const content: AnthropicBlockParam[] = [];
         if (m.content !== '') content.push({ type: 'text', text: m.content });
-        for (const c of m.toolCalls ?? [])
-          content.push({
-            type: 'tool_use',
-            id: anthropicToolId(c.id),
-            name: c.name,
-            input: { ...c.arguments },
-          });
+        for (const [j, c] of (m.toolCalls ?? []).entries()) {
+          const id = anthropicToolId(c.id);
+          if (seen.has(id)) throw duplicateToolCallId(`messages[${i}].toolCalls[${j}].id`, c.id);
+          seen.add(id);
+          content.push({ type: 'tool_use', id, name: c.name, input: { ...c.arguments } });
+        }
         turns.push({ role: 'assistant', content });
         break;
       }
@@ -252,14 +249,13 @@ export function fromAnthropicResponse(
   const toolCalls: ToolCall[] = [];
   for (const block of res.content ?? []) {
     if (block.type === 'text' && typeof block.text === 'string') text += block.text;
-    else if (block.type === 'tool_use') {
-      const input = isRecord(block.input) ? block.input : {};
-      toolCalls.push({ id: block.id ?? '', name: block.name ?? '', arguments: input });
-    }
+    else if (block.type === 'tool_use')
+      toolCalls.push(toolCallFromInput(toolCallIdOr(block.id), block.name ?? '', block.input));
   }
   return {
     provider,
     model: res.model ?? requestedModel,
+    ...responseId(res.id),
     message: { role: 'assistant', content: text, ...(toolCalls.length > 0 ? { toolCalls } : {}) },
     toolCalls,
     finishReason: finishReason(res.stop_reason),
@@ -279,6 +275,7 @@ export async function* fromAnthropicStream(
   let model = requestedModel;
   let stop: string | null | undefined;
   let stopped = false;
+  let id: string | undefined;
   let startUsage: AnthropicUsageWire | undefined;
   let outputTokens: number | undefined;
   // Content-block index → tool-call ordinal: text blocks take indexes too.
@@ -294,6 +291,7 @@ export async function* fromAnthropicStream(
       switch (ev.type) {
         case 'message_start':
           if (typeof ev.message?.model === 'string') model = ev.message.model;
+          id = responseId(ev.message?.id).id;
           startUsage = ev.message?.usage;
           break;
         case 'content_block_start': {
@@ -301,7 +299,12 @@ export async function* fromAnthropicStream(
           if (block?.type === 'tool_use') {
             const index = toolIndex.size;
             toolIndex.set(ev.index ?? 0, index);
-            yield emit({ type: 'tool_call_start', index, id: block.id ?? '', name: block.name ?? '' });
+            yield emit({
+              type: 'tool_call_start',
+              index,
+              id: toolCallIdOr(block.id),
+              name: block.name ?? '',
+            });
           } else if (block?.type === 'text' && typeof block.text === 'string' && block.text !== '') {
             yield emit({ type: 'text', text: block.text });
           }
@@ -349,7 +352,7 @@ export async function* fromAnthropicStream(
     });
   }
   const reason = finishReason(stop);
-  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason) };
+  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason, id) };
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {

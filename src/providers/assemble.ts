@@ -14,6 +14,11 @@ export interface PartialAnswer {
   readonly toolCalls: readonly PartialToolCall[];
 }
 
+/** A provider's answer id, when it is a sane one (it becomes a span attribute). */
+export function responseId(id: unknown): { id?: string } {
+  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? { id } : {};
+}
+
 /** Builds the whole answer from streamed chunks, for the `finish` chunk and for an interrupted stream. */
 export class Assembler {
   private text = '';
@@ -50,13 +55,14 @@ export class Assembler {
     };
   }
 
-  response(provider: string, model: string, finishReason: FinishReason): ChatResponse {
+  response(provider: string, model: string, finishReason: FinishReason, id?: string): ChatResponse {
     const toolCalls: ToolCall[] = this.calls
       .filter((c) => c !== undefined)
       .map((c) => toolCallFromText(c.id, c.name, c.args));
     return {
       provider,
       model,
+      ...(id !== undefined ? { id } : {}),
       message: {
         role: 'assistant',
         content: this.text,

@@ -2,6 +2,7 @@ import { classify } from '../failure/classify.js';
 import { createDeliveryRecord, requestWritten, withDeliveryRecord } from '../failure/delivery-probe.js';
 import { type BreakwaterError, DependencyFailedError, isBreakwaterError } from '../failure/errors.js';
 import type { Failure, FailureKind } from '../failure/failure.js';
+import { providerCodeOf, refineFailure } from './provider-codes.js';
 
 /**
  * What an error event inside a stream means. Both SDKs turn an SSE `error`
@@ -15,6 +16,8 @@ const STREAM_ERROR_TYPES: Record<string, { kind: FailureKind; delivery: Failure[
   invalid_request_error: { kind: 'client_error', delivery: 'processed' },
   authentication_error: { kind: 'auth', delivery: 'processed' },
   permission_error: { kind: 'auth', delivery: 'processed' },
+  api_error: { kind: 'server_error', delivery: 'unknown' },
+  server_error: { kind: 'server_error', delivery: 'unknown' },
 };
 
 /** The failure of an SSE error event, or undefined when `err` is not one. */
@@ -24,14 +27,17 @@ function streamEventFailure(err: unknown): Failure | undefined {
   // Connection and abort errors also lack a status, but carry no error body.
   if (e.status !== undefined || typeof e.error !== 'object' || e.error === null) return undefined;
   const raw = typeof e.type === 'string' ? e.type : (e.error as { type?: unknown }).type;
-  // The type names a fixed vocabulary; anything odd is not echoed into messages or metrics.
-  const type = typeof raw === 'string' && /^[a-z_]{1,40}$/.test(raw) ? raw : 'unknown';
-  const known = STREAM_ERROR_TYPES[type] ?? { kind: 'server_error', delivery: 'unknown' };
+  // Only a type from the known vocabulary is echoed into codes, messages and metrics.
+  const type = typeof raw === 'string' && Object.hasOwn(STREAM_ERROR_TYPES, raw) ? raw : undefined;
+  const known = (type && STREAM_ERROR_TYPES[type]) || {
+    kind: 'server_error' as const,
+    delivery: 'unknown' as const,
+  };
   return {
     kind: known.kind,
     delivery: known.delivery,
-    code: `stream_${type}`,
-    message: `error event in the stream: ${type}`,
+    code: type ? `stream_${type}` : 'stream_error',
+    message: `error event in the stream: ${type ?? 'an unknown type'}`,
     cause: err,
   };
 }
@@ -54,8 +60,15 @@ export function providerError(
           message: 'malformed data in the response stream',
           cause: err,
         }
-      : classify(err, { requestWritten: written, nowMs }));
+      : httpFailure(err, written, nowMs));
   return new DependencyFailedError({ failure, dependency });
+}
+
+/** `classify`'s verdict on the status, refined by what the provider's error body says. */
+function httpFailure(err: unknown, written: boolean | undefined, nowMs: number): Failure {
+  const failure = classify(err, { requestWritten: written, nowMs });
+  if (failure.status === undefined) return failure;
+  return refineFailure(failure, providerCodeOf(err, failure.status));
 }
 
 /** A stream that ended without its closing event: cut off, so the answer is incomplete. */

@@ -1,7 +1,8 @@
 import type { BuiltinProfileName, Profile, ProfileInput } from '../policy/profile.js';
-import { Assembler } from './assemble.js';
+import { Assembler, responseId } from './assemble.js';
 import { guardCall, malformedResponse, providerError, truncatedStream } from './failures.js';
-import { isRecord, resolveTools, toolArgumentsText, toolCallFromText } from './tools.js';
+import { freshToolCallId, toolCallIdOr } from './tool-ids.js';
+import { isRecord, resolveTools, toolArgumentsText, toolCallFromInput } from './tools.js';
 import type {
   ChatChunk,
   ChatRequest,
@@ -79,12 +80,14 @@ interface OpenAIUsageWire {
 }
 
 interface OpenAICompletionWire {
+  id?: unknown;
   model?: string;
   choices?: Array<{
     message?: {
-      content?: string | null;
+      /** A string from OpenAI; an array of parts from some compatible servers. */
+      content?: unknown;
       refusal?: string | null;
-      tool_calls?: Array<{ id?: string; type?: string; function?: { name?: string; arguments?: string } }>;
+      tool_calls?: Array<{ id?: string; type?: string; function?: { name?: string; arguments?: unknown } }>;
     };
     finish_reason?: string | null;
   }>;
@@ -92,12 +95,13 @@ interface OpenAICompletionWire {
 }
 
 interface OpenAIChunkWire {
+  id?: unknown;
   model?: string;
   choices?: Array<{
     delta?: {
-      content?: string | null;
+      content?: unknown;
       refusal?: string | null;
-      tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
+      tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: unknown } }>;
     };
     finish_reason?: string | null;
   }>;
@@ -225,18 +229,41 @@ export function fromOpenAIResponse(
   const toolCalls: ToolCall[] = [];
   for (const tc of msg.tool_calls ?? []) {
     if (tc.type !== undefined && tc.type !== 'function') continue;
-    toolCalls.push(toolCallFromText(tc.id ?? '', tc.function?.name ?? '', tc.function?.arguments ?? ''));
+    toolCalls.push(toolCallFromInput(toolCallIdOr(tc.id), tc.function?.name ?? '', tc.function?.arguments));
   }
   const refusal = typeof msg.refusal === 'string' && msg.refusal !== '' ? msg.refusal : undefined;
-  const content = msg.content ?? refusal ?? '';
+  const text = contentText(msg.content);
+  const content = text ?? refusal ?? '';
   return {
     provider,
     model: res.model ?? requestedModel,
+    ...responseId(res.id),
     message: { role: 'assistant', content, ...(toolCalls.length > 0 ? { toolCalls } : {}) },
     toolCalls,
-    finishReason: finishReason(choice.finish_reason, refusal !== undefined && !msg.content),
+    finishReason: finishReason(choice.finish_reason, refusal !== undefined && !text),
     usage: usageOf(res.usage),
   };
+}
+
+/**
+ * A message's content as text. OpenAI sends a string; some compatible
+ * servers send parts (`[{ type: 'text', text }]`): their text parts are
+ * joined, other parts (images, audio) have no text to give.
+ */
+function contentText(content: unknown): string | undefined {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return undefined;
+  let text = '';
+  for (const part of content) {
+    if (typeof part === 'string') text += part;
+    else if (
+      isRecord(part) &&
+      typeof part.text === 'string' &&
+      (part.type === undefined || part.type === 'text')
+    )
+      text += part.text;
+  }
+  return text;
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -256,6 +283,7 @@ export async function* fromOpenAIStream(
   let finish: string | null = null;
   let refused = false;
   let usage: Usage | undefined;
+  let id: string | undefined;
   const ordinals = new Map<number, number>();
   const emit = (c: ChatChunk): ChatChunk => {
     asm.add(c);
@@ -266,12 +294,13 @@ export async function* fromOpenAIStream(
       if (!isRecord(raw)) continue;
       const chunk = raw as OpenAIChunkWire;
       if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+      id ??= responseId(chunk.id).id;
       usage = usageOf(chunk.usage) ?? usage;
       const choice = chunk.choices?.[0];
       if (!choice) continue;
       const delta = choice.delta;
-      if (typeof delta?.content === 'string' && delta.content !== '')
-        yield emit({ type: 'text', text: delta.content });
+      const text = contentText(delta?.content);
+      if (text !== undefined && text !== '') yield emit({ type: 'text', text });
       if (typeof delta?.refusal === 'string' && delta.refusal !== '') {
         refused = true;
         yield emit({ type: 'text', text: delta.refusal });
@@ -285,13 +314,14 @@ export async function* fromOpenAIStream(
           yield emit({
             type: 'tool_call_start',
             index,
-            id: tc.id ?? `call_${index}`,
+            id: typeof tc.id === 'string' && tc.id !== '' ? tc.id : freshToolCallId(),
             name: tc.function?.name ?? '',
           });
         }
         const args = tc.function?.arguments;
-        if (typeof args === 'string' && args !== '')
-          yield emit({ type: 'tool_call_delta', index, argumentsDelta: args });
+        // Text, as OpenAI streams it; an object, as some compatible servers send it whole.
+        const delta = typeof args === 'string' ? args : isRecord(args) ? JSON.stringify(args) : '';
+        if (delta !== '') yield emit({ type: 'tool_call_delta', index, argumentsDelta: delta });
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     }
@@ -304,7 +334,7 @@ export async function* fromOpenAIStream(
   if (finish === null) throw truncatedStream(dependency);
   if (usage) yield emit({ type: 'usage', usage });
   const reason = finishReason(finish, refused);
-  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason) };
+  yield { type: 'finish', finishReason: reason, response: asm.response(provider, model, reason, id) };
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {

@@ -1,4 +1,4 @@
-import { type BreakwaterError, CancelledError, isBreakwaterError } from '../failure/errors.js';
+import { type BreakwaterError, isBreakwaterError, RateLimitedError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -12,18 +12,20 @@ import {
 import { isSharedHealthSource } from '../policy/shared.js';
 import type { StateStore } from '../state/store.js';
 import type { ChatResult, OperationScope, Telemetry } from '../telemetry/telemetry.js';
-import { Assembler } from './assemble.js';
-import { AllProvidersFailedError, type ProviderFailure, StreamInterruptedError } from './errors.js';
-import { providerError, truncatedStream } from './failures.js';
+import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
+import { isBusy, Refusals, routeVerdict } from './routing.js';
+import { type OpenedStream, streamAttempt } from './stream-attempt.js';
+import { readOpened } from './stream-reader.js';
 import { normalizeToolDefinition } from './tools.js';
 import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
 
-/** What a `chat {model}` span records of an answer (an opened stream has nothing to say yet). */
+/** What a `chat {model}` span records of an answer, a chat's or a whole stream's. */
 function describeChat(value: unknown): ChatResult | undefined {
   const r = value as Partial<ChatResponse> | undefined;
   if (!r || typeof r.model !== 'string' || r.message === undefined) return undefined;
   return {
     responseModel: r.model,
+    ...(r.id !== undefined ? { responseId: r.id } : {}),
     ...(r.finishReason ? { finishReasons: [r.finishReason] } : {}),
     ...(r.usage ? { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens } : {}),
     output: r.message,
@@ -50,6 +52,25 @@ export interface RouterOptions {
    * `observer`, when given too, replaces the per-provider observers.
    */
   readonly telemetry?: Telemetry | undefined;
+  /**
+   * How much of the time left each provider may use before the next one is
+   * tried. `equal` (the default): the time left split evenly between the
+   * providers not yet tried, so a provider that hangs leaves the rest theirs;
+   * what a provider does not use passes on. `all`: each may use all of it.
+   */
+  readonly deadlineShare?: 'equal' | 'all' | undefined;
+  /**
+   * With another provider left to try, a provider that answers 429 or 529 is
+   * left at once, not waited for (its Retry-After or backoff), and one cooling
+   * down after a 429 is skipped. `true` waits as its profile allows. Default false.
+   */
+  readonly waitForRetryAfter?: boolean | undefined;
+  /**
+   * How long a provider that refused the account or model (a bad key, no
+   * credit, an unknown model) is skipped before one request tries it again.
+   * Default 60 000 ms.
+   */
+  readonly refusalMs?: number | undefined;
 }
 
 export interface RouterCallOptions {
@@ -57,6 +78,8 @@ export interface RouterCallOptions {
   readonly signal?: AbortSignal | undefined;
   /** Time for the whole call, every provider and wait included. Default: the profile's `timeout.totalMs`. */
   readonly deadlineMs?: number | undefined;
+  /** Overrides the router's `waitForRetryAfter` for this call. */
+  readonly waitForRetryAfter?: boolean | undefined;
 }
 
 /** One provider and the policy in front of it (its breaker, gate and cooldown). */
@@ -77,45 +100,37 @@ export interface Router {
   stream(request: ChatRequest, options?: RouterCallOptions): AsyncGenerator<ChatChunk, void, undefined>;
 }
 
-/**
- * Failures that are the caller's to fix, and that another provider would
- * only repeat: a bad request, bad credentials, a cancel.
- */
-function isCallerError(f: Failure): boolean {
-  return (
-    f.kind === 'client_error' || f.kind === 'auth' || f.kind === 'invalid_input' || f.kind === 'cancelled'
-  );
+/** A provider cooling down after a 429, skipped because another can answer now. */
+function coolingDown(r: Route, ms: number): BreakwaterError {
+  return new RateLimitedError({
+    failure: {
+      kind: 'rate_limited',
+      delivery: 'not_sent',
+      retryAfterMs: ms,
+      message: `cooling down for another ${Math.ceil(ms)} ms after a 429; another provider can answer now`,
+      cause: undefined,
+    },
+    dependency: `${r.provider.name}/${r.provider.model}`,
+  });
 }
 
-/** Failures that say the provider is unwell, for the breaker (as the profile's `countKinds` would). */
-function countsAgainst(policy: Policy, f: Failure): boolean {
-  const b = policy.profile.breaker;
-  return b !== false && b.countKinds.includes(f.kind);
+function positive(ms: number, field: string): number {
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new RangeError(`${field}: expected a positive number of milliseconds, got ${ms}`);
+  return ms;
 }
 
-interface Opened {
-  readonly iterator: AsyncIterator<ChatChunk, void, undefined>;
-  readonly first: ChatChunk;
-  readonly controller: AbortController;
+/** How a routed call runs on one provider: the share of the deadline it may use, and when to stop failing over. */
+interface RouteMode {
+  /**
+   * `call`: the share bounds the whole policy run (a chat). `first-chunk`: the
+   * share bounds the wait for the first chunk, and the rest of the deadline
+   * the stream (`fn` enforces the first).
+   */
+  readonly share: 'call' | 'first-chunk';
+  /** True once the caller holds part of an answer: no retry and no failover after that. */
+  readonly committed?: () => boolean;
 }
-
-/** Aborts when either does. `AbortSignal.any` is missing before Node 20.3. */
-function either(a: AbortSignal, b: AbortSignal): AbortSignal {
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
-  const c = new AbortController();
-  const onA = () => c.abort(a.reason);
-  const onB = () => c.abort(b.reason);
-  if (a.aborted) onA();
-  else if (b.aborted) onB();
-  else {
-    a.addEventListener('abort', onA, { once: true });
-    b.addEventListener('abort', onB, { once: true });
-  }
-  return c.signal;
-}
-
-const CALLER = Symbol('caller');
-const DEADLINE = Symbol('deadline');
 
 /**
  * A router over several providers: each behind its own policy (retries,
@@ -160,35 +175,81 @@ export function createRouter(options: RouterOptions): Router {
     return ctx.deadline === undefined ? undefined : Math.max(1, ctx.deadline - clock.now()) + 1_000;
   }
 
+  const refusals = new Refusals(positive(options.refusalMs ?? 60_000, 'refusalMs'));
+  const shareEqually = options.deadlineShare !== 'all';
+
+  /** Whether a provider after `i` may still be tried: one has not refused, and its breaker is not open. */
+  function alternativeAfter(i: number, now: number): boolean {
+    for (let j = i + 1; j < routes.length; j++) {
+      const state = routes[j]!.policy.breaker?.state;
+      if (refusals.standing(j, now) === undefined && state !== 'open' && state !== 'isolated') return true;
+    }
+    return false;
+  }
+
+  /** Why route `i` is not tried at all, or undefined to try it. */
+  function skipReason(i: number, now: number, patient: boolean): BreakwaterError | undefined {
+    const refused = refusals.standing(i, now);
+    if (refused) return refused;
+    if (patient || !alternativeAfter(i, now)) return undefined;
+    const cooling = routes[i]!.policy.gate?.cooldownRemaining(now) ?? 0;
+    return cooling > 0 ? coolingDown(routes[i]!, cooling) : undefined;
+  }
+
   /** Runs `fn` on each provider in turn until one succeeds. */
   async function route<T>(
     opts: RouterCallOptions,
-    fn: (r: Route, ctx: AttemptContext) => Promise<T>,
+    mode: RouteMode,
+    fn: (r: Route, ctx: AttemptContext, shareEndsAt: number | undefined) => Promise<T>,
     scope?: OperationScope,
   ): Promise<{ route: Route; value: T }> {
     const deadlineAt = deadlineOf(opts);
+    const patient = opts.waitForRetryAfter ?? options.waitForRetryAfter === true;
     const failures: ProviderFailure[] = [];
     for (const [i, r] of routes.entries()) {
-      const left = deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - clock.now());
-      try {
-        // The policy skips a provider without a call when its breaker is open,
-        // or when it is cooling down after a 429 for longer than `left`.
-        const value = await r.policy.run((ctx) => fn(r, ctx), { signal: opts.signal, deadlineMs: left });
-        return { route: r, value };
-      } catch (err) {
-        if (!isBreakwaterError(err)) throw err;
-        if (isCallerError(err.failure)) throw err;
-        failures.push({
-          provider: r.provider.name,
-          model: r.provider.model,
-          skipped: err.attempts.length === 0,
-          error: err,
-        });
-        const next = routes[i + 1];
-        if (next) {
-          const from = `${r.provider.name}/${r.provider.model}`;
-          scope?.fallback(from, `${next.provider.name}/${next.provider.model}`, err.failure.kind);
+      const now = clock.now();
+      let error = skipReason(i, now, patient);
+      const skipped = error !== undefined;
+      if (error === undefined) {
+        const left = deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - now);
+        // What the providers after this one are owed; the last gets all that is left.
+        const share = left === undefined || !shareEqually ? left : left / (routes.length - i);
+        const shareEndsAt = share === undefined ? undefined : now + share;
+        const committed = mode.committed;
+        const retryIf = (f: Failure): boolean => {
+          if (committed?.()) return false;
+          const at = clock.now();
+          if (shareEndsAt !== undefined && at >= shareEndsAt) return false;
+          // Busy now is not broken: with somewhere else to go, move on rather than wait.
+          return patient || !(isBusy(f) && alternativeAfter(i, at));
+        };
+        try {
+          // The policy skips a provider without a call when its breaker is open,
+          // or when it is cooling down after a 429 for longer than its share.
+          const value = await r.policy.run((ctx) => fn(r, ctx, shareEndsAt), {
+            signal: opts.signal,
+            deadlineMs: mode.share === 'call' ? share : left,
+            retryIf,
+          });
+          return { route: r, value };
+        } catch (err) {
+          if (!isBreakwaterError(err) || committed?.()) throw err;
+          const verdict = routeVerdict(err.failure);
+          if (verdict === 'caller') throw err;
+          if (verdict === 'refused') refusals.refuse(i, err, clock.now());
+          error = err;
         }
+      }
+      failures.push({
+        provider: r.provider.name,
+        model: r.provider.model,
+        skipped: skipped || error.attempts.length === 0,
+        error,
+      });
+      const next = routes[i + 1];
+      if (next) {
+        const from = `${r.provider.name}/${r.provider.model}`;
+        scope?.fallback(from, `${next.provider.name}/${next.provider.model}`, error.failure.kind);
       }
     }
     throw new AllProvidersFailedError(failures);
@@ -199,11 +260,12 @@ export function createRouter(options: RouterOptions): Router {
     name: string,
     request: ChatRequest,
     opts: RouterCallOptions,
-    fn: (r: Route, ctx: AttemptContext) => Promise<T>,
+    mode: RouteMode,
+    fn: (r: Route, ctx: AttemptContext, shareEndsAt: number | undefined) => Promise<T>,
   ): Promise<{ route: Route; value: T }> {
-    if (!telemetry) return route(opts, fn);
+    if (!telemetry) return route(opts, mode, fn);
     return telemetry.operation({ type: 'route', name, messages: request.messages }, (scope) =>
-      route(opts, fn, scope),
+      route(opts, mode, fn, scope),
     );
   }
 
@@ -219,106 +281,46 @@ export function createRouter(options: RouterOptions): Router {
 
   async function chat(request: ChatRequest, opts: RouterCallOptions = {}): Promise<ChatResponse> {
     validate(request);
-    const { value } = await traced('chat', request, opts, (r, ctx) =>
+    const { value } = await traced('chat', request, opts, { share: 'call' }, (r, ctx) =>
       r.provider.chat(request, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx) }),
     );
     return value;
   }
 
-  /** Opens a provider's stream and waits for its first chunk: the part that may be retried. */
-  async function open(r: Route, request: ChatRequest, ctx: AttemptContext): Promise<Opened> {
-    // The attempt's signal covers the attempt; this one outlives it, for the rest of the stream.
-    const controller = new AbortController();
-    const signal = either(ctx.signal, controller.signal);
-    const iterator = r.provider
-      .stream(request, { signal, timeoutMs: sdkTimeout(ctx) })
-      [Symbol.asyncIterator]();
-    const first = await iterator.next();
-    if (first.done) throw truncatedStream(`${r.provider.name}/${r.provider.model}`);
-    return { iterator, first: first.value, controller };
-  }
-
+  /**
+   * The stream is one policy attempt from request to last chunk (see
+   * `streamAttempt`): retries and failover happen only until the first chunk
+   * is handed over; the route span, the chat span and the breaker see how the
+   * stream ended.
+   */
   async function* stream(
     request: ChatRequest,
     opts: RouterCallOptions = {},
   ): AsyncGenerator<ChatChunk, void, undefined> {
     validate(request);
-    const deadlineAt = deadlineOf(opts);
-    const left = deadlineAt === undefined ? undefined : deadlineAt - clock.now();
-    // The span covers the routing, up to the first chunk: what may be retried or failed over.
-    const { route: r, value } = await traced('stream', request, { ...opts, deadlineMs: left }, (rt, ctx) =>
-      open(rt, request, ctx),
+    let opened: (OpenedStream & { readonly route: Route }) | undefined;
+    let onOpen!: (o: OpenedStream & { readonly route: Route }) => void;
+    const opening = new Promise<OpenedStream & { readonly route: Route }>((resolve) => {
+      onOpen = resolve;
+    });
+    const mode: RouteMode = { share: 'first-chunk', committed: () => opened !== undefined };
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy) =>
+      streamAttempt({
+        provider: r.provider,
+        request,
+        ctx,
+        clock,
+        timeoutMs: sdkTimeout(ctx),
+        firstChunkBy,
+        onOpen: (o) => {
+          opened = { ...o, route: r };
+          onOpen(opened);
+        },
+      }),
     );
-    const { iterator, controller } = value;
-    const { provider, policy } = r;
-    const dependency = `${provider.name}/${provider.model}`;
-    const asm = new Assembler();
-
-    const onCallerAbort = () => controller.abort(CALLER);
-    opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    if (opts.signal?.aborted) controller.abort(CALLER);
-    const timer =
-      deadlineAt === undefined
-        ? undefined
-        : clock.setTimeout(() => controller.abort(DEADLINE), Math.max(0, deadlineAt - clock.now()));
-    let finished = false;
-    try {
-      let next: IteratorResult<ChatChunk, void> = { done: false, value: value.first };
-      while (!next.done) {
-        asm.add(next.value);
-        yield next.value;
-        if (controller.signal.aborted) break;
-        try {
-          next = await iterator.next();
-        } catch (err) {
-          throw interrupted(err);
-        }
-      }
-      if (controller.signal.aborted) throw interrupted(controller.signal.reason);
-      finished = true;
-    } finally {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onCallerAbort);
-      if (!finished) {
-        // The caller stopped reading, or the stream broke: close the HTTP request.
-        controller.abort(controller.signal.reason ?? CALLER);
-        await iterator.return?.().catch(() => undefined);
-      }
-    }
-
-    function interrupted(err: unknown): BreakwaterError {
-      const why = controller.signal.reason;
-      if (why === CALLER || opts.signal?.aborted) {
-        return new CancelledError({
-          failure: {
-            kind: 'cancelled',
-            delivery: 'processed',
-            message: 'cancelled by the caller during the stream',
-            cause: opts.signal?.reason,
-          },
-          dependency,
-        });
-      }
-      const failure: Failure =
-        why === DEADLINE
-          ? {
-              kind: 'timeout',
-              delivery: 'processed',
-              code: 'deadline',
-              message: 'deadline reached during the stream',
-              cause: undefined,
-            }
-          : (isBreakwaterError(err) ? err : providerError(err, true, dependency)).failure;
-      // After HTTP 200 the pipeline no longer watches this call, so tell the
-      // breaker here: a mid-stream overload is as much a health failure as a 529.
-      if (why !== DEADLINE && countsAgainst(policy, failure)) policy.breaker?.failure({ probe: 0 });
-      return new StreamInterruptedError({
-        failure,
-        partial: asm.partial(),
-        provider: provider.name,
-        model: provider.model,
-      });
-    }
+    // Before the first chunk, `done` rejecting is the routed call failing; after it, the stream breaking.
+    const o = await Promise.race([opening, done.then(() => opening)]);
+    yield* readOpened(o, { provider: o.route.provider, done, signal: opts.signal });
   }
 
   return { routes, chat, stream };

@@ -62,6 +62,26 @@ export function toolCallFromText(id: string, name: string, text: string): ToolCa
   return { id, name, arguments: {}, rawArguments: text };
 }
 
+/**
+ * A tool call from input that should be a JSON object but may be anything:
+ * Anthropic's `tool_use.input` sent as JSON text by a compatible server, an
+ * OpenAI-compatible server's `arguments` sent as an object. An object is the
+ * arguments; text is parsed; anything else is kept in `rawArguments` as JSON,
+ * so the tool loop reports it to the model instead of running the tool on `{}`.
+ */
+export function toolCallFromInput(id: string, name: string, input: unknown): ToolCall {
+  if (isRecord(input)) return { id, name, arguments: input };
+  if (typeof input === 'string') return toolCallFromText(id, name, input);
+  if (input === undefined || input === null) return { id, name, arguments: {} };
+  return { id, name, arguments: {}, rawArguments: JSON.stringify(input) ?? String(input) };
+}
+
+/** Two tool calls of one conversation under the same id: a tool result could not say which it answers. */
+export function duplicateToolCallId(path: string, id: string): InvalidInputError {
+  const shown = /^[\w-]{1,64}$/.test(id) ? `"${id}"` : '(an id that is not shown)';
+  return invalid(path, `tool call id ${shown} is used by an earlier tool call of this conversation`);
+}
+
 /** The JSON text of a call's arguments, as the model wrote it when it was malformed. */
 export function toolArgumentsText(call: ToolCall): string {
   return call.rawArguments ?? JSON.stringify(call.arguments);

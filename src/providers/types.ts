@@ -90,6 +90,8 @@ export interface ChatResponse {
   readonly provider: string;
   /** The model that answered, as the provider reported it. */
   readonly model: string;
+  /** The provider's id for this answer (`chatcmpl-…`, `msg_…`), when it gave one. */
+  readonly id?: string | undefined;
   readonly message: AssistantMessage;
   /** The same calls as `message.toolCalls`, never undefined. */
   readonly toolCalls: readonly ToolCall[];

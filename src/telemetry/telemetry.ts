@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/api';
 import { isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
+import { remoteTextStandIn } from '../failure/remote-text.js';
 import type { BreakerState } from '../policy/breaker.js';
 import type { Effect } from '../policy/decision.js';
 import type {
@@ -151,6 +152,30 @@ function outcomeOf(err: unknown): 'failed' | 'unknown' {
   return isBreakwaterError(err) && err.outcome === 'unknown' ? 'unknown' : 'failed';
 }
 
+/**
+ * Metric attributes whose values a remote party chooses (the model a
+ * provider says answered, an error code) keep the first values seen per
+ * attribute and fold the rest into `_OTHER`, so that no provider can grow
+ * the number of series without bound.
+ */
+class BoundedValues {
+  private readonly seen = new Map<string, Set<string>>();
+
+  constructor(private readonly limit: number) {}
+
+  of(key: string, value: string): string {
+    let values = this.seen.get(key);
+    if (!values) {
+      values = new Set();
+      this.seen.set(key, values);
+    }
+    if (values.has(value)) return value;
+    if (values.size >= this.limit) return '_OTHER';
+    values.add(value);
+    return value;
+  }
+}
+
 function failureAttributes(f: Failure): Attributes {
   const a: Attributes = {
     [BW.failureKind]: f.kind,
@@ -178,6 +203,20 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const redact = options.redact ?? ((v: unknown) => v);
   const reuse = options.reuseFrameworkSpans !== false;
   const content = (value: unknown, field: ContentField) => serialize(redact(value, field));
+  const bounded = new BoundedValues(20);
+
+  /** A failure's message, unless it is another system's words and content is not captured. */
+  function failureMessage(f: Failure): string {
+    const standIn = capture ? undefined : remoteTextStandIn(f.cause);
+    return standIn ?? f.message;
+  }
+
+  /** A span's status message for `err`: our own words only, unless content is captured. */
+  function statusMessage(err: unknown, type: string): string {
+    if (!isBreakwaterError(err)) return type;
+    const standIn = capture ? undefined : remoteTextStandIn(err.failure.cause);
+    return standIn === undefined ? err.message : `${err.code}: ${standIn}`;
+  }
 
   const duration = meter.createHistogram(METRIC_OPERATION_DURATION, {
     unit: 's',
@@ -312,7 +351,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         [ERROR_TYPE]: type,
       });
       // Only our own words: an error's message and stack may quote the request.
-      span.setStatus({ code: SpanStatusCode.ERROR, message: isBreakwaterError(err) ? err.message : type });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(err, type) });
       if (spec.type === 'tool')
         duration.record((performance.now() - started) / 1000, { ...metricAttrs, [ERROR_TYPE]: type });
       throw err;
@@ -436,7 +475,10 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
               a[GEN_AI_OUTPUT_MESSAGES] = content(r.output, 'output.messages');
             span.setAttributes(a);
             const metricAttrs = r.responseModel
-              ? { ...chatAttrs, 'gen_ai.response.model': r.responseModel }
+              ? {
+                  ...chatAttrs,
+                  'gen_ai.response.model': bounded.of(`${dependency} model`, r.responseModel),
+                }
               : chatAttrs;
             if (r.inputTokens !== undefined)
               tokens.record(r.inputTokens, { ...metricAttrs, [GEN_AI_TOKEN_TYPE]: 'input' });
@@ -448,13 +490,17 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       } else {
         const f = outcome.failure;
         span.setAttributes({ ...failureAttributes(f), [BW.attemptOutcome]: 'failed' });
-        span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: failureMessage(f) });
         attemptsCounter.add(1, {
           [BW.dependency]: dependency,
           [BW.attemptOutcome]: 'failed',
           [BW.failureKind]: f.kind,
         });
-        if (chatAttrs) duration.record(seconds, { ...chatAttrs, [ERROR_TYPE]: f.code ?? f.kind });
+        if (chatAttrs)
+          duration.record(seconds, {
+            ...chatAttrs,
+            [ERROR_TYPE]: bounded.of(`${dependency} error`, f.code ?? f.kind),
+          });
       }
       span.end();
     };
@@ -511,10 +557,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
           [BW.attempts]: state.attempts,
           [ERROR_TYPE]: errorType(err),
         });
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: isBreakwaterError(err) ? err.message : errorType(err),
-        });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(err, errorType(err)) });
         span.end();
         throw err;
       },

@@ -14,6 +14,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { z } from 'zod';
@@ -21,9 +28,11 @@ import { createClassifyingFetch, type FetchLike } from '../../src/failure/classi
 import { isBreakwaterError } from '../../src/failure/errors.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { createAnthropicProvider } from '../../src/providers/anthropic.js';
+import { AllProvidersFailedError } from '../../src/providers/errors.js';
 import { createOpenAIProvider } from '../../src/providers/openai.js';
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
+import { createTelemetry, type Telemetry } from '../../src/telemetry/telemetry.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
 import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
 import type { FakeHttpServer, FakeReply, RecordedRequest } from '../fakes/llm-http.js';
@@ -191,7 +200,27 @@ export type LlmFault =
   | 'stream_hang'
   | 'invalid_json'
   | 'wrong_content_type'
-  | 'truncated';
+  | 'truncated'
+  | 'quota'
+  | 'bad_key'
+  | 'no_model'
+  | 'context_long'
+  | 'array_content'
+  | 'missing_tool_ids'
+  | 'colliding_tool_ids';
+
+/**
+ * Refusals that say the provider will refuse every request for a while (the
+ * account, the key or the model): the router must send it none until
+ * `refusalMs` (60 s by default) has passed.
+ */
+export const LLM_REFUSALS: ReadonlySet<LlmFault> = new Set<LlmFault>([
+  'http401',
+  'quota',
+  'bad_key',
+  'no_model',
+]);
+const REFUSAL_MS = 60_000;
 
 export const LLM_FAULTS: readonly LlmFault[] = [
   'ok',
@@ -212,6 +241,13 @@ export const LLM_FAULTS: readonly LlmFault[] = [
   'invalid_json',
   'wrong_content_type',
   'truncated',
+  'quota',
+  'bad_key',
+  'no_model',
+  'context_long',
+  'array_content',
+  'missing_tool_ids',
+  'colliding_tool_ids',
 ];
 
 function isStream(r: RecordedRequest): boolean {
@@ -298,6 +334,51 @@ function llmReply(format: 'openai' | 'anthropic', fault: LlmFault, stream: boole
         body: '{"id": "x"',
         truncate: true,
       };
+    case 'quota':
+      return o
+        ? openaiReplies.apiError(429, 'insufficient_quota', 'insufficient_quota')
+        : anthropicReplies.error(
+            400,
+            'invalid_request_error',
+            {},
+            'Your credit balance is too low to access the Anthropic API.',
+          );
+    case 'bad_key':
+      return o
+        ? openaiReplies.apiError(401, 'invalid_request_error', 'invalid_api_key')
+        : anthropicReplies.error(401, 'authentication_error');
+    case 'no_model':
+      return o
+        ? openaiReplies.apiError(404, 'invalid_request_error', 'model_not_found')
+        : anthropicReplies.error(404, 'not_found_error');
+    case 'context_long':
+      return o
+        ? openaiReplies.apiError(400, 'invalid_request_error', 'context_length_exceeded')
+        : anthropicReplies.error(
+            400,
+            'invalid_request_error',
+            {},
+            'prompt is too long: 300000 tokens > 200000 maximum',
+          );
+    case 'array_content':
+      // Parts instead of a string, as some OpenAI-compatible servers send them.
+      return o && !stream
+        ? openaiReplies.rawMessage({
+            content: [
+              { type: 'text', text: 'o' },
+              { type: 'text', text: 'k' },
+            ],
+          })
+        : ok;
+    case 'missing_tool_ids':
+    case 'colliding_tool_ids': {
+      // Ids left out, or ids that a many-to-one mapping would make one.
+      const ids = fault === 'missing_tool_ids' ? [undefined, undefined] : ['fc.1', 'fc:1'];
+      const calls = ids.map((id) => ({ ...(id ? { id } : {}), name: 'lookup', arguments: { q: 1 } }));
+      if (o) return stream ? openaiReplies.streamToolCalls(calls) : openaiReplies.toolCalls(calls);
+      const uses = ids.map((id, n) => ({ id: id ?? '', name: 'lookup', input: { q: n } }));
+      return stream ? anthropicReplies.streamToolUse(uses) : anthropicReplies.toolUse(uses);
+    }
   }
 }
 
@@ -312,8 +393,8 @@ export interface Servers {
   readonly toolFaults: Map<string, Fault[]>;
   /** Faults the model fakes' requests meet, in arrival order. */
   readonly llmFaults: { openai: LlmFault[]; anthropic: LlmFault[] };
-  /** Where a model fake reports a request arriving, with its breaker's state then. */
-  onLlmRequest: ((provider: 'openai' | 'anthropic') => void) | undefined;
+  /** Where a model fake reports a request arriving, and the fault it is about to answer with. */
+  onLlmRequest: ((provider: 'openai' | 'anthropic', fault: LlmFault) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -353,8 +434,8 @@ export async function startServers(): Promise<Servers> {
   };
   for (const format of ['openai', 'anthropic'] as const) {
     servers[format].respond((rec) => {
-      servers.onLlmRequest?.(format);
       const fault = servers.llmFaults[format].shift() ?? 'ok';
+      servers.onLlmRequest?.(format, fault);
       const reply = llmReply(format, fault, isStream(rec));
       const id = rec.headers[TRACK_HEADER];
       // A fake that holds a request lets time move, so that the client's timeout can end it.
@@ -491,7 +572,82 @@ function buildRegistry(s: Servers, spec: HttpSpec, clock: StepClock, referee: Re
   return registry;
 }
 
-function buildRouter(s: Servers, spec: HttpSpec, clock: StepClock): Router {
+/** A real OpenTelemetry SDK in memory, for this schedule only (not installed globally). */
+function localOtel() {
+  const exporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const reader = new PullReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const telemetry = createTelemetry({
+    tracer: tracerProvider.getTracer('chaos'),
+    meter: meterProvider.getMeter('chaos'),
+  });
+  return {
+    telemetry,
+    spans: () => exporter.getFinishedSpans(),
+    async attempts(): Promise<Array<{ dependency: unknown; outcome: unknown; value: number }>> {
+      const { resourceMetrics } = await reader.collect();
+      const out: Array<{ dependency: unknown; outcome: unknown; value: number }> = [];
+      for (const sm of resourceMetrics.scopeMetrics)
+        for (const m of sm.metrics) {
+          if (m.descriptor.name !== 'breakwater.attempts') continue;
+          for (const dp of m.dataPoints as Array<{ attributes: Record<string, unknown>; value: number }>)
+            out.push({
+              dependency: dp.attributes['breakwater.dependency'],
+              outcome: dp.attributes['breakwater.attempt.outcome'],
+              value: dp.value,
+            });
+        }
+      return out;
+    },
+    async close() {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+class PullReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+/**
+ * Spans and metrics agree with what happened: one route span per model call,
+ * in error exactly when the call failed; as many `chat` spans per provider as
+ * the attempts metric counts, failed ones in error.
+ */
+async function checkTelemetry(
+  otel: ReturnType<typeof localOtel>,
+  endings: ReadonlyArray<{ label: string; failed: boolean }>,
+  referee: Referee,
+): Promise<void> {
+  const spans = otel.spans();
+  const routes = spans.filter((x) => x.name.startsWith('breakwater.route '));
+  if (routes.length !== endings.length)
+    referee.violation(`${endings.length} model calls ended, but ${routes.length} route spans`);
+  const failedCalls = endings.filter((e) => e.failed).length;
+  const failedRoutes = routes.filter((x) => x.status.code === SpanStatusCode.ERROR).length;
+  if (failedCalls !== failedRoutes)
+    referee.violation(`${failedCalls} model calls failed, but ${failedRoutes} route spans are in error`);
+  const points = await otel.attempts();
+  for (const [dependency, model] of [
+    ['openai/gpt-test', 'gpt-test'],
+    ['anthropic/claude-test', 'claude-test'],
+  ] as const) {
+    const chats = spans.filter((x) => x.name === `chat ${model}`);
+    const counted = points.filter((p) => p.dependency === dependency);
+    const total = counted.reduce((n, p) => n + p.value, 0);
+    const failed = counted.filter((p) => p.outcome === 'failed').reduce((n, p) => n + p.value, 0);
+    const errored = chats.filter((x) => x.status.code === SpanStatusCode.ERROR).length;
+    if (total !== chats.length || failed !== errored)
+      referee.violation(
+        `${dependency}: ${chats.length} chat spans (${errored} in error), but the attempts metric counts ${total} (${failed} failed)`,
+      );
+  }
+}
+
+function buildRouter(s: Servers, spec: HttpSpec, clock: StepClock, telemetry?: Telemetry): Router {
   const fetch = createClassifyingFetch({ connectTimeoutMs: 2_000, fetch: trackedFetch(s.tracker) });
   const openai = new OpenAI({ apiKey: 'sk-test-not-a-key', baseURL: s.openai.baseURL, fetch });
   const anthropic = new Anthropic({ apiKey: 'sk-ant-test-not-a-key', baseURL: s.anthropic.baseURL, fetch });
@@ -503,6 +659,7 @@ function buildRouter(s: Servers, spec: HttpSpec, clock: StepClock): Router {
     profile: spec.profiles.llm,
     clock,
     random: seeded(spec.seed + 1),
+    ...(telemetry ? { telemetry } : {}),
   });
 }
 
@@ -526,12 +683,25 @@ export async function runHttpSchedule(
   const unhandled = watchUnhandledRejections();
   try {
     const registry = buildRegistry(s, spec, clock, referee);
-    const router = buildRouter(s, spec, clock);
+    const otel = localOtel();
+    const modelEndings: Array<{ label: string; failed: boolean }> = [];
+    const router = buildRouter(s, spec, clock, otel.telemetry);
     s.llmFaults.openai = [...spec.llmFaults.openai];
     s.llmFaults.anthropic = [...spec.llmFaults.anthropic];
-    s.onLlmRequest = (format) => {
+    // No provider gets a request it has declared it will refuse (a bad key, no credit, no such model).
+    const refusedAt = new Map<'openai' | 'anthropic', number>();
+    // Requests each provider received during the model call in flight (model calls run one at a time).
+    const thisCall = { openai: 0, anthropic: 0 };
+    s.onLlmRequest = (format, fault) => {
+      thisCall[format]++;
       const route = router.routes[format === 'openai' ? 0 : 1];
       referee.reach(format, route?.policy.breaker?.state);
+      const at = refusedAt.get(format);
+      if (at !== undefined && clock.now() < at + REFUSAL_MS)
+        referee.violation(
+          `a request reached ${format} ${clock.now() - at} ms after it refused every request`,
+        );
+      if (LLM_REFUSALS.has(fault)) refusedAt.set(format, clock.now());
     };
     const serial = lane();
     const ids = spec.ops.map(() => `chaos-${process.pid}-${++nextOp}`);
@@ -564,8 +734,26 @@ export async function runHttpSchedule(
         },
       );
     };
+    // Whatever shape the server sent: text is a string, and every tool call has an id of its own.
+    const checkAnswer = (label: string, content: unknown, calls: readonly { id: string }[]) => {
+      if (typeof content !== 'string') referee.violation(`${label}: content is not a string`);
+      const ids = calls.map((c) => c.id);
+      if (ids.some((id) => id === '') || new Set(ids).size !== ids.length)
+        referee.violation(`${label}: tool-call ids missing or repeated: ${JSON.stringify(ids)}`);
+    };
+    // Each provider gets its share: a later one is never left without time because an earlier one took it all.
+    const checkShare = (label: string, error: unknown, budget: number | undefined) => {
+      if (!(error instanceof AllProvidersFailedError) || budget === undefined || budget < 200) return;
+      for (const f of error.failures.slice(1)) {
+        const format = f.provider as 'openai' | 'anthropic';
+        if (f.error.failure.kind === 'timeout' && thisCall[format] === 0)
+          referee.violation(`${label}: ${f.provider} was left no time (${f.error.failure.message})`);
+      }
+    };
     const modelCall = (op: HttpOp, i: number) =>
       serial(async () => {
+        thisCall.openai = 0;
+        thisCall.anthropic = 0;
         const start = clock.now();
         const budget = op.deadlineMs ?? router.routes[0]!.policy.profile.timeout.totalMs ?? undefined;
         const signal = signalFor(op.abortAfterMs);
@@ -574,16 +762,27 @@ export async function runHttpSchedule(
           `${op.target} ${i}`,
           budget === undefined ? undefined : start + budget,
           async () => {
-            if (op.target === 'chat') return router.chat(hello, { signal, deadlineMs: op.deadlineMs });
+            if (op.target === 'chat') {
+              const answer = await router.chat(hello, { signal, deadlineMs: op.deadlineMs });
+              checkAnswer(`chat ${i}`, answer.message.content, answer.toolCalls);
+              return answer;
+            }
             const chunks: ChatChunk[] = [];
             for await (const c of router.stream(hello, { signal, deadlineMs: op.deadlineMs })) chunks.push(c);
             if (chunks.filter((c) => c.type === 'finish').length !== 1 || chunks.at(-1)?.type !== 'finish')
               referee.violation(
                 `stream ${i}: ended without throwing, but not with exactly one final finish chunk`,
               );
+            const last = chunks.at(-1);
+            if (last?.type === 'finish')
+              checkAnswer(`stream ${i}`, last.response.message.content, last.response.toolCalls);
             return chunks;
           },
-          (r) => (r.ok ? 'value' : toldByError(r.error, false)),
+          (r) => {
+            modelEndings.push({ label: `${op.target} ${i}`, failed: !r.ok });
+            if (!r.ok) checkShare(`${op.target} ${i}`, r.error, budget);
+            return r.ok ? 'value' : toldByError(r.error, false);
+          },
         );
       });
 
@@ -628,6 +827,8 @@ export async function runHttpSchedule(
       s.toolFaults.delete(id);
     }
     await turn();
+    await checkTelemetry(otel, modelEndings, referee);
+    await otel.close();
     return { violations: referee.violations, unhandled: unhandled.seen };
   } finally {
     s.onLlmRequest = undefined;

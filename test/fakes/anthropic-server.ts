@@ -16,7 +16,8 @@ import {
 export interface FakeToolUse {
   readonly id: string;
   readonly name: string;
-  readonly input: Readonly<Record<string, unknown>>;
+  /** An object, as Anthropic sends it; anything else for servers that get it wrong. */
+  readonly input: unknown;
 }
 
 const MODEL = 'claude-fake';
@@ -132,8 +133,13 @@ export const anthropicReplies = {
     return { kind: 'sse', events };
   },
 
-  error(status: number, type = 'api_error', headers: Record<string, string> = {}): FakeReply {
-    return { kind: 'json', status, headers, body: errorBody(type, `fake error ${status}`) };
+  error(
+    status: number,
+    type = 'api_error',
+    headers: Record<string, string> = {},
+    message = `fake error ${status}`,
+  ): FakeReply {
+    return { kind: 'json', status, headers, body: errorBody(type, message) };
   },
 
   /** HTTP 529, as Anthropic answers when it is overloaded. */

@@ -13,7 +13,8 @@ import {
 } from './llm-http.js';
 
 export interface FakeToolCall {
-  readonly id: string;
+  /** Left out, as some OpenAI-compatible servers do. */
+  readonly id?: string;
   readonly name: string;
   /** An object (sent as JSON text) or the exact text to send. */
   readonly arguments: Readonly<Record<string, unknown>> | string;
@@ -132,6 +133,16 @@ export const openaiReplies = {
       headers,
       body: { error: { message: `fake error ${status}`, type, param: null, code: null } },
     };
+  },
+
+  /** An error body with OpenAI's own type and code, e.g. 429 `insufficient_quota`, 401 `invalid_api_key`. */
+  apiError(status: number, type: string, code: string | null, message = `fake error ${status}`): FakeReply {
+    return { kind: 'json', status, body: { error: { message, type, param: null, code } } };
+  },
+
+  /** A completion whose message is exactly `message` (content as parts, arguments as objects, ...). */
+  rawMessage(message: Record<string, unknown>, finish = 'stop'): FakeReply {
+    return { kind: 'json', body: completion(message, finish) };
   },
 
   rateLimited(style: RetryAfterStyle, ms: number): FakeReply {

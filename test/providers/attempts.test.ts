@@ -135,44 +135,53 @@ describe('connection faults', () => {
   });
 });
 
-describe('caller errors are thrown at once, not failed over', () => {
-  const cases: Array<[string, number, string, string]> = [
-    ['400 invalid request', 400, 'invalid_request_error', 'client_error'],
-    ['401 bad key', 401, 'authentication_error', 'auth'],
-    ['403 forbidden', 403, 'permission_error', 'auth'],
+describe("the caller's mistake is thrown at once; a provider's refusal is failed over", () => {
+  it('400 invalid request, from OpenAI and from Anthropic: thrown, never passed on', async () => {
+    openai.respond(() => openaiReplies.error(400, {}, 'invalid_request_error'));
+    anthropic.respond(() => anthropicReplies.error(400, 'invalid_request_error'));
+    for (const router of bothOrders()) {
+      const err = await router.chat(hello).catch((e: unknown) => e);
+      expect(isBreakwaterError(err)).toBe(true);
+      if (!isBreakwaterError(err)) return;
+      expect(err).not.toBeInstanceOf(AllProvidersFailedError);
+      expect(err.failure).toMatchObject({ kind: 'client_error', status: 400, delivery: 'processed' });
+      expect(err.retryable).toBe(false);
+      expect(err.message).not.toMatch(/sk-|Say ok|Answer briefly/);
+    }
+    // One request each: the primary's, never retried and never passed on to the other.
+    expect(openai.count).toBe(1);
+    expect(anthropic.count).toBe(1);
+  });
+
+  const refusals: Array<[string, number, string]> = [
+    ['401 bad key', 401, 'authentication_error'],
+    ['403 forbidden', 403, 'permission_error'],
   ];
-  for (const [what, status, type, kind] of cases) {
-    it(`${what}, from OpenAI and from Anthropic`, async () => {
+  for (const [what, status, type] of refusals) {
+    it(`${what}, from OpenAI and from Anthropic: both refuse, each asked once, never retried`, async () => {
       openai.respond(() => openaiReplies.error(status, {}, type));
       anthropic.respond(() => anthropicReplies.error(status, type));
-      const profile = quickProfile({ retry: { maxAttempts: 3 } });
-      const openaiFirst = createRouter({
-        providers: [
-          createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
-          createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
-        ],
-        profile,
-      });
-      const anthropicFirst = createRouter({
-        providers: [
-          createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
-          createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
-        ],
-        profile,
-      });
-      for (const router of [openaiFirst, anthropicFirst]) {
+      for (const router of bothOrders()) {
         const err = await router.chat(hello).catch((e: unknown) => e);
-        expect(isBreakwaterError(err)).toBe(true);
-        if (!isBreakwaterError(err)) return;
-        expect(err).not.toBeInstanceOf(AllProvidersFailedError);
-        expect(err.failure).toMatchObject({ kind, status, delivery: 'processed' });
+        expect(err).toBeInstanceOf(AllProvidersFailedError);
+        if (!(err instanceof AllProvidersFailedError)) return;
+        for (const f of err.failures) expect(f.error.failure).toMatchObject({ kind: 'auth', status });
         expect(err.retryable).toBe(false);
-        // The error names the dependency and the status, never the key or the prompt.
         expect(err.message).not.toMatch(/sk-|Say ok|Answer briefly/);
       }
-      // One request each: the primary's, never retried and never passed on to the other.
-      expect(openai.count).toBe(1);
-      expect(anthropic.count).toBe(1);
+      // Each router asked each provider once; the other router's own memory is separate.
+      expect(openai.count).toBe(2);
+      expect(anthropic.count).toBe(2);
     });
+  }
+
+  function bothOrders() {
+    const profile = quickProfile({ retry: { maxAttempts: 3 } });
+    const o = () => createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' });
+    const a = () => createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' });
+    return [
+      createRouter({ providers: [o(), a()], profile }),
+      createRouter({ providers: [a(), o()], profile }),
+    ];
   }
 });

@@ -111,7 +111,7 @@ describe('a primary answering 500', () => {
     ]);
     expect(all.retryAfterMs).toBe(10_000);
     expect(all.message).toMatch(/openai\/gpt-test: skipped/);
-    expect(all.message).toMatch(/anthropic\/claude-test: HTTP 500 after 2 attempts/);
+    expect(all.message).toMatch(/anthropic\/claude-test: HTTP 500 server_error after 2 attempts/);
     // No key and no prompt text in what the caller may log.
     expect(all.message).not.toMatch(/sk-|Say ok|Answer briefly/);
   });

@@ -36,7 +36,7 @@ function twoProviders(): Provider[] {
 const answered429 = (f: Fake) => f.requests.filter((r) => r.answer === 429).length;
 
 describe('a 429 with retry-after-ms under 20 concurrent callers', () => {
-  it('pauses every caller: the primary sees one wave of 429s, then serves everyone', async () => {
+  it('with waitForRetryAfter, pauses every caller: the primary sees one wave of 429s, then serves everyone', async () => {
     // The primary is limited for 150 ms from its first request, and says exactly how long is left.
     let until: number | undefined;
     primary.respond(() => {
@@ -49,6 +49,7 @@ describe('a 429 with retry-after-ms under 20 concurrent callers', () => {
     const router = createRouter({
       providers: twoProviders(),
       profile: quickProfile({ retry: { maxAttempts: 3 }, gate: { concurrency: 20 } }),
+      waitForRetryAfter: true,
     });
 
     const results = await Promise.all(
@@ -86,10 +87,10 @@ describe('a 429 with retry-after-ms under 20 concurrent callers', () => {
     expect(primary.count).toBe(seen);
   });
 
-  it('waits for a short cooldown instead of failing over when the deadline allows', async () => {
+  it('waits for a short cooldown when the caller asks to (waitForRetryAfter)', async () => {
     primary.enqueue(openaiReplies.rateLimited('retry-after-ms', 100));
     const router = createRouter({ providers: twoProviders(), profile: quickProfile() });
-    const res = await router.chat(hello, { deadlineMs: 5_000 });
+    const res = await router.chat(hello, { deadlineMs: 5_000, waitForRetryAfter: true });
     expect(res.provider).toBe('openai');
     expect(primary.count).toBe(2);
     expect(secondary.count).toBe(0);

@@ -106,20 +106,20 @@ describe('streams', () => {
     }
   });
 
-  it('fails over on a 529 before the first chunk', async () => {
+  it('fails over on a 529 before the first chunk, at once (another provider is free)', async () => {
     anthropic.respond(() => anthropicReplies.overloaded());
     openai.enqueue(openaiReplies.streamText(['from ', 'OpenAI']));
     const { chunks, error } = await drain(anthropicFirst().stream(hello));
     expect(error).toBeUndefined();
     expect(textOf(chunks)).toBe('from OpenAI');
-    expect(anthropic.count).toBe(2);
+    expect(anthropic.count).toBe(1);
     expect(openai.count).toBe(1);
   });
 
-  it('retries an overloaded_error event that arrives after HTTP 200 but before any text', async () => {
+  it('retries an overloaded_error event that arrives after HTTP 200 but before any text (when asked to wait)', async () => {
     anthropic.enqueue(anthropicReplies.streamText(['never'], { errorAfter: 0 }));
     anthropic.enqueue(anthropicReplies.streamText(['second ', 'try']));
-    const { chunks, error } = await drain(anthropicFirst().stream(hello));
+    const { chunks, error } = await drain(anthropicFirst().stream(hello, { waitForRetryAfter: true }));
     expect(error).toBeUndefined();
     expect(textOf(chunks)).toBe('second try');
     expect(anthropic.count).toBe(2);

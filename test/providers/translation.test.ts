@@ -127,14 +127,14 @@ describe('requests', () => {
         {
           role: 'assistant',
           content: [
-            { type: 'tool_use', id: 'call_1_x', name: 'search', input: { q: 'LIS' } },
+            { type: 'tool_use', id: 'bwx_Y2FsbC4xL3g', name: 'search', input: { q: 'LIS' } },
             { type: 'tool_use', id: 'call_2', name: 'search', input: {} },
           ],
         },
         {
           role: 'user',
           content: [
-            { type: 'tool_result', tool_use_id: 'call_1_x', content: '3 flights' },
+            { type: 'tool_result', tool_use_id: 'bwx_Y2FsbC4xL3g', content: '3 flights' },
             { type: 'tool_result', tool_use_id: 'call_2', content: 'bad arguments', is_error: true },
             { type: 'text', text: 'Cheapest?' },
           ],

@@ -6,6 +6,7 @@ import type { ProfileInput } from '../../policy/profile.js';
 import { invalidInput, ToolError } from '../../tools/errors.js';
 import { TOOL_NAME_PATTERN } from '../../tools/formats.js';
 import type { KeyStrategy, Registry } from '../../tools/registry.js';
+import { follow } from '../shared/fan-out.js';
 import { runTool } from '../shared/run.js';
 import { isGoverned } from './marker.js';
 
@@ -140,7 +141,9 @@ export function toolCallWrapper(registry: Registry, options: ToolCallOptions): W
 
   return async (request: Request, handler: Handler): Promise<Answer> => {
     const { toolCall } = request;
-    if (isGoverned(request.tool)) return handler(request);
+    // No such tool in the agent: a name the model made up. LangChain answers it; no tool,
+    // policy or metric series is made for it, or the model's words would grow them without end.
+    if (request.tool === undefined || isGoverned(request.tool)) return handler(request);
     const policy = options.tools?.[toolCall.name] ?? options.defaultTool ?? {};
     if (policy === false) return handler(request);
     const name = registryName(toolCall.name, policy);
@@ -165,10 +168,11 @@ export function toolCallWrapper(registry: Registry, options: ToolCallOptions): W
     const waiting = pending.get(key) ?? [];
     waiting.push(run);
     pending.set(key, waiting);
+    const runSignal = follow(request.runtime.signal);
     try {
       const result = await runTool(registry, name, toolCall.args, {
         callId,
-        signal: request.runtime.signal,
+        signal: runSignal.signal,
         deadlineMs: options.deadlineMs,
         scope: options.scope,
       });
@@ -208,6 +212,7 @@ export function toolCallWrapper(registry: Registry, options: ToolCallOptions): W
         name: toolCall.name,
       });
     } finally {
+      runSignal.release();
       waiting.splice(waiting.indexOf(run), 1);
       if (waiting.length === 0 && pending.get(key) === waiting) pending.delete(key);
     }

@@ -64,3 +64,20 @@ export function mcpFailure(err: unknown): ToolErrorOptions | undefined {
       return { kind: 'server_error', delivery: 'unknown', cause: err };
   }
 }
+
+/** Why `importMcpTools` imported nothing. */
+export type McpImportProblem = 'repeated_cursor' | 'too_many_pages' | 'name_invalid' | 'name_taken';
+
+/**
+ * The import could not be done whole, so nothing was registered: the
+ * server's listing never ends, or two tools would share a registry name.
+ */
+export class McpImportError extends Error {
+  constructor(
+    readonly problem: McpImportProblem,
+    message: string,
+  ) {
+    super(`importMcpTools: ${message}`);
+    this.name = 'McpImportError';
+  }
+}

@@ -1,12 +1,14 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod/v4';
+import { remoteTextCause } from '../../failure/remote-text.js';
 import type { Effect } from '../../policy/decision.js';
 import type { ProfileInput } from '../../policy/profile.js';
 import { ToolError, type ToolErrorOptions } from '../../tools/errors.js';
+import { TOOL_NAME_PATTERN } from '../../tools/formats.js';
 import type { RegisteredTool, Registry, ToolIdempotency } from '../../tools/registry.js';
 import { effectFor } from './effect.js';
-import { clip, mcpFailure, textOf } from './failures.js';
+import { clip, McpImportError, mcpFailure, textOf } from './failures.js';
 import { IDEMPOTENCY_KEY_META } from './meta.js';
 
 /** The part of an MCP `Client` this needs. */
@@ -52,6 +54,8 @@ export interface McpImportOptions {
    * signal); the SDK's 60 s default would otherwise cut every call at 60 s.
    */
   readonly requestTimeoutMs?: number;
+  /** Pages of `tools/list` read at most; a server that pages on past this is refused. Default 100. */
+  readonly maxPages?: number;
 }
 
 /** setTimeout's largest delay: the SDK's timer then never fires before the policy's signal does. */
@@ -65,15 +69,58 @@ function resultValue(result: CallToolResult): unknown {
   return textOf(result.content) ?? result.content;
 }
 
-async function listAll(client: McpClientLike): Promise<McpTool[]> {
+/** Every page of the server's tool list; a cursor seen before, or too many pages, ends it with an error. */
+async function listAll(client: McpClientLike, maxPages: number): Promise<McpTool[]> {
   const tools: McpTool[] = [];
+  const cursors = new Set<string>();
   let cursor: string | undefined;
-  do {
+  for (let pages = 0; ; pages++) {
+    if (pages >= maxPages)
+      throw new McpImportError('too_many_pages', `the tool list goes on past maxPages (${maxPages} pages)`);
     const page = await client.listTools(cursor !== undefined ? { cursor } : undefined);
     tools.push(...page.tools);
     cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return tools;
+    if (cursor === undefined) return tools;
+    if (cursors.has(cursor))
+      throw new McpImportError(
+        'repeated_cursor',
+        `the server sent a nextCursor it had sent before (page ${pages + 1})`,
+      );
+    cursors.add(cursor);
+  }
+}
+
+/**
+ * A remote name in the registry's alphabet: MCP allows names (`weather.get`)
+ * that tool-calling APIs refuse, so other characters become `_`.
+ */
+function registryName(remote: string, prefix: string): string {
+  return `${prefix}${remote.replace(/[^a-zA-Z0-9_-]/g, '_')}`.slice(0, 64);
+}
+
+/** Each chosen remote tool's registry name, checked all together before any is registered. */
+function namesFor(
+  remotes: readonly McpTool[],
+  registry: Registry,
+  options: McpImportOptions,
+): Map<McpTool, string> {
+  const names = new Map<McpTool, string>();
+  const taken = new Map<string, string>();
+  for (const remote of remotes) {
+    const name = options.tools?.[remote.name]?.name ?? registryName(remote.name, options.prefix ?? '');
+    const field = `tools[${JSON.stringify(remote.name).slice(0, 80)}]`;
+    if (!TOOL_NAME_PATTERN.test(name))
+      throw new McpImportError('name_invalid', `${field}: "${name.slice(0, 80)}" is not a valid tool name`);
+    const other = taken.get(name);
+    if (other !== undefined || registry.get(name) !== undefined)
+      throw new McpImportError(
+        'name_taken',
+        `${field}: "${name}" is already ${other !== undefined ? `the name of remote tool ${JSON.stringify(other).slice(0, 80)}` : 'registered'}; name it in options.tools`,
+      );
+    taken.set(name, remote.name);
+    names.set(remote, name);
+  }
+  return names;
 }
 
 /**
@@ -95,15 +142,18 @@ export async function importMcpTools(
 ): Promise<RegisteredTool[]> {
   const out: RegisteredTool[] = [];
   const timeout = options.requestTimeoutMs ?? NO_TIMEOUT;
-  for (const remote of await listAll(client)) {
-    if (options.filter && !options.filter(remote)) continue;
+  const listed = await listAll(client, options.maxPages ?? 100);
+  const chosen = listed.filter((remote) => !options.filter || options.filter(remote));
+  // All names are settled first, so that one bad name leaves the registry as it was.
+  const names = namesFor(chosen, registry, options);
+  for (const remote of chosen) {
     const own = options.tools?.[remote.name] ?? {};
     const remoteName = remote.name;
     // `$schema` is the registry's to set; a draft-04 `id` would read to zod as a registry id of its own.
     const { $schema: _schema, id: _id, ...schema } = remote.inputSchema;
     const profile = own.profile ?? options.profile;
     const handle = registry.register({
-      name: own.name ?? `${options.prefix ?? ''}${remoteName}`,
+      name: names.get(remote)!,
       ...(remote.description !== undefined ? { description: remote.description } : {}),
       // Any object passes here; `.meta` makes the JSON Schema models see the server's own.
       input: z.object({}).catchall(z.unknown()).meta(schema),
@@ -128,12 +178,21 @@ export async function importMcpTools(
           if (ctx.signal.aborted) throw err;
           const failure = mcpFailure(err);
           if (!failure) throw err;
-          throw new ToolError(clip(err instanceof Error ? err.message : String(err)), failure);
+          // The server's words go to the model; telemetry records them only with content capture.
+          throw new ToolError(clip(err instanceof Error ? err.message : String(err)), {
+            ...failure,
+            cause: remoteTextCause(
+              `the MCP request for ${remoteName} failed (${failure.kind})`,
+              failure.cause,
+            ),
+          });
         }
         if (result.isError === true) {
           const said = textOf(result.content);
-          const message = clip(said !== undefined && said !== '' ? said : `${remoteName} reported an error`);
-          throw new ToolError(message, options.classifyError?.(result, remoteName) ?? DEFAULT_ERROR);
+          const standIn = `${remoteName} reported an error`;
+          const message = clip(said !== undefined && said !== '' ? said : standIn);
+          const how = options.classifyError?.(result, remoteName) ?? DEFAULT_ERROR;
+          throw new ToolError(message, { ...how, cause: remoteTextCause(standIn, how.cause) });
         }
         return resultValue(result);
       },

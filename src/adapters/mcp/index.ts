@@ -1,4 +1,5 @@
 export { effectFor, hintedEffect, type McpAnnotations } from './effect.js';
+export { McpImportError, type McpImportProblem } from './failures.js';
 export {
   importMcpTools,
   type McpClientLike,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -24,11 +25,14 @@ export interface McpServerOptions extends ToolSelection {
   /** Bounds content-derived keys. */
   readonly scope?: string;
   /**
-   * Use the key a client sends in `_meta['breakwater/idempotency-key']` (a
-   * breakwater client sends its operation's key there), so that a client's
-   * retry replays instead of repeating. Off by default: only for clients
-   * you trust, since a key names an operation and a client that knew
-   * another's key and input would receive its result.
+   * What to do with the key a client sends in
+   * `_meta['breakwater/idempotency-key']` (a breakwater client sends its
+   * operation's key there, the same on every retry). By default it is the
+   * call's id within the client's session: a client's retry replays instead
+   * of running twice, and no client can reach another session's results.
+   * `true` also makes it the operation's key as sent (so a client that
+   * reconnects replays too); only for clients you trust, since a client that
+   * knew another's key and input would receive its result.
    */
   readonly acceptIdempotencyKeys?: boolean;
 }
@@ -60,6 +64,8 @@ export function createMcpServer(registry: Registry, options: McpServerOptions = 
   );
   const tools = selectTools(registry, options);
   const served = new Set(tools.map((t) => t.name));
+  // Transports without sessions (stdio, in-memory) serve one client per server instance.
+  const instance = randomUUID();
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: tools.map(
@@ -79,11 +85,14 @@ export function createMcpServer(registry: Registry, options: McpServerOptions = 
       return failed(toolErrorPayload(new UnknownToolError(shown, [...served]), undefined, 'failed'));
     }
     const offered = meta?.[IDEMPOTENCY_KEY_META];
+    const valid = isValidKey(offered) ? offered : undefined;
+    const session = extra.sessionId ?? instance;
     const run = await runTool(registry, name, args ?? {}, {
       signal: extra.signal,
       deadlineMs: options.deadlineMs,
       scope: options.scope,
-      idempotencyKey: options.acceptIdempotencyKeys === true && isValidKey(offered) ? offered : undefined,
+      ...(valid !== undefined ? { callId: `mcp:${session}:${valid}` } : {}),
+      idempotencyKey: options.acceptIdempotencyKeys === true ? valid : undefined,
     });
     if (!run.ok) return failed(run.payload);
     const text = toText(run.value);
