@@ -58,6 +58,7 @@ export {
   fingerprint,
   type Ledger,
   type LedgerOptions,
+  type LedgerReconciliation,
   type LedgerResult,
   type LedgerRunOptions,
   type LedgerSource,

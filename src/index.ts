@@ -35,6 +35,7 @@ export {
 } from './failure/index.js';
 export {
   IdempotencyKeyReusedError,
+  LedgerFullError,
   LedgerUnavailableError,
   OperationInFlightError,
   PreviousOutcomeUnknownError,
@@ -115,6 +116,8 @@ export {
   type MemoryStoreOptions,
   type SetIfAbsentResult,
   type StateStore,
+  StoreFullError,
+  type WriteOptions,
 } from './state/index.js';
 export {
   type AttemptTarget,

@@ -83,16 +83,33 @@ export class ReplayUnavailableError extends DependencyFailedError {
 
 /** The state store did not answer: without the ledger, a keyed operation is not run. */
 export class LedgerUnavailableError extends DependencyFailedError {
-  constructor(dependency: string | undefined, cause: unknown) {
+  constructor(
+    dependency: string | undefined,
+    cause: unknown,
+    why: { code: string; message: string } = {
+      code: 'ledger_unavailable',
+      message: 'the idempotency ledger is unavailable',
+    },
+  ) {
     super({
-      failure: {
-        kind: 'unknown',
-        delivery: 'not_sent',
-        code: 'ledger_unavailable',
-        message: 'the idempotency ledger is unavailable',
-        cause,
-      },
+      failure: { kind: 'unknown', delivery: 'not_sent', code: why.code, message: why.message, cause },
       dependency,
+    });
+  }
+}
+
+/**
+ * The in-process ledger holds as many records as it may, and every one is a
+ * claim in flight, an unknown outcome or the result of an operation unsafe
+ * to repeat: a new key cannot be recorded, so the call is not run.
+ * Retryable: claims end, and records expire.
+ */
+export class LedgerFullError extends LedgerUnavailableError {
+  constructor(dependency: string | undefined, cause: unknown) {
+    super(dependency, cause, {
+      code: 'ledger_full',
+      message:
+        "the idempotency ledger is full of calls in flight and outcomes it must not forget; not run (raise the store's maxEntries, or use a shared store)",
     });
   }
 }

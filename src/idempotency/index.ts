@@ -1,5 +1,6 @@
 export {
   IdempotencyKeyReusedError,
+  LedgerFullError,
   LedgerUnavailableError,
   OperationInFlightError,
   PreviousOutcomeUnknownError,
@@ -11,6 +12,7 @@ export {
   createLedger,
   type Ledger,
   type LedgerOptions,
+  type LedgerReconciliation,
   type LedgerResult,
   type LedgerRunOptions,
   type LedgerSource,

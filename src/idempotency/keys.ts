@@ -22,10 +22,15 @@ export function assertValidKey(key: unknown, what = 'idempotency key'): asserts 
 /**
  * The key of a model's tool call: the same call delivered twice (a retried
  * request, a resumed conversation) maps to the same key. Hashed, because a
- * tool-call id is the model's text and may hold anything.
+ * tool-call id is the model's text and may hold anything. A call id is only
+ * unique within a conversation (some models number their calls from 0 in
+ * each one), so `scope` (a tenant, a conversation) bounds it: the same id
+ * under two scopes is two operations. Without a scope the key is what it
+ * always was, so records written before scopes existed still replay.
  */
-export function keyFromCallId(tool: string, callId: string): string {
-  return `bwc_${sha256(`call\0${tool}\0${callId}`).slice(0, 40)}`;
+export function keyFromCallId(tool: string, callId: string, scope?: string): string {
+  const scoped = scope === undefined ? '' : `\0scope\0${scope}`;
+  return `bwc_${sha256(`call\0${tool}\0${callId}${scoped}`).slice(0, 40)}`;
 }
 
 /**

@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { CancelledError } from '../failure/errors.js';
 import { type Clock, systemClock } from '../policy/clock.js';
 import { sleep } from '../policy/sleep.js';
-import type { StateStore } from '../state/store.js';
+import { type StateStore, StoreFullError, type WriteOptions } from '../state/store.js';
+import { judgeAbandoned } from './abandoned.js';
 import {
   IdempotencyKeyReusedError,
+  LedgerFullError,
   LedgerUnavailableError,
   OperationInFlightError,
   PreviousOutcomeUnknownError,
   ReplayUnavailableError,
 } from './errors.js';
+import { holdLease, replaceClaim } from './lease.js';
 
 export interface LedgerOptions {
   readonly store: StateStore;
@@ -32,24 +35,37 @@ export interface LedgerRunOptions {
   /** When to stop waiting for a twin, on the ledger's clock. */
   readonly deadlineAt?: number | undefined;
   /**
-   * How long the owner may hold the key before others treat it as abandoned
-   * (its process died mid-operation). Make it longer than the operation's deadline.
+   * The claim is a lease: how long the owner holds the key without a word
+   * before others treat it as abandoned (its process died mid-operation).
+   * The owner renews it every third of this while the operation runs, so an
+   * operation may outlast it; the claim is kept at least as long as the
+   * record TTL either way, so an abandoned one is seen as such, not as free.
    */
   readonly leaseMs: number;
   /**
    * Whether an abandoned operation may be run again. Only when repeating it is
    * safe (idempotent, or the dependency honors the key); otherwise it is
-   * recorded as outcome unknown.
+   * reconciled when `reconcile` is given, and recorded as outcome unknown when not.
    */
   readonly takeOver: boolean;
+  /**
+   * Asked when a claim was abandoned and repeating is unsafe: did the
+   * abandoned operation take effect? `{ found: true, value }` is recorded
+   * and answered; only an explicit `{ found: false }` lets it run again;
+   * anything else (a throw, a malformed answer) records outcome unknown.
+   * The caller bounds it in time (deadline, abort).
+   */
+  readonly reconcile?: (() => Promise<LedgerReconciliation<unknown>>) | undefined;
   /** Whether an error leaves the operation possibly done and unsafe to repeat: the key is then refused from now on. */
   readonly recordUnknown: (err: unknown) => boolean;
   /** Named in errors. */
   readonly dependency?: string | undefined;
 }
 
-/** How this call got its value: ran it, replayed a recorded result, or waited for a twin. */
-export type LedgerSource = 'executed' | 'replayed' | 'joined';
+/** How this call got its value: ran it, replayed a recorded result, waited for a twin, or found an abandoned one's. */
+export type LedgerSource = 'executed' | 'replayed' | 'joined' | 'reconciled';
+
+export type LedgerReconciliation<T> = { readonly found: true; readonly value: T } | { readonly found: false };
 
 export interface LedgerResult<T> {
   readonly value: T;
@@ -76,6 +92,8 @@ interface Local {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Claims in flight, unknown outcomes and results of unsafe operations are what the ledger exists to remember. */
+const PIN: WriteOptions = { pin: true };
 
 function parse(text: string): LedgerRecord | undefined {
   try {
@@ -121,6 +139,10 @@ export function createLedger(options: LedgerOptions): Ledger {
     throw new RangeError(`ttlMs: expected a positive number, got ${ttlMs}`);
   if (!Number.isFinite(pollMs) || pollMs <= 0)
     throw new RangeError(`pollMs: expected a positive number, got ${pollMs}`);
+  const checkLease = (o: LedgerRunOptions) => {
+    if (!Number.isFinite(o.leaseMs) || o.leaseMs <= 0)
+      throw new RangeError(`leaseMs: expected a positive number of milliseconds, got ${o.leaseMs}`);
+  };
   const inFlight = new Map<string, Local>();
 
   /** Waits for a twin's promise, for no longer than this caller is willing to. */
@@ -163,32 +185,116 @@ export function createLedger(options: LedgerOptions): Ledger {
     });
   }
 
+  function unavailable(o: LedgerRunOptions, err: unknown): LedgerUnavailableError {
+    return err instanceof StoreFullError
+      ? new LedgerFullError(o.dependency, err)
+      : new LedgerUnavailableError(o.dependency, err);
+  }
+
   async function storeCall<T>(o: LedgerRunOptions, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (err) {
-      throw new LedgerUnavailableError(o.dependency, err);
+      throw unavailable(o, err);
     }
   }
 
-  async function own<T>(o: LedgerRunOptions, key: string, claim: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * A write that claims the key. When it fails the caller is told nothing
+   * ran, so the claim must not survive: the store promises a rejected write
+   * never lands, and `undo` (sent after it, in order on the same connection)
+   * removes it should it have landed before the answer was lost.
+   */
+  async function claimWrite<T>(o: LedgerRunOptions, op: () => Promise<T>, undo: () => Promise<unknown>) {
+    try {
+      return await op();
+    } catch (err) {
+      undo().catch(() => {});
+      throw unavailable(o, err);
+    }
+  }
+
+  /**
+   * A result is pinned when repeating the operation is unsafe: forgetting it
+   * would let a re-delivered call run again. When repeating is safe (an
+   * idempotent tool, a key the dependency honors) it may be evicted early.
+   */
+  const doneWrite = (o: LedgerRunOptions): WriteOptions | undefined =>
+    bounded(o, o.takeOver ? undefined : PIN);
+
+  /**
+   * Write options carrying what is left of the caller's deadline: a store
+   * over a network answers by then and refuses the write if it lands later,
+   * so a stalled store cannot hold the call past its deadline, nor leave a
+   * record the caller was told was not written.
+   */
+  function bounded(o: LedgerRunOptions, base: WriteOptions | undefined): WriteOptions | undefined {
+    if (o.deadlineAt === undefined) return base;
+    return { ...base, timeoutMs: Math.max(0, o.deadlineAt - clock.now()) };
+  }
+
+  /**
+   * Waits for the write that settles a finished operation, but not past its
+   * deadline: the caller has its answer. The write goes on; landing late is
+   * harmless for a final record (it is not a claim), and if it never lands
+   * the claim reads as abandoned once its lease ends.
+   */
+  function untilDeadline(o: LedgerRunOptions, write: Promise<unknown>): Promise<unknown> {
+    const settled = write.catch(() => false);
+    if (o.deadlineAt === undefined) return settled;
+    const left = o.deadlineAt - clock.now();
+    if (left <= 0) return Promise.resolve();
+    let timer: unknown;
+    const expired = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, left);
+    });
+    return Promise.race([settled, expired]).finally(() => clock.clearTimeout(timer));
+  }
+
+  /** Kept at least as long as a record: an abandoned claim must read as abandoned, never expire into "free". */
+  const claimTtl = (o: LedgerRunOptions) => Math.max(ttlMs, o.leaseMs);
+
+  const claimText = (o: LedgerRunOptions, owner: string) =>
+    JSON.stringify({ state: 'pending', fp: o.fingerprint, owner, until: clock.now() + o.leaseMs });
+
+  async function own<T>(
+    o: LedgerRunOptions,
+    key: string,
+    owner: string,
+    claim: string,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const lease = holdLease({
+      store,
+      clock,
+      key,
+      first: claim,
+      leaseMs: o.leaseMs,
+      renewed: () => claimText(o, owner),
+      ttlMs: claimTtl(o),
+      write: () => bounded(o, PIN),
+    });
     let value: T;
     try {
       value = await fn();
     } catch (err) {
+      const claims = await lease.stop();
       const next = o.recordUnknown(err)
-        ? store.compareAndSet(
+        ? replaceClaim(
+            store,
             key,
-            claim,
+            claims,
             JSON.stringify({ state: 'unknown', fp: o.fingerprint, reason: reasonOf(err) }),
             ttlMs,
+            PIN,
           )
         : // Nothing took effect: free the key, so a later call may try again.
-          store.compareAndDelete(key, claim);
+          replaceClaim(store, key, claims, undefined, ttlMs, undefined);
       // A store that fails here leaves the claim pending; once its lease ends it reads as abandoned.
-      await next.catch(() => false);
+      await untilDeadline(o, next);
       throw err;
     }
+    const claims = await lease.stop();
     let done: string;
     try {
       done = JSON.stringify({ state: 'done', fp: o.fingerprint, result: value });
@@ -196,24 +302,22 @@ export function createLedger(options: LedgerOptions): Ledger {
       done = JSON.stringify({ state: 'done', fp: o.fingerprint, opaque: true });
     }
     // The operation succeeded: a store failure now must not turn that into an error.
-    await store.compareAndSet(key, claim, done, ttlMs).catch(() => false);
+    await untilDeadline(o, replaceClaim(store, key, claims, done, ttlMs, o.takeOver ? undefined : PIN));
     return value;
   }
 
   async function settle<T>(o: LedgerRunOptions, fn: () => Promise<T>): Promise<LedgerResult<T>> {
     const key = prefix + o.key;
-    const newClaim = () =>
-      JSON.stringify({
-        state: 'pending',
-        fp: o.fingerprint,
-        owner: randomUUID(),
-        until: clock.now() + o.leaseMs,
-      });
     for (;;) {
       if (o.signal?.aborted) throw cancelled(o.signal.reason, o.dependency);
-      const claim = newClaim();
-      const got = await storeCall(o, () => store.setIfAbsent(key, claim, ttlMs));
-      if (got.written) return { value: await own(o, key, claim, fn), source: 'executed' };
+      const owner = randomUUID();
+      const claim = claimText(o, owner);
+      const got = await claimWrite(
+        o,
+        () => store.setIfAbsent(key, claim, claimTtl(o), bounded(o, PIN)),
+        () => store.compareAndDelete(key, claim),
+      );
+      if (got.written) return { value: await own(o, key, owner, claim, fn), source: 'executed' };
 
       const record = parse(got.current);
       if (record === undefined)
@@ -228,16 +332,32 @@ export function createLedger(options: LedgerOptions): Ledger {
       const now = clock.now();
       if (record.until <= now) {
         // The owner did not report back within its lease: its process most likely died mid-operation.
-        if (o.takeOver) {
-          const taken = newClaim();
-          if (await storeCall(o, () => store.compareAndSet(key, got.current, taken, ttlMs))) {
-            return { value: await own(o, key, taken, fn), source: 'executed' };
-          }
+        const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o.reconcile);
+        if (verdict.run) {
+          const takenBy = randomUUID();
+          const taken = claimText(o, takenBy);
+          const ok = await claimWrite(
+            o,
+            () => store.compareAndSet(key, got.current, taken, claimTtl(o), bounded(o, PIN)),
+            () => store.compareAndSet(key, taken, got.current, claimTtl(o), PIN),
+          );
+          if (ok) return { value: await own(o, key, takenBy, taken, fn), source: 'executed' };
           continue;
         }
-        const reason = 'an earlier call did not report back before its lease ended';
-        const unknown = JSON.stringify({ state: 'unknown', fp: o.fingerprint, reason });
-        await storeCall(o, () => store.compareAndSet(key, got.current, unknown, ttlMs));
+        if (verdict.found) {
+          let done: string | undefined;
+          try {
+            done = JSON.stringify({ state: 'done', fp: o.fingerprint, result: verdict.value });
+          } catch {
+            done = undefined;
+          }
+          if (done === undefined) return { value: verdict.value as T, source: 'reconciled' };
+          if (await storeCall(o, () => store.compareAndSet(key, got.current, done, ttlMs, doneWrite(o))))
+            return { value: verdict.value as T, source: 'reconciled' };
+          continue;
+        }
+        const unknown = JSON.stringify({ state: 'unknown', fp: o.fingerprint, reason: verdict.reason });
+        await storeCall(o, () => store.compareAndSet(key, got.current, unknown, ttlMs, bounded(o, PIN)));
         continue;
       }
       if (o.deadlineAt !== undefined && now >= o.deadlineAt)
@@ -253,6 +373,7 @@ export function createLedger(options: LedgerOptions): Ledger {
 
   return {
     async run<T>(o: LedgerRunOptions, fn: () => Promise<T>): Promise<LedgerResult<T>> {
+      checkLease(o);
       for (;;) {
         const local = inFlight.get(o.key);
         if (local === undefined) break;

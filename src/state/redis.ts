@@ -4,8 +4,9 @@ import type { Clock } from '../policy/clock.js';
 import type { Profile } from '../policy/profile.js';
 import { RetryBudget } from '../policy/retry-budget.js';
 import type { SharedAdmission, SharedHealth, SharedHealthSource, SharedPermit } from '../policy/shared.js';
-import { COMPARE_AND_DELETE, COMPARE_AND_SET, HEALTH } from './redis-scripts.js';
-import { checkTtl, type SetIfAbsentResult, type StateStore } from './store.js';
+import { checkPersistence, redisLedger } from './redis-ledger.js';
+import { HEALTH } from './redis-scripts.js';
+import type { StateStore } from './store.js';
 
 export interface RedisStoreOptions {
   /** Namespaces every key, so several applications can share one Redis. Default `bw:`. */
@@ -23,6 +24,22 @@ export interface RedisStoreOptions {
   readonly syncMs?: number;
   /** After a Redis failure, how long to run on local state before trying Redis again. Default 1 000 ms. */
   readonly retryRedisAfterMs?: number;
+  /**
+   * Read Redis's persistence and eviction settings at start, and warn once
+   * (per client) when the ledger would not survive a restart or memory
+   * pressure: `appendonly` off, `maxmemory-policy` other than `noeviction`.
+   * Default true.
+   */
+  readonly checkPersistence?: boolean;
+  /** Where that warning goes. Default `process.emitWarning` (code `BREAKWATER_LEDGER_PERSISTENCE`). */
+  readonly warn?: (message: string) => void;
+}
+
+/** Clients already checked: the warning is given once, however many stores share a client. */
+const checked = new WeakSet<Redis>();
+
+function emitPersistenceWarning(message: string): void {
+  process.emitWarning(message, { code: 'BREAKWATER_LEDGER_PERSISTENCE' });
 }
 
 /** Redis did not answer in time, or answered with an error. */
@@ -68,13 +85,21 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
   }
   let commands = 0;
 
-  /** One command, bounded in time; the command itself may still complete later, and is ignored then. */
-  function command<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  /**
+   * One command, bounded in time. The command itself may still complete
+   * later and is ignored then; the ledger's writes are refused inside Redis
+   * when that happens (see `redisLedger`).
+   */
+  function command<T>(operation: string, send: () => Promise<T>, limitMs = timeoutMs): Promise<T> {
     commands++;
+    return bounded(operation, send, limitMs);
+  }
+
+  function bounded<T>(operation: string, send: () => Promise<T>, limitMs = timeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new StoreUnavailableError(operation, new Error(`no answer within ${timeoutMs} ms`))),
-        timeoutMs,
+        () => reject(new StoreUnavailableError(operation, new Error(`no answer within ${limitMs} ms`))),
+        limitMs,
       );
       send().then(
         (v) => {
@@ -89,36 +114,25 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
     });
   }
 
+  if (options.checkPersistence !== false && !checked.has(client)) {
+    checked.add(client);
+    const warn = options.warn ?? emitPersistenceWarning;
+    const check = () =>
+      void checkPersistence(client, bounded).then((problems) => {
+        if (problems.length > 0)
+          warn(`breakwater: the idempotency ledger's Redis is not safe: ${problems.join('; ')}`);
+      });
+    // Once connected: a client still connecting would time the check out and warn for nothing.
+    if (client.status === 'ready') check();
+    else client.once('ready', check);
+  }
+
   const store: RedisStore = {
     prefix,
     get commands() {
       return commands;
     },
-    async setIfAbsent(key, value, ttlMs): Promise<SetIfAbsentResult> {
-      checkTtl(ttlMs);
-      // Redis 7: NX with GET returns the value already there (and writes nothing), or null after writing.
-      const previous = await command('setIfAbsent', () =>
-        client.set(prefix + key, value, 'PX', Math.ceil(ttlMs), 'NX', 'GET'),
-      );
-      return previous === null ? { written: true } : { written: false, current: previous };
-    },
-    async get(key) {
-      const v = await command('get', () => client.get(prefix + key));
-      return v ?? undefined;
-    },
-    async compareAndSet(key, expected, value, ttlMs) {
-      checkTtl(ttlMs);
-      const r = await command('compareAndSet', () =>
-        client.eval(COMPARE_AND_SET, 1, prefix + key, expected, value, String(Math.ceil(ttlMs))),
-      );
-      return r === 1;
-    },
-    async compareAndDelete(key, expected) {
-      const r = await command('compareAndDelete', () =>
-        client.eval(COMPARE_AND_DELETE, 1, prefix + key, expected),
-      );
-      return r === 1;
-    },
+    ...redisLedger(client, prefix, timeoutMs, command),
     health(dependency: string, profile: Profile, clock: Clock): SharedHealth {
       return new RedisHealth(`${prefix}health:${dependency}`, profile, clock, {
         syncMs,

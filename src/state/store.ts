@@ -17,13 +17,50 @@ export interface StateStore {
    * Writes `value` under `key` for `ttlMs`, only if the key holds nothing.
    * Otherwise writes nothing and returns what the key holds.
    */
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<SetIfAbsentResult>;
+  setIfAbsent(key: string, value: string, ttlMs: number, options?: WriteOptions): Promise<SetIfAbsentResult>;
   /** The value under `key`, or undefined when absent or expired. */
   get(key: string): Promise<string | undefined>;
   /** Replaces the value with `value` for `ttlMs`, only if the key still holds `expected`. */
-  compareAndSet(key: string, expected: string, value: string, ttlMs: number): Promise<boolean>;
+  compareAndSet(
+    key: string,
+    expected: string,
+    value: string,
+    ttlMs: number,
+    options?: WriteOptions,
+  ): Promise<boolean>;
   /** Deletes the key, only if it still holds `expected`. */
   compareAndDelete(key: string, expected: string): Promise<boolean>;
+}
+
+/**
+ * The contract every write keeps besides its options: a write whose promise
+ * rejected never takes effect later. A caller that was told "failed" acts on
+ * it (the ledger tells its caller nothing ran), so a write landing after
+ * that would leave a record for something that never happened.
+ */
+export interface WriteOptions {
+  /**
+   * The record must not be forgotten before its TTL: a store that makes room
+   * by evicting (the in-process one) evicts only unpinned records, and
+   * refuses a new key with `StoreFullError` when only pinned ones are left.
+   */
+  readonly pin?: boolean;
+  /**
+   * How long the caller waits for this write (what is left of its deadline).
+   * A store that answers over a network rejects by then, and refuses the
+   * write should it arrive later; an in-process store answers at once.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** A bounded store holds only records it must not forget: a new key cannot be written until some expire. */
+export class StoreFullError extends Error {
+  constructor(readonly maxEntries: number) {
+    super(
+      `state store full: all ${maxEntries} entries are records that must not be forgotten before they expire (claims in flight, outcomes unknown)`,
+    );
+    this.name = 'StoreFullError';
+  }
 }
 
 export type SetIfAbsentResult =

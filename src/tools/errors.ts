@@ -1,4 +1,5 @@
 import {
+  CancelledError,
   DependencyFailedError,
   type InputIssue,
   InvalidInputError,
@@ -119,5 +120,33 @@ export class ToolDefinitionError extends Error {
   ) {
     super(`invalid tool "${tool}": ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
     this.name = 'ToolDefinitionError';
+  }
+}
+
+/**
+ * The caller cancelled a non-idempotent call while its request may have been
+ * out: still a cancel (the caller asked for it), but the operation may have
+ * taken effect, so its outcome is `unknown`, as the ledger records it and
+ * the model is told. Not retryable: repeating it could do it twice. Internal:
+ * callers see a `CancelledError` whose `outcome` is `unknown`.
+ */
+export class CancelledInFlightError extends CancelledError {
+  constructor(from: CancelledError) {
+    super({
+      failure: {
+        ...from.failure,
+        message: 'cancelled by the caller after the request may have reached the dependency',
+      },
+      attempts: from.attempts,
+      ...(from.dependency !== undefined ? { dependency: from.dependency } : {}),
+    });
+  }
+
+  override get outcome(): Outcome {
+    return 'unknown';
+  }
+
+  override get retryable(): boolean {
+    return false;
   }
 }

@@ -1,11 +1,11 @@
 import { z } from 'zod/v4';
 import { proveDelivery } from '../failure/attempt-delivery.js';
 import type { FetchLike } from '../failure/classifying-fetch.js';
-import { type InputIssue, isBreakwaterError } from '../failure/errors.js';
+import { CancelledError, type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { LedgerUnavailableError } from '../idempotency/errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
-import { assertValidKey, contentKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
+import { contentKey, isValidKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
 import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
@@ -23,7 +23,14 @@ import { isSharedHealthSource } from '../policy/shared.js';
 import { createMemoryStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { ToolDefinitionError, ToolOutputError, UnknownToolError } from './errors.js';
+import { type CallRules, checkCallOptions, keyRule } from './call-options.js';
+import {
+  CancelledInFlightError,
+  invalidInput,
+  ToolDefinitionError,
+  ToolOutputError,
+  UnknownToolError,
+} from './errors.js';
 import { createToolFetch } from './fetch.js';
 import {
   type AnthropicToolDefinition,
@@ -37,6 +44,7 @@ import {
 } from './formats.js';
 import { handleCalls } from './handle.js';
 import { issuesOf, parseArguments } from './input.js';
+import { checkedAnswer, reconcileBounded } from './reconcile.js';
 
 /** Who asked for a call: handed to a custom key function. */
 export interface ToolCallInfo {
@@ -73,7 +81,7 @@ export interface ToolContext {
 }
 
 export interface ReconcileContext {
-  /** The caller's signal, if any. */
+  /** Aborts when the operation's deadline passes or the caller cancels: pass it on. */
   readonly signal: AbortSignal | undefined;
   /** Why the outcome is in doubt. */
   readonly failure: Failure;
@@ -84,10 +92,13 @@ export interface ReconcileContext {
 }
 
 /**
- * Asked when a non-idempotent attempt may have taken effect: look the
+ * Asked when a non-idempotent attempt may have taken effect, or when an
+ * earlier call with the same key was abandoned (its process died): look the
  * operation up by its key (or by anything the tool sent that identifies it).
- * `{ found: true, value }` ends the call with that value; `{ found: false }`
- * says it did not happen, so it is tried again; a throw leaves it unknown.
+ * `{ found: true, value }` ends the call with that value (checked against
+ * `output`); only `{ found: false }` says it did not happen, so it is run
+ * again; a throw, any other answer, or no answer by the deadline (or the
+ * caller's cancel) leaves the outcome unknown.
  */
 export type ReconcileFn<I, O> = (key: string, input: I, ctx: ReconcileContext) => Promise<Reconciliation<O>>;
 
@@ -117,12 +128,17 @@ export interface ToolSpec<S extends z.ZodObject, O> {
 }
 
 export interface CallOptions {
-  /** The model's tool-call id: the default key derives from it. */
+  /** The model's tool-call id: the default key derives from it, within `scope`. */
   readonly callId?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   /** A time budget for the call, from now; the profile's `timeout.totalMs` still applies. */
   readonly deadlineMs?: number | undefined;
-  /** Bounds a content-derived key (a conversation or user id). */
+  /**
+   * Bounds every derived key (a tenant, a user, a conversation): the same
+   * call id or content under two scopes is two operations. Tool-call ids are
+   * the model's text and repeat across conversations, so pass one whenever
+   * one registry serves more than one of them.
+   */
   readonly scope?: string | undefined;
   /** Your own key for this operation, overriding the tool's strategy. */
   readonly idempotencyKey?: string | undefined;
@@ -174,6 +190,12 @@ export interface RegistryOptions {
   readonly ledgerLeaseGraceMs?: number;
   /** Largest JSON argument string accepted from a model; default 1 MiB. */
   readonly maxArgumentBytes?: number;
+  /**
+   * Refuse a call without `scope` (`InvalidInputError` naming it). Turn on
+   * when one registry serves several tenants or conversations: without a
+   * scope, two of them sending the same tool-call id share one operation.
+   */
+  readonly requireScope?: boolean;
 }
 
 export interface Registry {
@@ -210,6 +232,9 @@ interface Entry {
   readonly execute: (input: unknown, ctx: ToolContext) => unknown;
 }
 
+/** The lease of a claim whose operation has no deadline: renewed every third of it while the call runs. */
+const UNBOUNDED_LEASE_MS = 30_000;
+
 function describeName(name: unknown): string {
   return typeof name === 'string' ? name.slice(0, 64) : `(${typeof name})`;
 }
@@ -228,6 +253,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const clock = options.clock ?? systemClock;
   const store = options.store ?? createMemoryStore({ clock });
   const ledgerTtlMs = options.ledgerTtlMs ?? 24 * 60 * 60 * 1000;
+  if (!Number.isFinite(ledgerTtlMs) || ledgerTtlMs <= 0)
+    throw new RangeError(`ledgerTtlMs: expected a positive number of milliseconds, got ${ledgerTtlMs}`);
   const leaseGraceMs = options.ledgerLeaseGraceMs ?? 5_000;
   if (!Number.isFinite(leaseGraceMs) || leaseGraceMs < 0) {
     throw new RangeError(
@@ -241,6 +268,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     ...(options.ledgerPollMs !== undefined ? { pollMs: options.ledgerPollMs } : {}),
   });
   const maxArgumentBytes = options.maxArgumentBytes ?? 1024 * 1024;
+  const callRules: CallRules = { requireScope: options.requireScope === true, ledgerTtlMs, leaseGraceMs };
   const tools = new Map<string, Entry>();
   const handles = new Map<string, RegisteredTool>();
 
@@ -304,6 +332,14 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           issues.push({ path: i.path ? `profile.${i.path}` : 'profile', message: i.message });
       }
     }
+    const totalMs = profile?.timeout.totalMs ?? null;
+    if (totalMs !== null && totalMs + leaseGraceMs > ledgerTtlMs) {
+      // The record must outlive the claim: a retry after the deadline must find the result, not nothing.
+      issues.push({
+        path: 'profile.timeout.totalMs',
+        message: `${totalMs} ms plus ledgerLeaseGraceMs (${leaseGraceMs} ms) is longer than the registry's ledgerTtlMs (${ledgerTtlMs} ms): raise ledgerTtlMs or shorten the deadline`,
+      });
+    }
     if (issues.length > 0 || !input || !schema || !profile)
       throw new ToolDefinitionError(describeName(name), issues);
     const observer = options.observer ?? options.telemetry?.observer({ type: 'tool', tool: name });
@@ -332,19 +368,19 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   }
 
   function keyFor(entry: Entry, input: unknown, o: CallOptions): { key: string; keyed: boolean } {
-    if (o.idempotencyKey !== undefined) {
-      assertValidKey(o.idempotencyKey, 'idempotencyKey');
-      return { key: o.idempotencyKey, keyed: true };
-    }
+    if (o.idempotencyKey !== undefined) return { key: o.idempotencyKey, keyed: true };
     const k = entry.key;
     if (typeof k === 'function') {
-      const key = k(input, { tool: entry.name, callId: o.callId, scope: o.scope });
-      assertValidKey(key, `tool "${entry.name}": the key function's result`);
+      const key: unknown = k(input, { tool: entry.name, callId: o.callId, scope: o.scope });
+      if (!isValidKey(key))
+        throw invalidInput(entry.name, [
+          { path: 'idempotency.key', message: `the key function's result: ${keyRule(key)}` },
+        ]);
       return { key, keyed: true };
     }
     if (k === 'content') return { key: contentKey(entry.name, input, o.scope), keyed: true };
     if (o.callId !== undefined && o.callId !== '')
-      return { key: keyFromCallId(entry.name, o.callId), keyed: true };
+      return { key: keyFromCallId(entry.name, o.callId, o.scope), keyed: true };
     // Nobody else can name this operation, so there is nothing to replay or join: no ledger round trip.
     return { key: randomKey(), keyed: false };
   }
@@ -366,41 +402,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     throw new ToolOutputError(entry.name, issuesOf(r.error), entry.effect === 'non-idempotent');
   }
 
-  /**
-   * Runs a reconcile hook within the operation's deadline: the pipeline waits
-   * for it, and a lookup that hangs must not hold the call forever. Running
-   * out of time leaves the outcome unknown, which is the truth.
-   */
-  function withinDeadline<T>(
-    deadlineAt: number | undefined,
-    outer: AbortSignal | undefined,
-    fn: (signal: AbortSignal | undefined) => Promise<T>,
-  ): Promise<T> {
-    if (deadlineAt === undefined) return fn(outer);
-    const ctrl = new AbortController();
-    const onAbort = () => ctrl.abort(outer?.reason);
-    if (outer?.aborted) ctrl.abort(outer.reason);
-    else outer?.addEventListener('abort', onAbort, { once: true });
-    return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(
-        () => {
-          const err = new Error('reconcile did not answer before the deadline');
-          ctrl.abort(err);
-          reject(err);
-        },
-        Math.max(0, deadlineAt - clock.now()),
-      );
-      Promise.resolve()
-        .then(() => fn(ctrl.signal))
-        .then(resolve, reject)
-        .finally(() => {
-          clock.clearTimeout(timer);
-          outer?.removeEventListener('abort', onAbort);
-        });
-    });
-  }
-
   async function invoke(entry: Entry, args: unknown, o: CallOptions): Promise<LedgerResult<unknown>> {
+    checkCallOptions(entry.name, o, callRules);
     const input = parseArguments(entry.name, entry.input, args, { maxArgumentBytes });
     const { key, keyed } = keyFor(entry, input, o);
     const profile = entry.policy.profile;
@@ -436,30 +439,45 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       return entry.execute(input, toolCtx);
     };
     const reconcile = entry.reconcile;
-    const run = async () =>
-      validateOutput(
-        entry,
+    const lookUp = reconcile
+      ? (failure: Failure, outer: AbortSignal | undefined) =>
+          reconcileBounded(clock, deadlineAt, outer, async (signal) =>
+            checkedAnswer(
+              entry.name,
+              await reconcile(key, input, {
+                signal,
+                failure,
+                callId: o.callId,
+                tool: entry.name,
+                fetch: createToolFetch({ signal, connectTimeoutMs: connectMs, fetch: options.fetch }),
+              }),
+            ),
+          )
+      : undefined;
+    const run = async () => {
+      let value: unknown;
+      try {
         // Each attempt in its own delivery record: `not_sent` only if none of its requests reached a server.
-        await entry.policy.run(proveDelivery(attempt, { strict: entry.effect === 'non-idempotent' }), {
-          signal: o.signal,
-          deadlineMs: o.deadlineMs,
-          effect: entry.effect,
-          idempotencyKey: key,
-          keyHonored: entry.honored,
-          reconcile: reconcile
-            ? (failure, outer) =>
-                withinDeadline(deadlineAt, outer, (signal) =>
-                  reconcile(key, input, {
-                    signal,
-                    failure,
-                    callId: o.callId,
-                    tool: entry.name,
-                    fetch: createToolFetch({ signal, connectTimeoutMs: connectMs, fetch: options.fetch }),
-                  }),
-                )
-            : undefined,
-        }),
-      );
+        value = await entry.policy.run(
+          proveDelivery(attempt, { strict: entry.effect === 'non-idempotent' }),
+          {
+            signal: o.signal,
+            // What is left of the call's deadline: the ledger's round trips came out of it.
+            deadlineMs: deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - clock.now()),
+            effect: entry.effect,
+            idempotencyKey: key,
+            keyHonored: entry.honored,
+            reconcile: lookUp,
+          },
+        );
+      } catch (err) {
+        // One outcome per end: a cancel that may have left the request out is unknown in the error too.
+        if (err instanceof CancelledError && err.outcome !== 'unknown' && mayHaveTakenEffect(entry, err))
+          throw new CancelledInFlightError(err);
+        throw err;
+      }
+      return validateOutput(entry, value);
+    };
     if (!keyed) return { value: await run(), source: 'executed' };
 
     const unsafeToRepeat = entry.effect === 'non-idempotent' && !entry.honored;
@@ -469,8 +487,24 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         fingerprint: fingerprint(input),
         signal: o.signal,
         deadlineAt,
-        leaseMs: budget === undefined ? ledgerTtlMs : budget + leaseGraceMs,
+        // A claim outlives the deadline by the grace; without a deadline it is renewed while the call runs.
+        leaseMs: budget === undefined ? UNBOUNDED_LEASE_MS : Math.max(1, budget + leaseGraceMs),
         takeOver: !unsafeToRepeat,
+        reconcile: lookUp
+          ? async () => {
+              const found = await lookUp(
+                {
+                  kind: 'unknown',
+                  delivery: 'unknown',
+                  code: 'abandoned',
+                  message: 'an earlier call with this key did not report back before its lease ended',
+                  cause: undefined,
+                },
+                o.signal,
+              );
+              return found.found ? { found: true, value: validateOutput(entry, found.value) } : found;
+            }
+          : undefined,
         recordUnknown: (err) => unsafeToRepeat && mayHaveTakenEffect(entry, err),
         dependency: entry.name,
       },

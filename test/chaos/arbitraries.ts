@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import type { RetryAfter, Step } from './in-process.js';
+import type { StoreSpec } from './store.js';
 
 const DAY_S = 24 * 60 * 60;
 
@@ -146,6 +147,33 @@ export function profileArb(effect: 'idempotent' | 'non-idempotent'): fc.Arbitrar
       };
     });
 }
+
+/**
+ * The ledger's store: sometimes tiny (eviction pressure), and failing as a
+ * shared Redis does — refusals, stalls shorter and longer than the command
+ * timeout, lost replies, restarts mid-call.
+ */
+export const storeArb: fc.Arbitrary<StoreSpec> = fc.record({
+  maxEntries: fc.option(fc.integer({ min: 1, max: 16 }), { nil: undefined, freq: 2 }),
+  steps: fc.array(
+    fc.record({
+      fault: fc.oneof(
+        { weight: 6, arbitrary: fc.constant('ok' as const) },
+        {
+          weight: 4,
+          arbitrary: fc.constantFrom(
+            'fail' as const,
+            'stall' as const,
+            'lost_reply' as const,
+            'down' as const,
+          ),
+        },
+      ),
+      latencyMs: fc.integer({ min: 0, max: 800 }),
+    }),
+    { maxLength: 40 },
+  ),
+});
 
 /** How a 429 says how long to wait, and for how long. */
 export interface RateLimitWait {

@@ -193,6 +193,9 @@ export class FakeService {
     }
 
     let receipt = this.honorsKey ? this.byRef.get(ref) : undefined;
+    // Stripe's answer to a key reused with other parameters (two operations sharing a call id whose
+    // ledger record was evicted, say): a 422, never the other operation's result.
+    if (receipt !== undefined && receipt.op !== op) throw httpError(422);
     if (this.honorsKey && receipt === undefined && this.inFlightKeys.has(ref)) throw httpError(409);
     let release: (() => void) | undefined;
     if (receipt === undefined) {

@@ -19,7 +19,7 @@ import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
-import { profileArb, stepsArb } from './arbitraries.js';
+import { profileArb, stepsArb, storeArb } from './arbitraries.js';
 import { seeded, watchUnhandledRejections } from './config.js';
 import {
   FakeService,
@@ -31,12 +31,20 @@ import {
   type Step,
 } from './in-process.js';
 import { Referee, type Told, toldByError } from './referee.js';
+import { chaosStore, type StoreSpec } from './store.js';
 
 const TOOLS = ['charge', 'image', 'image_reconciled', 'search'] as const;
 type ToolName = (typeof TOOLS)[number];
 const EFFECTFUL: ReadonlySet<string> = new Set(['charge', 'image', 'image_reconciled']);
 
-type ReconcileStep = { readonly mode: 'ok' | 'throw' | 'hang'; readonly latencyMs: number };
+/** `malformed`: an answer that is neither `{ found: true, value }` nor `{ found: false }`. */
+type ReconcileStep = {
+  readonly mode: 'ok' | 'throw' | 'hang' | 'malformed';
+  readonly latencyMs: number;
+};
+
+/** Call ids that collide across operations: the same id from two tenants (or from one, with other input). */
+const SCOPES = [undefined, 'tenant-a', 'tenant-b'] as const;
 
 interface BatchCall {
   readonly tool: ToolName | 'no_such_tool';
@@ -49,11 +57,19 @@ interface OpSpec {
   readonly startAt: number;
   readonly deadlineMs: number | undefined;
   readonly abortAfterMs: number | undefined;
-  /** The same tool call delivered again: at once (a twin), or after the first ends (a replay). */
-  readonly redeliver: 'none' | 'twin' | 'after';
+  /**
+   * The same tool call delivered again: at once (a twin), as the first ends
+   * (a replay), or seconds later, after other operations have filled the
+   * ledger (a resumed conversation).
+   */
+  readonly redeliver: 'none' | 'twin' | 'after' | 'later';
   readonly batch: readonly BatchCall[];
   /** A stream reader that stops after this many chunks. */
   readonly readChunks: number | undefined;
+  /** The call's scope (tenant). */
+  readonly scope: (typeof SCOPES)[number];
+  /** A call id shared with other operations (`call_slotN`), or undefined for one of its own. */
+  readonly callSlot: number | undefined;
 }
 
 export interface WorldSpec {
@@ -61,6 +77,7 @@ export interface WorldSpec {
   readonly profiles: Readonly<Record<ToolName | 'llm', ProfileInput>>;
   readonly steps: Readonly<Record<ToolName, Step<ServiceFault>[]>>;
   readonly reconcile: ReconcileStep[];
+  readonly store: StoreSpec;
   readonly providers: readonly [Step<ProviderFault>[], Step<ProviderFault>[]];
   readonly ops: readonly OpSpec[];
 }
@@ -70,7 +87,13 @@ const opArb: fc.Arbitrary<OpSpec> = fc.record({
   startAt: fc.integer({ min: 0, max: 4_000 }),
   deadlineMs: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }),
   abortAfterMs: fc.option(fc.integer({ min: 0, max: 3_000 }), { nil: undefined, freq: 4 }),
-  redeliver: fc.constantFrom('none' as const, 'none' as const, 'twin' as const, 'after' as const),
+  redeliver: fc.constantFrom(
+    'none' as const,
+    'none' as const,
+    'twin' as const,
+    'after' as const,
+    'later' as const,
+  ),
   batch: fc.array(
     fc.record({
       tool: fc.constantFrom(...TOOLS, 'no_such_tool' as const),
@@ -79,6 +102,8 @@ const opArb: fc.Arbitrary<OpSpec> = fc.record({
     { minLength: 1, maxLength: 4 },
   ),
   readChunks: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined, freq: 4 }),
+  scope: fc.constantFrom(...SCOPES),
+  callSlot: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined, freq: 2 }),
 });
 
 export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
@@ -98,14 +123,24 @@ export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
   }),
   reconcile: fc.array(
     fc.record({
-      mode: fc.constantFrom('ok' as const, 'ok' as const, 'throw' as const, 'hang' as const),
+      mode: fc.constantFrom(
+        'ok' as const,
+        'ok' as const,
+        'throw' as const,
+        'hang' as const,
+        'malformed' as const,
+      ),
       latencyMs: fc.integer({ min: 0, max: 500 }),
     }),
     { maxLength: 8 },
   ),
   providers: fc.tuple(stepsArb(PROVIDER_FAULTS, 1_500), stepsArb(PROVIDER_FAULTS, 1_500)),
+  store: storeArb,
   ops: fc.array(opArb, { minLength: 1, maxLength: 14 }),
 });
+
+/** How long after its first delivery ends a call is delivered again, when `later`. */
+const LATER_MS = 6_000;
 
 /** Virtual time the whole schedule may take; far beyond any deadline it can set. */
 const HORIZON_MS = 120_000;
@@ -133,7 +168,7 @@ function build(
   trace?: (line: string) => void,
 ): World {
   const random = seeded(spec.seed);
-  const registry = createRegistry({ clock, random, ledgerPollMs: 25 });
+  const registry = createRegistry({ clock, random, ledgerPollMs: 25, store: chaosStore(spec.store, clock) });
   const service = (tool: ToolName, name: string, honorsKey: boolean) =>
     new FakeService(
       name,
@@ -174,6 +209,11 @@ function build(
         if (step.mode === 'hang') return new Promise(() => {});
         await sleep(clock, step.latencyMs, ctx.signal);
         if (step.mode === 'throw') throw new Error('lookup failed');
+        if (step.mode === 'malformed') {
+          const found = services.image_reconciled.lookup(key);
+          // The value itself, or nothing at all: neither may let the call run again.
+          return (found ?? {}) as never;
+        }
         const found = services.image_reconciled.lookup(key);
         return found ? { found: true, value: found } : { found: false };
       },
@@ -249,7 +289,12 @@ async function callTool(w: World, tool: ToolName, id: string, op: OpSpec, label:
       w.registry.call(
         tool,
         { op: id, amount: 500 },
-        { callId: `call_${id}`, signal, deadlineMs: op.deadlineMs },
+        {
+          callId: op.callSlot === undefined ? `call_${id}` : `call_slot${op.callSlot}`,
+          scope: op.scope,
+          signal,
+          deadlineMs: op.deadlineMs,
+        },
       ),
     (s) => (s.ok ? 'value' : toldForTool(tool, s.error)),
   );
@@ -368,6 +413,10 @@ async function runOp(w: World, op: OpSpec, index: number): Promise<void> {
       else {
         await first;
         if (op.redeliver === 'after') await callTool(w, tool, id, op, `${tool} ${id} again`);
+        if (op.redeliver === 'later') {
+          await sleep(w.clock, LATER_MS);
+          await callTool(w, tool, id, op, `${tool} ${id} later`);
+        }
       }
     }
   }

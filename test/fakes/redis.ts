@@ -56,16 +56,24 @@ export interface OwnRedis {
   kill(): Promise<void>;
 }
 
+export interface OwnRedisOptions {
+  /** Run with an append-only file in `dir` (fsync on every write), so a restart keeps what was written. */
+  readonly appendonly?: { readonly dir: string };
+}
+
 /** A dedicated redis-server on a free port, that the test itself starts and kills. */
-export async function ownRedis(): Promise<OwnRedis> {
+export async function ownRedis(options: OwnRedisOptions = {}): Promise<OwnRedis> {
   const port = await closedPort();
   let child: ChildProcess | undefined;
+  const persistence = options.appendonly
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.appendonly.dir]
+    : ['--appendonly', 'no'];
   return {
     port,
     async start() {
       child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence],
         {
           stdio: 'ignore',
         },

@@ -80,6 +80,25 @@ describe('keys', () => {
     expect(keyFromCallId('pay', 'call_1')).not.toBe(keyFromCallId('book', 'call_1'));
   });
 
+  it('bounds a call-id key by its scope; without one the key is what it was before scopes', () => {
+    const a = keyFromCallId('pay', 'call_0', 'tenant-A');
+    expect(keyFromCallId('pay', 'call_0', 'tenant-A')).toBe(a);
+    expect(keyFromCallId('pay', 'call_0', 'tenant-B')).not.toBe(a);
+    expect(keyFromCallId('pay', 'call_0')).not.toBe(a);
+    // The unscoped form is unchanged, so records written before scopes existed still replay.
+    expect(keyFromCallId('pay', 'call_0')).toBe('bwc_27c714be04230ae8c80977458f92a5c33dce5fce');
+  });
+
+  it('a scope never collides with a call id that contains the separator', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), (id, scope, other) => {
+        fc.pre(scope !== other);
+        expect(keyFromCallId('t', id, scope)).not.toBe(keyFromCallId('t', id, other));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('derives content keys from tool, input and scope, whatever the key order', () => {
     const k = contentKey('pay', { amount: 5, to: 'bob' }, 'conv-1');
     expect(contentKey('pay', { to: 'bob', amount: 5 }, 'conv-1')).toBe(k);

@@ -266,4 +266,86 @@ describe('ledger', () => {
     await store.setIfAbsent('bw:ledger:k1', 'garbage', 60_000);
     expect(await rejection(ledger.run(base, async () => 1))).toBeInstanceOf(PreviousOutcomeUnknownError);
   });
+
+  it('an abandoned claim is reconciled when repeating is unsafe: found is recorded, only "not found" runs', async () => {
+    const answers: Array<[unknown, string, number]> = [
+      [{ found: true, value: 'it happened' }, 'reconciled', 0],
+      [{ found: false }, 'executed', 1],
+    ];
+    for (const [answer, source, runs] of answers) {
+      const { clock, store, ledger } = setup();
+      const claim = JSON.stringify({ state: 'pending', fp: 'fp-a', owner: 'dead', until: clock.now() + 50 });
+      await store.setIfAbsent('bw:ledger:k1', claim, 60_000);
+      await clock.advance(60);
+      let ran = 0;
+      const r = await ledger.run({ ...base, reconcile: async () => answer as never }, async () => {
+        ran++;
+        return 'ran';
+      });
+      expect(r.source).toBe(source);
+      expect(ran).toBe(runs);
+      // Either way it is settled now: the next delivery replays.
+      expect((await ledger.run(base, async () => 'again')).source).toBe('replayed');
+    }
+  });
+
+  it('an abandoned claim whose reconcile throws or answers nonsense stays unknown, and nothing runs', async () => {
+    for (const reconcile of [
+      async () => {
+        throw new Error('lookup down');
+      },
+      async () => ({}) as never,
+      async () => undefined as never,
+      async () => ({ found: true }) as never,
+    ]) {
+      const { clock, store, ledger } = setup();
+      const claim = JSON.stringify({ state: 'pending', fp: 'fp-a', owner: 'dead', until: clock.now() + 50 });
+      await store.setIfAbsent('bw:ledger:k1', claim, 60_000);
+      await clock.advance(60);
+      let ran = 0;
+      const err = await rejection(ledger.run({ ...base, reconcile }, async () => ++ran));
+      expect(err).toBeInstanceOf(PreviousOutcomeUnknownError);
+      expect((err as Error).message).toMatch(/reconcile/);
+      expect(ran).toBe(0);
+    }
+  });
+
+  it('renews its lease while the operation runs, so a twin elsewhere waits instead of taking over', async () => {
+    const { clock, store, ledger } = setup();
+    const other = createLedger({ store, clock, ttlMs: 60_000, pollMs: 10 });
+    let runs = 0;
+    const slow = async () => {
+      runs++;
+      await new Promise<void>((r) => clock.setTimeout(r, 1_000));
+      return 'slow';
+    };
+    const first = ledger.run({ ...base, leaseMs: 300, takeOver: true }, slow);
+    await clock.advance(900);
+    const twin = other.run({ ...base, leaseMs: 300, takeOver: true }, slow);
+    expect(await clock.run(Promise.all([first, twin]))).toEqual([
+      { value: 'slow', source: 'executed' },
+      { value: 'slow', source: 'replayed' },
+    ]);
+    expect(runs).toBe(1);
+  });
+
+  it('a claim whose answer was lost (written, then the store call failed) is taken back: the key stays free', async () => {
+    const { store } = setup();
+    let lose = true;
+    const lossy: StateStore = {
+      ...store,
+      setIfAbsent: async (...a) => {
+        const r = await store.setIfAbsent(...a);
+        if (lose) throw new Error('reply lost');
+        return r;
+      },
+    };
+    const ledger = createLedger({ store: lossy, ttlMs: 60_000 });
+    let runs = 0;
+    expect(await rejection(ledger.run(base, async () => ++runs))).toBeInstanceOf(LedgerUnavailableError);
+    await new Promise<void>((r) => setImmediate(r));
+    expect(await store.get('bw:ledger:k1')).toBeUndefined();
+    lose = false;
+    expect(await ledger.run(base, async () => ++runs)).toEqual({ value: 1, source: 'executed' });
+  });
 });

@@ -142,7 +142,9 @@ const quick = {
   gate: { concurrency: 64, maxQueue: 512, queueTimeoutMs: 200 },
 };
 
-const registry = createRegistry();
+// Records expire within the run, so the bounded ledger turns over: results of image generations are
+// kept for their whole TTL (repeating one is unsafe), and a day's TTL would fill it for good.
+const registry = createRegistry({ ledgerTtlMs: 2_000, ledgerLeaseGraceMs: 500 });
 const input = z.object({ n: z.number().int() });
 registry.register({
   name: 'charge',

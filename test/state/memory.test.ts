@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
 import { createMemoryStore } from '../../src/state/memory.js';
+import { StoreFullError } from '../../src/state/store.js';
 
 describe('createMemoryStore', () => {
   it('setIfAbsent writes once and then reports what the key holds', async () => {
@@ -66,6 +67,37 @@ describe('createMemoryStore', () => {
     await expect(store.setIfAbsent('k', 'v', 0)).rejects.toThrow(/ttlMs/);
     await expect(store.setIfAbsent('k', 'v', Number.NaN)).rejects.toThrow(/ttlMs/);
     expect(() => createMemoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
+  });
+});
+
+describe('createMemoryStore: pinned records', () => {
+  it('evicts only unpinned records to make room, however old the pinned ones', async () => {
+    const clock = createVirtualClock(0);
+    const store = createMemoryStore({ clock, maxEntries: 3 });
+    await store.setIfAbsent('claim', 'pending', 60_000, { pin: true });
+    for (let i = 0; i < 10; i++) await store.setIfAbsent(`done${i}`, String(i), 60_000);
+    expect(await store.get('claim')).toBe('pending');
+    expect(store.size).toBeLessThanOrEqual(3);
+    // A pinned record rewritten unpinned (a result that may be replayed) becomes evictable.
+    expect(await store.compareAndSet('claim', 'pending', 'done', 60_000)).toBe(true);
+    for (let i = 10; i < 20; i++) await store.setIfAbsent(`done${i}`, String(i), 60_000);
+    expect(await store.get('claim')).toBeUndefined();
+  });
+
+  it('refuses a new key with StoreFullError when only pinned records are left, writing nothing', async () => {
+    const clock = createVirtualClock(0);
+    const store = createMemoryStore({ clock, maxEntries: 2 });
+    await store.setIfAbsent('a', '1', 1_000, { pin: true });
+    await store.setIfAbsent('b', '2', 5_000, { pin: true });
+    await expect(store.setIfAbsent('c', '3', 1_000)).rejects.toBeInstanceOf(StoreFullError);
+    await expect(store.setIfAbsent('c', '3', 1_000)).rejects.toThrow(/must not be forgotten/);
+    expect(await store.get('c')).toBeUndefined();
+    // Rewriting a key that is held needs no room.
+    expect(await store.compareAndSet('a', '1', '1b', 1_000, { pin: true })).toBe(true);
+    // Once one expires, there is room again.
+    await clock.advance(1_000);
+    expect(await store.setIfAbsent('c', '3', 1_000)).toEqual({ written: true });
+    expect(await store.get('b')).toBe('2');
   });
 });
 

@@ -385,7 +385,9 @@ describe('keys', () => {
       idempotency: { key: () => 'has spaces' },
       execute: () => 1,
     });
-    expect(await rejection(registry.call('bad_key', {}))).toBeInstanceOf(TypeError);
+    const err = await rejection(registry.call('bad_key', {}));
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err).toMatchObject({ issues: [{ path: 'idempotency.key' }] });
   });
 
   it('an explicit key with different input is refused, as Stripe does', async () => {
