@@ -10,8 +10,10 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(
   `breakwater benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}\n`,
 );
-console.log('## Happy-path overhead per call (async no-op)\n');
+console.log('## Happy-path overhead per call (an async no-op, and one setImmediate hop)\n');
 console.log((await overheadBench()).text);
+// `npm run bench -- overhead`: the overhead table alone, for a quick before/after.
+if (process.argv.includes('overhead')) process.exit(0);
 console.log('\n## Telemetry cost per call (async no-op)\n');
 console.log((await telemetryBench()).text);
 console.log('\n## Shared state: Redis against in-process (Redis at 127.0.0.1:6379)\n');

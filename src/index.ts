@@ -42,6 +42,7 @@ export {
   ReplayUnavailableError,
 } from './idempotency/index.js';
 export {
+  type Admission,
   type AttemptContext,
   type AttemptInfo,
   type AttemptOutcome,
@@ -57,6 +58,10 @@ export {
   type Effect,
   type Gate,
   type GateProfile,
+  type Health,
+  type HealthPermit,
+  type HealthSource,
+  type HealthVerdict,
   type OperationInfo,
   type Policy,
   type PolicyEvent,
@@ -67,6 +72,7 @@ export {
   type ProfileInput,
   type ProfileIssue,
   type Random,
+  type Reconcile,
   type Reconciliation,
   type RetryInfo,
   type RunOptions,

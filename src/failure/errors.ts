@@ -25,6 +25,11 @@ export interface BreakwaterErrorOptions {
   readonly attempts?: readonly AttemptRecord[];
   readonly dependency?: string;
   readonly message?: string;
+  /**
+   * Overrides the outcome the code implies: a cancel whose attempt may have
+   * reached the dependency is a cancel, and its outcome is `unknown`.
+   */
+  readonly outcome?: Outcome;
 }
 
 /**
@@ -38,6 +43,7 @@ export class BreakwaterError extends Error {
   readonly failure: Failure;
   readonly attempts: readonly AttemptRecord[];
   readonly dependency: string | undefined;
+  private readonly outcomeGiven: Outcome | undefined;
 
   constructor(code: BreakwaterErrorCode, options: BreakwaterErrorOptions) {
     super(options.message ?? describe(code, options), { cause: options.failure.cause });
@@ -45,6 +51,7 @@ export class BreakwaterError extends Error {
     this.failure = options.failure;
     this.attempts = options.attempts ?? [];
     this.dependency = options.dependency;
+    this.outcomeGiven = options.outcome;
   }
 
   override get name(): string {
@@ -53,7 +60,7 @@ export class BreakwaterError extends Error {
 
   /** `unknown` only when the operation may have taken effect and we could not find out. */
   get outcome(): Outcome {
-    return this.code === 'outcome_unknown' ? 'unknown' : 'failed';
+    return this.outcomeGiven ?? (this.code === 'outcome_unknown' ? 'unknown' : 'failed');
   }
 
   /** Whether the same call, made again later, could succeed. */
@@ -65,7 +72,7 @@ export class BreakwaterError extends Error {
       case 'cancelled':
         return false;
       default:
-        return this.code !== 'outcome_unknown' && this.failure.shouldRetry !== false;
+        return this.outcome !== 'unknown' && this.failure.shouldRetry !== false;
     }
   }
 }

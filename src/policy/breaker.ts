@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { reportObserverFailure } from './observers.js';
 import { SlidingWindow } from './sliding-window.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open' | 'isolated' | 'disabled';
@@ -250,6 +251,13 @@ export class CircuitBreaker {
     const from = this.stateValue;
     this.stateValue = to;
     if (from === to) return;
-    for (const l of this.listeners) l({ from, to, at, reason });
+    for (const l of this.listeners) {
+      // A listener that throws must not leave the breaker half-way through a transition, nor its caller.
+      try {
+        l({ from, to, at, reason });
+      } catch (err) {
+        reportObserverFailure(l, 'breaker transition listener', err);
+      }
+    }
   }
 }

@@ -13,7 +13,12 @@
 export type TimerHandle = unknown;
 
 export interface Clock {
-  /** Milliseconds since the epoch (or since the virtual clock's origin). */
+  /**
+   * Milliseconds on a clock that never steps: durations, deadlines and open
+   * periods are differences of two readings. (The system clock's readings
+   * start near the epoch, but are not the wall clock: compare them only with
+   * each other, never with `Date.now()` or another process's.)
+   */
   now(): number;
   setTimeout(callback: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
@@ -23,8 +28,17 @@ export interface Clock {
   unref?(handle: TimerHandle): void;
 }
 
+/**
+ * Anchored once to the wall clock, then driven by `performance.now()`: an NTP
+ * step or a manual change of the system time (10 s back, say) must not make a
+ * 500 ms attempt timeout last 10.5 s, nor hold a breaker open 11 s. The wall
+ * clock is read only where the wire needs it (HTTP dates); state shared
+ * between processes takes its time from Redis, so they agree.
+ */
+const origin = performance.timeOrigin;
+
 export const systemClock: Clock = {
-  now: Date.now,
+  now: () => origin + performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout(handle) {
     clearTimeout(handle as ReturnType<typeof setTimeout>);

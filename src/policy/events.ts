@@ -51,9 +51,13 @@ export type AttemptOutcome<T> =
 /**
  * How telemetry (or anything else) watches a policy. Wrappers must call `run`
  * exactly once and return what it returns; they may open a span around it.
- * Every member is optional and costs nothing when absent.
+ * Every member is optional and costs nothing when absent. An observer that
+ * throws, or breaks the wrapper contract, is reported once by name and
+ * otherwise ignored: it never changes an outcome.
  */
 export interface PolicyObserver {
+  /** Names this observer in the warning given if it throws (telemetry's is `telemetry`). */
+  readonly name?: string;
   operation?<T>(info: OperationInfo, run: () => Promise<T>): Promise<T>;
   attempt?<T>(info: AttemptInfo, run: () => Promise<AttemptOutcome<T>>): Promise<AttemptOutcome<T>>;
   event?(event: PolicyEvent): void;

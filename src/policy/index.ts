@@ -12,6 +12,16 @@ export { decideRetry, type Effect, type RetryVerdict } from './decision.js';
 export type { AttemptInfo, AttemptOutcome, OperationInfo, PolicyEvent, PolicyObserver } from './events.js';
 export { Gate, type GateEnterOptions, type GateOptions, type GateOutcome } from './gate.js';
 export {
+  type Admission,
+  DEFAULT_MAX_COOLDOWN_MS,
+  type Health,
+  type HealthPermit,
+  type HealthSource,
+  type HealthVerdict,
+  isHealthSource,
+} from './health.js';
+export { LocalHealth } from './local-health.js';
+export {
   type AttemptContext,
   createPolicy,
   type Policy,
@@ -32,6 +42,7 @@ export {
   profileSchema,
   resolveProfile,
 } from './profile.js';
+export type { Reconcile } from './reconcile.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export { sleep } from './sleep.js';
 export { createVirtualClock, type VirtualClock } from './virtual-clock.js';

@@ -48,6 +48,14 @@ const gateSchema = z.strictObject({
   maxQueue: z.int().min(0),
   queueTimeoutMs: positiveMs.nullable(),
   rate: z.strictObject({ limit: z.int().min(1), intervalMs: positiveMs }).nullable(),
+  /**
+   * The longest pause a Retry-After imposes on every other caller (in this
+   * process and, with a shared store, in all). Past it the dependency gets
+   * calls again, like a probe: one `Retry-After: 86399` must not stop it for a
+   * day. The caller that received the header decides for itself
+   * (`retry.maxRetryAfterMs`).
+   */
+  maxCooldownMs: positiveMs,
 });
 
 export const profileSchema = z.strictObject({
@@ -122,7 +130,7 @@ const idempotent: Profile = {
     halfOpenMaxWaitMs: 10_000,
     countKinds: HEALTH_KINDS,
   },
-  gate: { concurrency: 64, maxQueue: 256, queueTimeoutMs: 10_000, rate: null },
+  gate: { concurrency: 64, maxQueue: 256, queueTimeoutMs: 10_000, rate: null, maxCooldownMs: 60_000 },
 };
 
 export const builtinProfiles: Readonly<Record<BuiltinProfileName, Profile>> = {
@@ -152,7 +160,7 @@ export const builtinProfiles: Readonly<Record<BuiltinProfileName, Profile>> = {
       maxOpenMs: 120_000,
       halfOpenMaxWaitMs: 60_000,
     },
-    gate: { concurrency: 16, maxQueue: 128, queueTimeoutMs: 30_000, rate: null },
+    gate: { concurrency: 16, maxQueue: 128, queueTimeoutMs: 30_000, rate: null, maxCooldownMs: 60_000 },
   },
   payment: {
     name: 'payment',
@@ -173,7 +181,7 @@ export const builtinProfiles: Readonly<Record<BuiltinProfileName, Profile>> = {
       maxOpenMs: 300_000,
       halfOpenMaxWaitMs: 15_000,
     },
-    gate: { concurrency: 8, maxQueue: 64, queueTimeoutMs: 10_000, rate: null },
+    gate: { concurrency: 8, maxQueue: 64, queueTimeoutMs: 10_000, rate: null, maxCooldownMs: 60_000 },
   },
 };
 

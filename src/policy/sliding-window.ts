@@ -24,7 +24,16 @@ export class SlidingWindow<K extends string> {
       index[k] = i;
     });
     this.index = index;
-    this.headStart = now;
+    this.headStart = this.bucketStart(now);
+  }
+
+  /**
+   * Buckets start at multiples of their width, not when the window was made:
+   * every process (and the shared window in Redis) then cuts time the same
+   * way, so a count means the same thing wherever it is kept.
+   */
+  private bucketStart(now: number): number {
+    return Math.floor(now / this.bucketMs) * this.bucketMs;
   }
 
   private rotate(now: number): void {
@@ -59,6 +68,6 @@ export class SlidingWindow<K extends string> {
   reset(now: number): void {
     this.counts.fill(0);
     this.head = 0;
-    this.headStart = now;
+    this.headStart = this.bucketStart(now);
   }
 }

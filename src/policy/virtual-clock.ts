@@ -13,6 +13,8 @@ export interface VirtualClock extends Clock {
   run<T>(promise: Promise<T>, options?: { maxMs?: number }): Promise<T>;
   /** Timers not yet fired. */
   pendingTimers(): number;
+  /** How far the next timer is from now, or undefined when none is pending. */
+  nextTimerIn(): number | undefined;
 }
 
 /** Lets every queued microtask and I/O callback run before time moves on. */
@@ -80,6 +82,10 @@ export function createVirtualClock(start = 0): VirtualClock {
       return tracked;
     },
     pendingTimers: () => timers.size,
+    nextTimerIn() {
+      const t = nextDue(Number.POSITIVE_INFINITY);
+      return t === undefined ? undefined : Math.max(0, t.at - now);
+    },
   };
   return clock;
 }

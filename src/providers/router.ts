@@ -49,7 +49,7 @@ export interface RouterOptions {
   /**
    * Each call becomes a `breakwater.route` span, each provider attempt a
    * `chat {model}` span with the GenAI attributes, each failover an event.
-   * `observer`, when given too, replaces the per-provider observers.
+   * `observer`, when given too, watches beside telemetry.
    */
   readonly telemetry?: Telemetry | undefined;
   /**
@@ -142,21 +142,22 @@ export function createRouter(options: RouterOptions): Router {
   const profile = resolveProfile(options.profile ?? 'llm');
   const telemetry = options.telemetry;
   const routes: Route[] = options.providers.map((provider) => {
-    const observer =
-      options.observer ??
+    const observer = [
       telemetry?.observer({
         type: 'chat',
         provider: provider.name,
         model: provider.model,
         describe: describeChat,
-      });
+      }),
+      options.observer,
+    ];
     return {
       provider,
       policy: createPolicy(provider.profile ?? profile, {
         dependency: `${provider.name}/${provider.model}`,
         clock,
         ...(options.random ? { random: options.random } : {}),
-        ...(observer ? { observer } : {}),
+        observer,
         ...(isSharedHealthSource(options.store) ? { shared: options.store } : {}),
       }),
     };

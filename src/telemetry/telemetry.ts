@@ -506,6 +506,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     };
 
     const result: PolicyObserver = {
+      name: 'telemetry',
       attempt<T>(info: AttemptInfo, run: () => Promise<AttemptOutcome<T>>): Promise<AttemptOutcome<T>> {
         const parent = trace.getActiveSpan();
         const state = parent ? STATES.get(parent) : undefined;

@@ -167,7 +167,7 @@ export interface RegisteredTool<I = unknown, O = unknown> {
 export interface RegistryOptions {
   /** Where the ledger lives; an in-process `createMemoryStore()` by default. */
   readonly store?: StateStore;
-  /** Watches every tool's policy; defaults to `telemetry`'s observer when that is given. */
+  /** Watches every tool's policy, beside `telemetry`'s observer when that is given. */
   readonly observer?: PolicyObserver;
   /** Each call becomes an `execute_tool` span, its attempts child spans, a replay a ledger event. */
   readonly telemetry?: Telemetry;
@@ -342,7 +342,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     }
     if (issues.length > 0 || !input || !schema || !profile)
       throw new ToolDefinitionError(describeName(name), issues);
-    const observer = options.observer ?? options.telemetry?.observer({ type: 'tool', tool: name });
+    const observer = [options.telemetry?.observer({ type: 'tool', tool: name }), options.observer];
 
     return {
       name,
@@ -357,7 +357,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         dependency: name,
         clock,
         ...(options.random ? { random: options.random } : {}),
-        ...(observer ? { observer } : {}),
+        observer,
         // A store that shares health (Redis) shares each tool's breaker, cooldown and budget too.
         ...(isSharedHealthSource(store) ? { shared: store } : {}),
       }),

@@ -159,3 +159,35 @@ describe('a classifying fetch with a connect timeout', () => {
     }
   });
 });
+
+describe('a call waiting for a half-open breaker whose probe another call took (found by the long chaos run)', () => {
+  it('ends by its deadline instead of being let in the moment the probe succeeds, past it', async () => {
+    const clock = createVirtualClock(1_000_000);
+    const policy = createPolicy(
+      {
+        timeout: { attemptMs: 20, totalMs: 1_221 },
+        retry: { maxAttempts: 3, backoff: { initialMs: 0, maxMs: 0 }, budget: false },
+        breaker: {
+          mode: 'consecutive',
+          consecutiveFailures: 1,
+          openMs: 590,
+          maxOpenMs: 590,
+          halfOpenMaxWaitMs: 20,
+          waitWhenOpen: true,
+        },
+        gate: false,
+      },
+      { clock },
+    );
+    const start = clock.now();
+    // Two attempts hang into their timeouts (each trips the breaker); the third waits for the breaker.
+    const op = policy.run(() => new Promise<string>(() => {})).catch((e: unknown) => e);
+    // At the second reopening another caller takes the only probe and answers 2 ms later: 1 ms past op's deadline.
+    clock.setTimeout(() => {
+      void policy.run(() => new Promise<string>((r) => clock.setTimeout(() => r('probe'), 2)));
+    }, 1_220);
+    const err = await clock.run(op);
+    expect(isBreakwaterError(err, 'timeout')).toBe(true);
+    expect(clock.now() - start).toBeLessThanOrEqual(1_221);
+  });
+});

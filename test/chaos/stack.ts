@@ -12,7 +12,8 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
-import type { CircuitBreaker } from '../../src/policy/breaker.js';
+import type { AttemptOutcome, PolicyObserver } from '../../src/policy/events.js';
+import type { Health, HealthSource } from '../../src/policy/health.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { sleep } from '../../src/policy/sleep.js';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-clock.js';
@@ -80,7 +81,13 @@ export interface WorldSpec {
   readonly store: StoreSpec;
   readonly providers: readonly [Step<ProviderFault>[], Step<ProviderFault>[]];
   readonly ops: readonly OpSpec[];
+  /** An observer (a telemetry exporter, the user's own) that throws: it must change nothing. */
+  readonly throwingObserver: ThrowingObserver;
+  /** Steps of the wall clock (an NTP correction, an operator): the policies must not notice. */
+  readonly wallSteps: readonly { readonly atMs: number; readonly byMs: number }[];
 }
+
+export type ThrowingObserver = 'none' | 'event' | 'attempt' | 'operation' | 'all';
 
 const opArb: fc.Arbitrary<OpSpec> = fc.record({
   target: fc.constantFrom(...TOOLS, 'batch' as const, 'chat' as const, 'stream' as const),
@@ -137,7 +144,47 @@ export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
   providers: fc.tuple(stepsArb(PROVIDER_FAULTS, 1_500), stepsArb(PROVIDER_FAULTS, 1_500)),
   store: storeArb,
   ops: fc.array(opArb, { minLength: 1, maxLength: 14 }),
+  throwingObserver: fc.constantFrom<ThrowingObserver>('none', 'none', 'event', 'attempt', 'operation', 'all'),
+  wallSteps: fc.array(
+    fc.record({
+      atMs: fc.integer({ min: 0, max: 6_000 }),
+      byMs: fc.oneof(fc.integer({ min: -60_000, max: 60_000 }), fc.constant(-86_400_000)),
+    }),
+    { maxLength: 3 },
+  ),
 });
+
+const throwing = new Map<ThrowingObserver, PolicyObserver>();
+
+/**
+ * An observer that throws where the schedule says, from its wrappers before
+ * or after calling `run`. One object per kind for the whole run, so that its
+ * warning (given once per observer) is printed once, not once per schedule.
+ */
+function throwingObserver(where: ThrowingObserver): PolicyObserver | undefined {
+  if (where === 'none') return undefined;
+  const known = throwing.get(where);
+  if (known) return known;
+  const boom = () => {
+    throw new Error('observer failed');
+  };
+  const on = (w: ThrowingObserver) => where === w || where === 'all';
+  const observer: PolicyObserver = {
+    name: `chaos-${where}`,
+    ...(on('event') ? { event: boom } : {}),
+    ...(on('attempt')
+      ? {
+          attempt: async <T>(_i: unknown, run: () => Promise<AttemptOutcome<T>>) => {
+            await run();
+            return boom();
+          },
+        }
+      : {}),
+    ...(on('operation') ? { operation: boom } : {}),
+  };
+  throwing.set(where, observer);
+  return observer;
+}
 
 /** How long after its first delivery ends a call is delivered again, when `later`. */
 const LATER_MS = 6_000;
@@ -157,8 +204,15 @@ interface World {
   readonly services: Readonly<Record<ToolName, FakeService>>;
 }
 
-function breakerOf(registry: Registry, tool: string): CircuitBreaker | undefined {
+function breakerOf(registry: Registry, tool: string): Health | undefined {
   return registry.get(tool)?.policy.breaker;
+}
+
+/** Where the schedule's health lives: in process, or shared through a real Redis (the ledger stays in process). */
+export interface SharedHealthWorld {
+  readonly source: HealthSource;
+  /** Moves virtual time only while no Redis reply is awaited: Redis takes no virtual time. */
+  run<T>(clock: VirtualClock, p: Promise<T>, maxMs: number): Promise<T>;
 }
 
 function build(
@@ -166,9 +220,19 @@ function build(
   clock: VirtualClock,
   referee: Referee,
   trace?: (line: string) => void,
+  shared?: SharedHealthWorld,
 ): World {
   const random = seeded(spec.seed);
-  const registry = createRegistry({ clock, random, ledgerPollMs: 25, store: chaosStore(spec.store, clock) });
+  const observer = throwingObserver(spec.throwingObserver);
+  const ledger = chaosStore(spec.store, clock);
+  const store = shared ? { ...ledger, health: shared.source.health.bind(shared.source) } : ledger;
+  const registry = createRegistry({
+    clock,
+    random,
+    ledgerPollMs: 25,
+    store,
+    ...(observer ? { observer } : {}),
+  });
   const service = (tool: ToolName, name: string, honorsKey: boolean) =>
     new FakeService(
       name,
@@ -242,6 +306,8 @@ function build(
     profile: spec.profiles.llm,
     clock,
     random,
+    ...(observer ? { observer } : {}),
+    ...(shared ? { store } : {}),
   });
   return { clock, referee, registry, router, services };
 }
@@ -425,12 +491,20 @@ async function runOp(w: World, op: OpSpec, index: number): Promise<void> {
 export async function runSchedule(
   spec: WorldSpec,
   trace?: (line: string) => void,
+  shared?: SharedHealthWorld,
 ): Promise<{ violations: string[]; unhandled: unknown[] }> {
   const clock = createVirtualClock(1_000_000);
   const referee = new Referee(clock, trace);
   const unhandled = watchUnhandledRejections();
+  const wallNow = Date.now;
+  let wallOffset = 0;
+  Date.now = () => wallNow() + wallOffset;
   try {
-    const w = build(spec, clock, referee, trace);
+    const w = build(spec, clock, referee, trace, shared);
+    for (const step of spec.wallSteps)
+      clock.setTimeout(() => {
+        wallOffset += step.byMs;
+      }, step.atMs);
     const ops = spec.ops.map(
       (op, i) =>
         new Promise<void>((resolve) => {
@@ -443,12 +517,15 @@ export async function runSchedule(
         }),
     );
     try {
-      await clock.run(Promise.all(ops), { maxMs: HORIZON_MS });
+      const all = Promise.all(ops);
+      if (shared) await shared.run(clock, all, HORIZON_MS);
+      else await clock.run(all, { maxMs: HORIZON_MS });
     } catch (err) {
       referee.violation(`never forever: ${String(err)}`);
     }
     // Requests the callers gave up on still land (and bill) at their fakes: let them.
-    await clock.advance(SETTLE_MS);
+    if (shared) await shared.run(clock, sleep(clock, SETTLE_MS), SETTLE_MS);
+    else await clock.advance(SETTLE_MS);
     for (const [i, op] of spec.ops.entries()) {
       if (EFFECTFUL.has(op.target)) {
         const id = `op${i}`;
@@ -462,9 +539,21 @@ export async function runSchedule(
         });
       }
     }
+    // No slot left: every gate is empty once everything has ended.
+    for (const tool of TOOLS) {
+      const gate = w.registry.get(tool)?.policy.gate;
+      if (gate && (gate.inFlight !== 0 || gate.queued !== 0))
+        referee.violation(`${tool}: gate left with ${gate.inFlight} in flight, ${gate.queued} queued`);
+    }
+    for (const [i, route] of w.router.routes.entries()) {
+      const gate = route.policy.gate;
+      if (gate && (gate.inFlight !== 0 || gate.queued !== 0))
+        referee.violation(`provider ${i}: gate left with ${gate.inFlight} in flight, ${gate.queued} queued`);
+    }
     await new Promise<void>((r) => setImmediate(r));
     return { violations: referee.violations, unhandled: unhandled.seen };
   } finally {
+    Date.now = wallNow;
     unhandled.stop();
   }
 }

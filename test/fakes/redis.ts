@@ -95,3 +95,50 @@ export async function ownRedis(options: OwnRedisOptions = {}): Promise<OwnRedis>
     },
   };
 }
+
+/** Replies ioredis still waits for (its queues of commands sent and not answered, and not sent yet). */
+function inFlight(client: Redis): number {
+  const c = client as unknown as { commandQueue: { length: number }; offlineQueue: { length: number } };
+  // Sent and not answered, or not sent yet (the client is still connecting).
+  return c.commandQueue.length + c.offlineQueue.length;
+}
+
+/** Waits (in real time) until no command of `client` awaits its reply and the promises that follow have run. */
+export async function redisQuiet(client: Redis): Promise<void> {
+  for (let quietTurns = 0; quietTurns < 3; ) {
+    await new Promise((r) => setImmediate(r));
+    if (inFlight(client) === 0) quietTurns++;
+    else {
+      quietTurns = 0;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}
+
+/**
+ * `clock.run` for code that talks to a real Redis: virtual time moves to the
+ * next timer only once every Redis command has been answered, so an answer
+ * is never overtaken by a timeout that could not have fired first.
+ */
+export async function runWithRedis<T>(
+  clock: { now(): number; nextTimerIn(): number | undefined; advance(ms: number): Promise<void> },
+  client: Redis,
+  promise: Promise<T>,
+  maxMs = 24 * 60 * 60 * 1000,
+): Promise<T> {
+  const limit = clock.now() + maxMs;
+  let done = false;
+  const tracked = promise.finally(() => {
+    done = true;
+  });
+  tracked.catch(() => {});
+  for (;;) {
+    await redisQuiet(client);
+    if (done) return tracked;
+    const next = clock.nextTimerIn();
+    if (next === undefined)
+      throw new Error('runWithRedis: pending, with no timer due and no Redis reply awaited');
+    if (clock.now() + next > limit) throw new Error(`runWithRedis: still pending after ${maxMs} ms`);
+    await clock.advance(next);
+  }
+}

@@ -75,13 +75,15 @@ export function modelCallWrapper(options: ModelCallOptions, context: ModelPolicy
     const key = `${provider}:${name}`;
     let policy = policies.get(key);
     if (!policy) {
-      const observer =
-        context.observer ?? context.telemetry?.observer({ type: 'chat', provider, model: name });
+      const observer = [
+        context.telemetry?.observer({ type: 'chat', provider, model: name }),
+        context.observer,
+      ];
       policy = createPolicy(profileInput(), {
         dependency: key,
         clock: context.clock ?? systemClock,
         ...(context.random ? { random: context.random } : {}),
-        ...(observer ? { observer } : {}),
+        observer,
       });
       policies.set(key, policy);
     }
