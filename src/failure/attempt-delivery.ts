@@ -7,13 +7,46 @@ export interface AttemptMark {
 }
 
 // A WeakMap rather than a property: a frozen error, or one an SDK inspects, is left as it is. The mark is
-// read as soon as the attempt's rejection reaches the policy; an error object two attempts throw in the same
-// tick would carry the later one's mark.
-const marks = new WeakMap<object, AttemptMark>();
+// read as soon as the attempt's rejection reaches the policy, in the same turn of the event loop. One error
+// object can reject several attempts in that turn (a pool, a memoized token fetch, any shared promise): their
+// marks are merged, so that no attempt lends its "nothing reached" to one whose requests did reach. A mark
+// from an earlier turn has been read already and is replaced.
+const marks = new WeakMap<object, AttemptMark & { readonly turn: number }>();
+
+let turn = 0;
+let turnEnding = false;
+
+/** The current turn of the event loop; it ends with the next `setImmediate`. */
+function currentTurn(): number {
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(() => {
+      turn++;
+      turnEnding = false;
+    }).unref();
+  }
+  return turn;
+}
+
+function merged(a: DeliveryTrace, b: DeliveryTrace): DeliveryTrace {
+  return {
+    requests: a.requests + b.requests,
+    reached: a.reached + b.reached,
+    statuses: [...a.statuses, ...b.statuses],
+  };
+}
 
 function mark(err: unknown, trace: DeliveryTrace, strict: boolean): void {
-  if ((typeof err === 'object' && err !== null) || typeof err === 'function')
-    marks.set(err as object, { trace, strict });
+  if (!((typeof err === 'object' && err !== null) || typeof err === 'function')) return;
+  const now = currentTurn();
+  const earlier = marks.get(err as object);
+  if (earlier !== undefined && earlier.turn === now) {
+    marks.set(err as object, {
+      trace: merged(earlier.trace, trace),
+      strict: earlier.strict || strict,
+      turn: now,
+    });
+  } else marks.set(err as object, { trace, strict, turn: now });
 }
 
 /** The mark `proveDelivery` left on an error, if any. */

@@ -155,7 +155,7 @@ export function classifyHttp(status: number, headers: unknown, cause: unknown, n
     ...(shouldRetry !== undefined ? { shouldRetry } : {}),
   };
   const msg = `HTTP ${status}`;
-  // The dependency's explicit word settles delivery (x-should-retry; docs/policies.md).
+  // The dependency's explicit word settles delivery (x-should-retry).
   if (shouldRetry === false) return failure(kindOfStatus(status), 'processed', msg, cause, extra);
   if (status === 429) return failure('rate_limited', 'not_processed', msg, cause, extra);
   if (status === 529) return failure('overloaded', 'not_processed', msg, cause, extra);

@@ -110,21 +110,69 @@ function markWritten(req: RequestState): void {
   }
 }
 
+/** Counts a new request in the current scope's record and every record above it. */
+function track(request: object, origin: string): RequestState | undefined {
+  const record = scope.getStore();
+  if (!record) return undefined;
+  const records: DeliveryRecord[] = [];
+  for (let r: DeliveryRecord | undefined = record; r; r = r.parent) records.push(r);
+  const req: RequestState = { origin, state: 'created', status: undefined, records };
+  byRequest.set(request, req);
+  for (const r of records) {
+    r.requests++;
+    if (r.tracked.length < TRACKED_MAX) r.tracked.push(req);
+  }
+  return req;
+}
+
+/**
+ * A node:http request may have been written once its socket is connected: a
+ * reused keep-alive socket at once, a new one at its `connect`. One that never
+ * got a connected socket (refused, unresolvable) wrote nothing.
+ */
+function watchHttpRequest(request: object, req: RequestState): void {
+  type Socket = { connecting?: unknown; once?: unknown };
+  const emitter = request as { socket?: Socket | null; once?: unknown };
+  const onSocket = (socket: Socket) => {
+    if (socket.connecting === true && typeof socket.once === 'function')
+      (socket.once as (event: 'connect', fn: () => void) => unknown).call(socket, 'connect', () =>
+        markWritten(req),
+      );
+    else markWritten(req);
+  };
+  // Node hands a request its socket on a later tick; one that already has it, or that cannot say, counts as written.
+  if (emitter.socket) onSocket(emitter.socket);
+  else if (typeof emitter.once === 'function')
+    (emitter.once as (event: 'socket', fn: (socket: Socket) => void) => unknown).call(
+      request,
+      'socket',
+      onSocket,
+    );
+  else markWritten(req);
+}
+
 function subscribe(): void {
   if (subscribed) return;
   subscribed = true;
   diagnostics.subscribe('undici:request:create', (message) => {
-    const record = scope.getStore();
     const request = requestOf(message);
-    if (!record || !request) return;
-    const records: DeliveryRecord[] = [];
-    for (let r: DeliveryRecord | undefined = record; r; r = r.parent) records.push(r);
-    const req: RequestState = { origin: originOf(request), state: 'created', status: undefined, records };
-    byRequest.set(request, req);
-    for (const r of records) {
-      r.requests++;
-      if (r.tracked.length < TRACKED_MAX) r.tracked.push(req);
-    }
+    if (request) track(request, originOf(request));
+  });
+  // Clients built on node:http (axios, got, stripe-node, the AWS SDK) write through sockets undici never sees:
+  // a charge they made must leave the attempt unknown when a later fetch of the same attempt is refused.
+  diagnostics.subscribe('http.client.request.start', (message) => {
+    const request = requestOf(message);
+    // No origin: the HTTP/2 rule below is undici's alone.
+    const req = request ? track(request, '') : undefined;
+    if (request && req) watchHttpRequest(request, req);
+  });
+  diagnostics.subscribe('http.client.response.finish', (message) => {
+    const request = requestOf(message);
+    const req = request ? byRequest.get(request) : undefined;
+    if (!req) return;
+    const status = (message as { response?: { statusCode?: unknown } }).response?.statusCode;
+    if (typeof status === 'number') req.status = status;
+    markWritten(req);
   });
   diagnostics.subscribe('undici:client:sendHeaders', (message) => {
     const request = requestOf(message);

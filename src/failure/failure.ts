@@ -1,5 +1,5 @@
 /**
- * The vocabulary of failures (docs/policies.md) as types: every error that crosses a policy is
+ * The vocabulary of failures as types: every error that crosses a policy is
  * turned into one `Failure`, and every retry decision is taken on it alone.
  */
 

@@ -90,7 +90,7 @@ function latestReset(h: HeaderReader, nowMs: number): number | undefined {
 }
 
 /**
- * How long the dependency asked us to wait, in this order (docs/policies.md):
+ * How long the dependency asked us to wait, in this order:
  * `retry-after-ms`, then `retry-after`, else the latest reset of an exhausted
  * bucket. Undefined when it said nothing usable.
  */

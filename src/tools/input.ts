@@ -111,7 +111,15 @@ function inspect(value: unknown, maxBytes: number): InputIssue[] {
       return [{ path: '', message: `arguments nested deeper than ${MAX_ARGUMENT_DEPTH} levels` }];
     }
     bytes += 2;
-    if (Array.isArray(v)) {
+    if (v instanceof Map || v instanceof Set) {
+      // Entries hold no own keys, so the walk below would count a 10^6-entry Map as `{}`; schemas
+      // (`z.map`, `z.set`) and the fingerprint still visit every entry.
+      for (const entry of v instanceof Map ? v : v.values()) {
+        if (++keys > MAX_ARGUMENT_KEYS) return tooMany();
+        bytes += 1;
+        stack.push({ v: entry, key: keys, parent: f, depth: f.depth + 1 });
+      }
+    } else if (Array.isArray(v)) {
       // By index, stopping early: `Object.keys` of a 10^6-element array is already the work being refused.
       for (let i = 0; i < v.length; i++) {
         if (++keys > MAX_ARGUMENT_KEYS) return tooMany();
@@ -176,10 +184,13 @@ export function parseArguments<S extends z.ZodType>(
   }
   // Before any validation: the schema's work grows with the input, the walk's stops at the limits.
   // (A string's size was measured exactly above.)
-  const refused = inspect(
-    value,
-    typeof args === 'string' ? Number.POSITIVE_INFINITY : options.maxArgumentBytes,
-  );
+  let refused: InputIssue[];
+  try {
+    refused = inspect(value, typeof args === 'string' ? Number.POSITIVE_INFINITY : options.maxArgumentBytes);
+  } catch {
+    // A getter or a Proxy trap threw while the arguments were read; its message may hold anything, so it is not echoed.
+    throw fail(tool, [{ path: '', message: 'arguments could not be read (a getter or proxy threw)' }]);
+  }
   if (refused.length > 0) throw fail(tool, refused);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw fail(tool, issuesOf(parsed.error));

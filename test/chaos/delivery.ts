@@ -5,7 +5,12 @@
  * - attempts with several requests: an image is billed, then the same attempt
  *   fails in any way - a refused or reset download, one that hangs until the
  *   attempt times out, a database driver's `ECONNREFUSED`, a `NotSentError`,
- *   a malformed URL or a port fetch will not dial;
+ *   a malformed URL or a port fetch will not dial, or a connection pool
+ *   that fails the attempts waiting on it with one shared `NotSentError`
+ *   (so that an attempt that sent nothing, `pool_waiter`, fails in the same
+ *   turn with the same error object as one whose image was billed);
+ * - the same with the image billed through node:http (what axios, got,
+ *   stripe-node and the AWS SDK use), which undici never sees (`http_then`);
  * - charges over real HTTP/2 (node:http2, TLS), reset before or after the
  *   server took the charge, or left unanswered;
  * - requests fetch refuses to make, as the only request of an attempt;
@@ -15,6 +20,7 @@
  * operation told "failed" took none; every operation ends exactly once, by
  * its deadline; hostile input never reaches `execute`.
  */
+import http from 'node:http';
 import http2 from 'node:http2';
 import fc from 'fast-check';
 import { Agent } from 'undici';
@@ -44,7 +50,8 @@ export type FollowUp =
   | 'driver_error'
   | 'not_sent_error'
   | 'bad_url'
-  | 'blocked_port';
+  | 'blocked_port'
+  | 'shared_pool';
 
 export const FOLLOW_UPS: readonly FollowUp[] = [
   'none',
@@ -55,6 +62,7 @@ export const FOLLOW_UPS: readonly FollowUp[] = [
   'not_sent_error',
   'bad_url',
   'blocked_port',
+  'shared_pool',
 ];
 
 /** What the HTTP/2 payment server does with one charge request. */
@@ -69,7 +77,15 @@ export const H2_FAULTS: readonly H2Fault[] = [
 export type Hostile = 'huge_string' | 'huge_total' | 'many_keys' | 'deep';
 export const HOSTILE: readonly Hostile[] = ['huge_string', 'huge_total', 'many_keys', 'deep'];
 
-const TARGETS = ['image_then', 'image_then_reconciled', 'h2_charge', 'bad_request', 'hostile'] as const;
+const TARGETS = [
+  'image_then',
+  'image_then_reconciled',
+  'http_then',
+  'h2_charge',
+  'bad_request',
+  'hostile',
+  'pool_waiter',
+] as const;
 type Target = (typeof TARGETS)[number];
 
 interface DeliveryOp {
@@ -84,6 +100,8 @@ interface DeliveryOp {
   readonly afterImage: FollowUp[];
   readonly h2: H2Fault[];
   readonly hostile: Hostile;
+  /** How many async frames deep a `pool_waiter` waits on the pool: where its rejection falls in the turn. */
+  readonly poolDepth: number;
 }
 
 export interface DeliverySpec {
@@ -102,8 +120,11 @@ export const deliverySpecArb: fc.Arbitrary<DeliverySpec> = fc.record({
     fc.record({
       // Hostile input is refused before anything runs, and costs the most to build and walk: drawn less.
       target: fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom<Target>('image_then', 'image_then_reconciled', 'h2_charge') },
-        { weight: 1, arbitrary: fc.constantFrom<Target>('bad_request', 'hostile') },
+        {
+          weight: 3,
+          arbitrary: fc.constantFrom<Target>('image_then', 'image_then_reconciled', 'http_then', 'h2_charge'),
+        },
+        { weight: 1, arbitrary: fc.constantFrom<Target>('bad_request', 'hostile', 'pool_waiter') },
       ),
       startAt: fc.integer({ min: 0, max: 2_000 }),
       deadlineMs: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }),
@@ -113,6 +134,7 @@ export const deliverySpecArb: fc.Arbitrary<DeliverySpec> = fc.record({
       afterImage: fc.array(weighted<FollowUp>('none', FOLLOW_UPS), { maxLength: 4 }),
       h2: fc.array(weighted<H2Fault>('ok', H2_FAULTS), { maxLength: 4 }),
       hostile: fc.constantFrom(...HOSTILE),
+      poolDepth: fc.integer({ min: 0, max: 3 }),
     }),
     { minLength: 1, maxLength: 5 },
   ),
@@ -216,6 +238,11 @@ export function forgetHostile(): void {
 
 let nextOp = 0;
 
+/** `fn` awaited through `depth` more async frames: each one moves its rejection a microtask later. */
+async function nested<T>(depth: number, fn: () => Promise<T>): Promise<T> {
+  return depth <= 0 ? fn() : await nested(depth - 1, fn);
+}
+
 function buildRegistry(
   d: DeliveryServers,
   spec: DeliverySpec,
@@ -229,7 +256,28 @@ function buildRegistry(
   const registry = createRegistry({ clock, random: seeded(spec.seed), ledgerPollMs: 25 });
   const attemptsOf = new Map<string, number>();
   const followUps = new Map<string, FollowUp[]>();
+  const poolDepths = new Map<string, number>();
   const run = (op: string) => executed.set(op, (executed.get(op) ?? 0) + 1);
+
+  // One pool for the schedule, failing on every 250 ms mark: the attempts waiting on it then get one error object.
+  let pool: Promise<never> | undefined;
+  const sharedPool = (): Promise<never> => {
+    if (pool === undefined) {
+      let reject!: (err: unknown) => void;
+      pool = new Promise<never>((_, rej) => {
+        reject = rej;
+      });
+      pool.catch(() => {});
+      clock.setTimeout(
+        () => {
+          pool = undefined;
+          reject(new NotSentError('the connection pool could not connect'));
+        },
+        250 - (clock.now() % 250),
+      );
+    }
+    return pool;
+  };
 
   /** One follow-up, tracked so that time moves only when it is meant to (a hang). */
   const follow = async (what: FollowUp, fetchFn: FetchLike): Promise<void> => {
@@ -265,6 +313,9 @@ function buildRegistry(
       case 'blocked_port':
         await tracker.run(() => fetchFn('http://127.0.0.1:25/cdn/img.png'));
         return;
+      case 'shared_pool':
+        await sharedPool();
+        return;
     }
   };
 
@@ -283,7 +334,46 @@ function buildRegistry(
     await follow(followUps.get(i.op)?.shift() ?? 'none', ctx.fetch);
     return image;
   };
+  /** The image billed through node:http, as an SDK built on it would; then the attempt's follow-up. */
+  const httpThen = async (
+    i: { op: string },
+    ctx: { fetch: FetchLike; idempotencyKey: string; signal: AbortSignal },
+  ) => {
+    run(i.op);
+    const image = await tracker.run(
+      (headers) =>
+        new Promise<unknown>((resolve, reject) => {
+          const req = http.request(
+            `${s.images.url}/v1/images`,
+            {
+              method: 'POST',
+              headers: { ...headers, [OP_HEADER]: i.op, 'content-type': 'application/json' },
+              // As an SDK passes the signal it is given: a held request ends with the attempt.
+              signal: ctx.signal,
+            },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (c: string) => {
+                text += c;
+              });
+              res.on('end', () => {
+                if ((res.statusCode ?? 0) >= 400)
+                  reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode }));
+                else resolve(text === '' ? null : (JSON.parse(text) as unknown));
+              });
+              res.on('error', reject);
+            },
+          );
+          req.on('error', reject);
+          req.end(JSON.stringify({ op: i.op, ref: ctx.idempotencyKey }));
+        }),
+    );
+    await follow(followUps.get(i.op)?.shift() ?? 'none', ctx.fetch);
+    return image;
+  };
   const input = z.object({ op: z.string(), prompt: z.string().optional() });
+  registry.register({ name: 'http_then', input, profile: spec.profiles.image, execute: httpThen });
   registry.register({ name: 'image_then', input, profile: spec.profiles.image, execute: imageThen });
   registry.register({
     name: 'image_then_reconciled',
@@ -328,7 +418,19 @@ function buildRegistry(
       return 'unreachable';
     },
   });
-  return { registry, followUps };
+  registry.register({
+    name: 'pool_waiter',
+    input,
+    profile: spec.profiles.image,
+    execute: async (i) => {
+      run(i.op);
+      // Sends nothing: its first attempt only waits on the pool; a retry finds it healthy. How deep the wait is
+      // nested decides where its rejection falls among the others' in the same turn: 0 to 3 async frames.
+      if ((executed.get(i.op) ?? 0) === 1) await nested(poolDepths.get(i.op) ?? 0, sharedPool);
+      return 'pooled';
+    },
+  });
+  return { registry, followUps, poolDepths };
 }
 
 export async function runDeliverySchedule(
@@ -342,11 +444,12 @@ export async function runDeliverySchedule(
   const unhandled = watchUnhandledRejections();
   const executed = new Map<string, number>();
   try {
-    const { registry, followUps } = buildRegistry(d, spec, clock, executed);
+    const { registry, followUps, poolDepths } = buildRegistry(d, spec, clock, executed);
     const ids = spec.ops.map(() => `dchaos-${process.pid}-${++nextOp}`);
     for (const [i, op] of spec.ops.entries()) {
       s.toolFaults.set(ids[i]!, [...op.faults]);
       followUps.set(ids[i]!, [...op.afterImage]);
+      poolDepths.set(ids[i]!, op.poolDepth);
       d.h2Faults.set(ids[i]!, [...op.h2]);
     }
     const signalFor = (afterMs: number | undefined) => {
@@ -416,7 +519,7 @@ export async function runDeliverySchedule(
       await new Promise<void>((r) => setImmediate(r));
     for (const [i, op] of spec.ops.entries()) {
       const id = ids[i]!;
-      if (op.target === 'image_then' || op.target === 'image_then_reconciled')
+      if (op.target === 'image_then' || op.target === 'image_then_reconciled' || op.target === 'http_then')
         referee.effects(id, s.images.imagesFor(id));
       if (op.target === 'h2_charge') referee.effects(id, d.h2Charges.get(id) ?? 0);
       if (op.target === 'hostile' && (executed.get(id) ?? 0) > 0)

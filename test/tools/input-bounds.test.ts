@@ -134,3 +134,56 @@ describe('collecting issues respects its cap of 20', () => {
     expect((err as InvalidInputError).issues).toHaveLength(20);
   });
 });
+
+describe('objects that are not plain JSON', () => {
+  it('a Map of 300 000 entries counts toward the key limit: refused, the schema never consulted', async () => {
+    const registry = createRegistry();
+    let validated = 0;
+    registry.register({
+      name: 'tag_items',
+      effect: 'idempotent',
+      input: zod.object({
+        // A Map cannot be a JSON Schema; it reaches a tool through a field the schema leaves open.
+        tags: zod.any().refine(() => {
+          validated++;
+          return true;
+        }),
+      }),
+      execute: () => 'tagged',
+    });
+    const tags = new Map(Array.from({ length: 300_000 }, (_, i) => [i, i] as [number, number]));
+    const err = await caught(registry.call('tag_items', { tags }));
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).issues[0]?.message).toContain(`${MAX_ARGUMENT_KEYS} keys`);
+    expect(validated).toBe(0);
+  });
+
+  it('a getter that throws is an InvalidInputError that does not echo its message', async () => {
+    const { registry, runs } = counted();
+    const input = {
+      get prompt(): string {
+        throw new Error('sk-secret-in-getter');
+      },
+    };
+    const err = await caught(registry.call('make_image', input));
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(String((err as Error).message)).not.toContain('sk-secret');
+    expect(JSON.stringify((err as InvalidInputError).issues)).not.toContain('sk-secret');
+    expect(runs()).toBe(0);
+  });
+
+  it('a Proxy whose ownKeys trap throws is an InvalidInputError too', async () => {
+    const { registry } = counted();
+    const input = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('trap');
+        },
+      },
+    );
+    expect(await caught(registry.call('make_image', input as { prompt: string }))).toBeInstanceOf(
+      InvalidInputError,
+    );
+  });
+});

@@ -149,11 +149,14 @@ export async function importMcpTools(
   for (const remote of chosen) {
     const own = options.tools?.[remote.name] ?? {};
     const remoteName = remote.name;
+    // Words about the tool that telemetry records name it by the registry name: bounded and in our alphabet. The
+    // remote name is the server's own text, of any length, and may carry content.
+    const name = names.get(remote)!;
     // `$schema` is the registry's to set; a draft-04 `id` would read to zod as a registry id of its own.
     const { $schema: _schema, id: _id, ...schema } = remote.inputSchema;
     const profile = own.profile ?? options.profile;
     const handle = registry.register({
-      name: names.get(remote)!,
+      name,
       ...(remote.description !== undefined ? { description: remote.description } : {}),
       // Any object passes here; `.meta` makes the JSON Schema models see the server's own.
       input: z.object({}).catchall(z.unknown()).meta(schema),
@@ -181,15 +184,12 @@ export async function importMcpTools(
           // The server's words go to the model; telemetry records them only with content capture.
           throw new ToolError(clip(err instanceof Error ? err.message : String(err)), {
             ...failure,
-            cause: remoteTextCause(
-              `the MCP request for ${remoteName} failed (${failure.kind})`,
-              failure.cause,
-            ),
+            cause: remoteTextCause(`the MCP request for ${name} failed (${failure.kind})`, failure.cause),
           });
         }
         if (result.isError === true) {
           const said = textOf(result.content);
-          const standIn = `${remoteName} reported an error`;
+          const standIn = `${name} reported an error`;
           const message = clip(said !== undefined && said !== '' ? said : standIn);
           const how = options.classifyError?.(result, remoteName) ?? DEFAULT_ERROR;
           throw new ToolError(message, { ...how, cause: remoteTextCause(standIn, how.cause) });

@@ -111,6 +111,27 @@ describe('importMcpTools against a server that lists badly', () => {
     expect(called).toEqual(['Oslo']);
   });
 
+  it('a remote name that carries content or runs long stays out of the spans: they use the registry name', async () => {
+    const otel = installOtel();
+    try {
+      const remoteName = `notify.${EMAIL}.${'x'.repeat(100_000)}`;
+      const client = {
+        listTools: async () => ({ tools: [tool(remoteName)] }),
+        callTool: async () => ({ isError: true, content: [{ type: 'text', text: 'no' }] }),
+      } as unknown as McpClientLike;
+      const registry = createRegistry({ telemetry: createTelemetry() });
+      const [imported] = await importMcpTools(client, registry);
+      expect(imported?.name.length).toBeLessThanOrEqual(64);
+      await caught(registry.call(imported!.name, {}));
+      const recorded = everyRecordedString(otel.spans());
+      expect(recorded.join('\n')).toContain(`${imported!.name} reported an error`);
+      expect(recorded.join('\n')).not.toContain(EMAIL);
+      expect(Math.max(...recorded.map((r) => r.length))).toBeLessThan(1_000);
+    } finally {
+      await otel.uninstall();
+    }
+  });
+
   it('refuses two remote names that map to one, before registering any', async () => {
     const { client } = lister(() => ({ tools: [tool('first'), tool('a.b'), tool('a_b')] }));
     const registry = createRegistry();
