@@ -67,7 +67,7 @@ export type SetIfAbsentResult =
   | { readonly written: true }
   | { readonly written: false; readonly current: string };
 
-/** A TTL that a store can honour: a positive, finite number of milliseconds. */
+/** A TTL that a store can honor: a positive, finite number of milliseconds. */
 export function checkTtl(ttlMs: number): void {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
     throw new RangeError(`ttlMs: expected a positive number of milliseconds, got ${ttlMs}`);
