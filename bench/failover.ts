@@ -52,8 +52,8 @@ export async function failoverBench(): Promise<{ rows: FailoverRow[]; text: stri
   const anthropic = new Anthropic({ apiKey: 'sk-ant-bench', baseURL: secondary.baseURL, fetch });
   const router = providers.createRouter({
     providers: [
-      providers.openaiProvider(openai, { model: 'gpt-bench' }),
-      providers.anthropicProvider(anthropic, { model: 'claude-bench' }),
+      providers.createOpenAIProvider(openai, { model: 'gpt-bench' }),
+      providers.createAnthropicProvider(anthropic, { model: 'claude-bench' }),
     ],
     profile: 'llm',
   });

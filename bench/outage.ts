@@ -218,7 +218,7 @@ export interface OutageRow {
   readonly calls: number;
 }
 
-function analyse(run: Run): OutageRow {
+function analyze(run: Run): OutageRow {
   const inOutage = run.attempts.filter((a) => a < OUTAGE_MS).length;
   const startedInOutage = run.calls.filter((c) => c.start < OUTAGE_MS);
   const firstOk = Math.min(...run.calls.filter((c) => c.ok && c.end >= OUTAGE_MS).map((c) => c.end));
@@ -254,7 +254,7 @@ function analyse(run: Run): OutageRow {
   };
 }
 
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 
 /** Attempts per second over time, one line per contender, on a log scale (the healthy load dwarfs the outage's). */
 export function chart(runs: readonly Run[]): string {
@@ -307,11 +307,11 @@ export function chart(runs: readonly Run[]): string {
     const points = values
       .map((v, b) => `${x(b * CHART_BIN_MS + CHART_BIN_MS / 2).toFixed(1)},${y(v).toFixed(1)}`)
       .join(' ');
-    const colour = COLOURS[i % COLOURS.length];
-    out.push(`<polyline fill="none" stroke="${colour}" stroke-width="1.6" points="${points}"/>`);
+    const color = COLORS[i % COLORS.length];
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.6" points="${points}"/>`);
     const ly = H - bottom + 34 + 14 * i;
     out.push(
-      `<line x1="${left}" x2="${left + 24}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"/>`,
+      `<line x1="${left}" x2="${left + 24}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
       `<text x="${left + 30}" y="${ly}">${runs[i]?.name ?? ''}</text>`,
     );
   });
@@ -330,7 +330,7 @@ export async function outageBench(): Promise<{ rows: OutageRow[]; text: string }
     // Let the previous contender's stray timers (backoffs past the run) drain before the next one starts.
     await sleep(DEADLINE_MS + 100);
   }
-  const rows = runs.map(analyse);
+  const rows = runs.map(analyze);
   const text = [
     `A dependency with ${LATENCY_MS} ms latency fails every call for ${OUTAGE_MS / 1_000} s, then recovers; ${CALLERS} callers call it back to back for ${RUN_MS / 1_000} s, each call with a ${DEADLINE_MS / 1_000} s deadline. Same knobs for all: ${ATTEMPTS} attempts, backoff ${BACKOFF_MS} ms → ${BACKOFF_MAX_MS} ms, breaker open after ${TRIP_AFTER} consecutive failures, first probe after ${BREAK_MS} ms, then every ${BREAK_MAX_MS} ms at most (opossum: every ${BREAK_MS} ms). breakwater waits for its breaker within the deadline (\`breaker.waitWhenOpen\`).`,
     '',

@@ -134,7 +134,7 @@ async function scenario(
         fetch: bw.createClassifyingFetch({ connectTimeoutMs: 10_000 }),
       });
       const router = providers.createRouter({
-        providers: [providers.openaiProvider(client, { model: 'gpt-bench' })],
+        providers: [providers.createOpenAIProvider(client, { model: 'gpt-bench' })],
         profile: 'llm',
       });
       call = () => router.chat({ messages });

@@ -25,16 +25,18 @@ export async function redisBench(): Promise<{ text: string } | undefined> {
   const memoryPolicy = bw.createPolicy('idempotent');
   const noop = async () => 1;
   rows.push(await measure('createPolicy, in-process state', () => memoryPolicy.run(noop), calls, 5));
-  const store = redisEntry.redisStore(client, { prefix });
+  const store = redisEntry.createRedisStore(client, { prefix });
   const sharedPolicy = bw.createPolicy('idempotent', { shared: store, dependency: 'bench' });
   const before = store.commands;
-  rows.push(await measure('createPolicy, shared through redisStore', () => sharedPolicy.run(noop), calls, 5));
+  rows.push(
+    await measure('createPolicy, shared through createRedisStore', () => sharedPolicy.run(noop), calls, 5),
+  );
   const sharedCommands = (store.commands - before) / (calls * 6);
 
   // Room for every call of the run: a non-idempotent call's result is kept for its whole TTL.
   const registries = [
-    bw.memoryStore({ maxEntries: 200_000 }),
-    redisEntry.redisStore(client, { prefix: `${prefix}ledger:` }),
+    bw.createMemoryStore({ maxEntries: 200_000 }),
+    redisEntry.createRedisStore(client, { prefix: `${prefix}ledger:` }),
   ].map((s) => {
     const r = bw.createRegistry({ store: s });
     r.register({ name: 'book', input: z.object({ n: z.number() }), execute: async ({ n }) => n });
@@ -43,17 +45,17 @@ export async function redisBench(): Promise<{ text: string } | undefined> {
   let id = 0;
   rows.push(
     await measure(
-      'non-idempotent tool call with a call id, memoryStore',
+      'non-idempotent tool call with a call id, createMemoryStore',
       () => registries[0]!.r.call('book', { n: 1 }, { callId: `m${id++}` }),
       calls,
       5,
     ),
   );
-  const ledgerStore = registries[1]!.s as ReturnType<typeof redisEntry.redisStore>;
+  const ledgerStore = registries[1]!.s as ReturnType<typeof redisEntry.createRedisStore>;
   const ledgerBefore = ledgerStore.commands;
   rows.push(
     await measure(
-      'non-idempotent tool call with a call id, redisStore',
+      'non-idempotent tool call with a call id, createRedisStore',
       () => registries[1]!.r.call('book', { n: 1 }, { callId: `r${id++}` }),
       calls,
       5,

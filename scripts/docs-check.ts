@@ -30,13 +30,18 @@ export interface DocProblem {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** README.md and every page under docs/, relative to the repository root. */
+/** README.md, every page under docs/, and the examples' READMEs, relative to the repository root. */
 export function documentationFiles(root = ROOT): string[] {
-  const docs = readdirSync(join(root, 'docs'))
-    .filter((name) => name.endsWith('.md'))
-    .sort()
-    .map((name) => `docs/${name}`);
-  return ['README.md', ...docs];
+  const pages = (dir: string) =>
+    readdirSync(join(root, dir))
+      .filter((name) => name.endsWith('.md'))
+      .sort()
+      .map((name) => `${dir}/${name}`);
+  const examples = readdirSync(join(root, 'examples'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(root, 'examples', entry.name, 'README.md')))
+    .map((entry) => `examples/${entry.name}/README.md`)
+    .sort();
+  return ['README.md', ...pages('docs'), ...pages('examples'), ...examples];
 }
 
 /** The fenced code blocks of one Markdown text, with the line each starts on. */
@@ -150,7 +155,7 @@ function compilerOptions(root: string): ts.CompilerOptions {
   const config = ts.readConfigFile(configPath, (path) => ts.sys.readFile(path));
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
   const entries: Record<string, string[]> = { breakwater: [join(root, 'src/index.ts')] };
-  for (const subpath of ['redis', 'mcp', 'ai-sdk', 'openai-agents', 'langchain']) {
+  for (const subpath of ['building-blocks', 'redis', 'mcp', 'ai-sdk', 'openai-agents', 'langchain']) {
     entries[`breakwater/${subpath}`] = [join(root, `src/${subpath}.ts`)];
   }
   return { ...parsed.options, noEmit: true, declaration: false, sourceMap: false, paths: entries };

@@ -3,8 +3,8 @@
  * that applications without Redis never load it.
  */
 export {
+  createRedisStore,
   type RedisStore,
   type RedisStoreOptions,
-  redisStore,
   StoreUnavailableError,
 } from './state/redis.js';

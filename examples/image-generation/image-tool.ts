@@ -14,8 +14,8 @@
  * - a definite refusal (400, 422): not retried; nothing happened.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { KeyStrategy, ProfileInput, RegisteredTool, Registry } from 'breakwater';
 import { z } from 'zod';
-import type { KeyStrategy, ProfileInput, RegisteredTool, Registry } from '../../src/index.js';
 
 export const imageInput = z.object({
   prompt: z.string().min(1).max(2_000).describe('What the picture shows, in words'),
@@ -73,7 +73,7 @@ export function registerImageTool(
     profile: options.profile ?? imageProfile,
     idempotency: {
       // The API ignores Idempotency-Key: nothing upstream stops a second request from rendering again.
-      honoured: false,
+      honored: false,
       ...(options.key !== undefined ? { key: options.key } : {}),
       reconcile: async (key, _input, ctx) => {
         // The reference we sent with the request names the operation; the API records it on acceptance.

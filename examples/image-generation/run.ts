@@ -7,10 +7,10 @@
  *   npx tsx examples/image-generation/run.ts
  */
 import { pathToFileURL } from 'node:url';
-import { createRegistry, isBreakwaterError, type PolicyEvent, type ProfileInput } from '../../src/index.js';
+import { createRegistry, isBreakwaterError, type PolicyEvent, type ProfileInput } from 'breakwater';
 import type { Fault } from '../shared/faults.js';
 import { freePort, type LocalServer } from '../shared/local-http.js';
-import { colourWanted, createStyle, type Style } from '../shared/style.js';
+import { colorWanted, createStyle, type Style } from '../shared/style.js';
 import { type ImageService, startImageService } from './image-service.js';
 import { imageProfile, registerImageTool } from './image-tool.js';
 
@@ -106,7 +106,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     },
   });
   const tool = registerImageTool(registry, { baseUrl, profile });
-  const prompt = s.prompt ?? 'A watercolour of the Alfama rooftops at dusk';
+  const prompt = s.prompt ?? 'A watercolor of the Alfama rooftops at dusk';
   let outcome: ScenarioResult['outcome'] = 'value';
   let note = '';
   const call = () => tool.call({ prompt }, { callId: 'call_1' });
@@ -150,7 +150,7 @@ export async function naiveRetryOnTimeout(): Promise<{ images: number; requests:
         const res = await fetch(`${service.url}/v1/images`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ prompt: 'A watercolour of the Alfama rooftops at dusk' }),
+          body: JSON.stringify({ prompt: 'A watercolor of the Alfama rooftops at dusk' }),
           signal: AbortSignal.timeout(700),
         });
         if (res.ok) break;
@@ -205,5 +205,5 @@ export async function runImageScenarios(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runImageScenarios(console.log, createStyle(colourWanted()));
+  await runImageScenarios(console.log, createStyle(colorWanted()));
 }

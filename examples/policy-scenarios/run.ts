@@ -3,12 +3,7 @@
  * failure recovered by retries, a persistent failure that trips the breaker
  * so later calls fail fast, and a half-open probe that brings traffic back.
  */
-import {
-  createClassifyingFetch,
-  createPolicy,
-  isBreakwaterError,
-  type PolicyEvent,
-} from '../../src/index.js';
+import { createClassifyingFetch, createPolicy, isBreakwaterError, type PolicyEvent } from 'breakwater';
 import { startFlakyServer } from './flaky-server.js';
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;

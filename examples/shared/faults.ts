@@ -121,7 +121,7 @@ export function respond(ex: Exchange, fault: Fault, work: () => Work): void {
 }
 
 /**
- * One request to a faulty endpoint: takes the next fault, opens or honours
+ * One request to a faulty endpoint: takes the next fault, opens or honors
  * the endpoint's rate-limit window, then answers as the fault says.
  */
 export function serve(ex: Exchange, faults: FaultQueue, window: RateLimitWindow, work: () => Work): void {

@@ -1,5 +1,5 @@
 /**
- * Colour for a person at a terminal, plain text for a pipe or a file: a
+ * Color for a person at a terminal, plain text for a pipe or a file: a
  * script reading `npm run demo` should not have to strip escape codes.
  */
 
@@ -15,8 +15,8 @@ export interface Style {
   cyan(s: string): string;
 }
 
-/** NO_COLOR (no-color.org) wins; FORCE_COLOR asks for colour even when piped; otherwise only a TTY gets it. */
-export function colourWanted(stream: NodeJS.WriteStream = process.stdout, env = process.env): boolean {
+/** NO_COLOR (no-color.org) wins; FORCE_COLOR asks for color even when piped; otherwise only a TTY gets it. */
+export function colorWanted(stream: NodeJS.WriteStream = process.stdout, env = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
   return stream.isTTY === true;
@@ -40,7 +40,7 @@ export function createStyle(enabled: boolean): Style {
 
 export const plain: Style = createStyle(false);
 
-/** Visible width of a string that may hold colour codes, for aligning table columns. */
+/** Visible width of a string that may hold color codes, for aligning table columns. */
 export function visibleLength(s: string): number {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching the escape codes is the point.
   return s.replace(/\x1b\[[0-9;]*m/g, '').length;

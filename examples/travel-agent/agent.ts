@@ -11,7 +11,7 @@ import type {
   ToolCall,
   ToolResultMessage,
   ToolsInput,
-} from '../../src/providers/index.js';
+} from 'breakwater';
 
 export interface AgentHooks {
   /** A model turn is about to be asked for. */

@@ -5,7 +5,7 @@
  * both, so that the difference between the runs is the resilience alone.
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { ToolsInput } from '../../src/providers/index.js';
+import type { ToolsInput } from 'breakwater';
 import type { AgentOptions } from './agent.js';
 import type { DependencyRow, Fallback, Transition } from './summary.js';
 

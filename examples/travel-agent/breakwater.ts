@@ -6,13 +6,15 @@
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createRegistry, createTelemetry, type ProfileInput } from '../../src/index.js';
 import {
+  createRegistry,
   createRouter,
+  createTelemetry,
+  type ProfileInput,
   type Provider,
   type ToolCall,
   type ToolResultMessage,
-} from '../../src/providers/index.js';
+} from 'breakwater';
 import type { Style } from '../shared/style.js';
 import type { Backend } from './backend.js';
 import { narrated } from './narrator.js';
@@ -43,7 +45,7 @@ export function breakwaterBackend(o: BreakwaterOptions): Backend {
     style: o.style,
     traits: (tool) => {
       const t = registry.get(tool);
-      return t && { effect: t.effect, honoured: t.honoured, reconciles: RECONCILING_TOOLS.has(tool) };
+      return t && { effect: t.effect, honored: t.honored, reconciles: RECONCILING_TOOLS.has(tool) };
     },
     openFor: (d) => breakerOpenFor(d),
   });

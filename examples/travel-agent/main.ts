@@ -3,7 +3,7 @@
  * the trace. With `--naive`, the same faults once more without breakwater,
  * and what that cost. With `--json`, the numbers only.
  */
-import { colourWanted, createStyle } from '../shared/style.js';
+import { colorWanted, createStyle } from '../shared/style.js';
 import { parseOptions, USAGE, UsageError } from './cli.js';
 import { runTravelAgent } from './run.js';
 import { comparisonTable, summaryTable } from './summary.js';
@@ -33,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const s = createStyle(!options.json && colourWanted());
+  const s = createStyle(!options.json && colorWanted());
   const log = options.json ? undefined : write;
   const common = {
     chaos: options.chaos,

@@ -7,15 +7,17 @@
  * so every turn starts again at the provider that is down; and it has no
  * ledger, so an action the model repeats is done again.
  */
-import { classify, type FetchLike } from '../../src/index.js';
+
 import type {
   ChatRequest,
   ChatResponse,
+  FetchLike,
   Provider,
   ToolCall,
   ToolResultMessage,
   ToolsInput,
-} from '../../src/providers/index.js';
+} from 'breakwater';
+import { classify } from 'breakwater/building-blocks';
 import type { Style } from '../shared/style.js';
 import type { Backend } from './backend.js';
 import { type Counts, type Fallback, row } from './summary.js';

@@ -14,7 +14,7 @@ import {
   type PolicyEvent,
   type PolicyObserver,
   type Telemetry,
-} from '../../src/index.js';
+} from 'breakwater';
 import type { Style } from '../shared/style.js';
 import { callLabel, deliveryWords, failureWords, resultWords, waitWords } from './words.js';
 
@@ -22,7 +22,7 @@ import { callLabel, deliveryWords, failureWords, resultWords, waitWords } from '
 export interface ToolTraits {
   readonly effect: 'idempotent' | 'non-idempotent';
   /** The dependency de-duplicates by idempotency key. */
-  readonly honoured: boolean;
+  readonly honored: boolean;
   /** The tool can look an operation up when its outcome is in doubt. */
   readonly reconciles: boolean;
 }
@@ -70,7 +70,7 @@ export function narrated(inner: Telemetry, o: NarratorOptions): Telemetry {
     const traits = o.traits(op.spec.tool);
     if (traits?.effect === 'idempotent')
       return `${op.spec.tool.startsWith('search') ? 'a search' : 'it'} is safe to repeat: retrying in ${wait}`;
-    if (traits?.honoured)
+    if (traits?.honored)
       return `it may have gone through, but the service de-duplicates by key: retrying in ${wait} with the same Idempotency-Key`;
     return `retrying in ${wait}`;
   }

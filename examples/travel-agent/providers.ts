@@ -6,9 +6,14 @@
  * classifying fetch (so a failure says whether the request ever left).
  */
 import Anthropic from '@anthropic-ai/sdk';
+import {
+  createAnthropicProvider,
+  createClassifyingFetch,
+  createOpenAIProvider,
+  type ProfileInput,
+  type Provider,
+} from 'breakwater';
 import OpenAI from 'openai';
-import { createClassifyingFetch, type ProfileInput } from '../../src/index.js';
-import { anthropicProvider, openaiProvider, type Provider } from '../../src/providers/index.js';
 import { type ModelServerStats, startModelServer } from './model-server.js';
 import type { ModelFaults } from './schedule.js';
 
@@ -82,8 +87,10 @@ export async function startModels(options: ModelOptions): Promise<Models> {
     return {
       providers: [
         // A dummy key: the SDKs insist on one, and the local server ignores it.
-        openaiProvider(openaiClient('sk-local-not-a-key', server.openaiBaseURL), { model: OPENAI_MODEL }),
-        anthropicProvider(anthropicClient('sk-ant-local-not-a-key', server.anthropicBaseURL), {
+        createOpenAIProvider(openaiClient('sk-local-not-a-key', server.openaiBaseURL), {
+          model: OPENAI_MODEL,
+        }),
+        createAnthropicProvider(anthropicClient('sk-ant-local-not-a-key', server.anthropicBaseURL), {
           model: ANTHROPIC_MODEL,
         }),
       ],
@@ -97,9 +104,9 @@ export async function startModels(options: ModelOptions): Promise<Models> {
 
   const providers: Provider[] = [];
   if (openaiKey !== undefined)
-    providers.push(openaiProvider(openaiClient(openaiKey), { model: OPENAI_MODEL }));
+    providers.push(createOpenAIProvider(openaiClient(openaiKey), { model: OPENAI_MODEL }));
   if (anthropicKey !== undefined)
-    providers.push(anthropicProvider(anthropicClient(anthropicKey), { model: ANTHROPIC_MODEL }));
+    providers.push(createAnthropicProvider(anthropicClient(anthropicKey), { model: ANTHROPIC_MODEL }));
   return {
     providers,
     profile: onlineModelProfile,

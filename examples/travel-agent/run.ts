@@ -4,8 +4,8 @@
  * the agent loop, and the summary. Everything it starts, it stops.
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createRegistry, isBreakwaterError } from '../../src/index.js';
-import type { ChatResponse } from '../../src/providers/index.js';
+import type { ChatResponse } from 'breakwater';
+import { createRegistry, isBreakwaterError } from 'breakwater';
 import { createStyle, type Style } from '../shared/style.js';
 import { type AgentHooks, runAgent, succeeded } from './agent.js';
 import type { Backend } from './backend.js';

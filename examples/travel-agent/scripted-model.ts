@@ -218,7 +218,7 @@ export function decide(transcript: readonly Entry[], ownIdPrefix: string): Decis
   const charge = chargeStep.value!;
 
   // 4. The picture; its failure does not undo the trip.
-  const prompt = `A watercolour itinerary card: Lisbon's Alfama rooftops, a TAP plane overhead, ${TRIP.depart} to ${TRIP.return}`;
+  const prompt = `A watercolor itinerary card: Lisbon's Alfama rooftops, a TAP plane overhead, ${TRIP.depart} to ${TRIP.return}`;
   const image = latest(all, 'generate_itinerary_image');
   if (!image)
     return {

@@ -10,7 +10,7 @@
  *   GET  /payments/charges?idempotency_key=          the charge made under a key, if any
  *   POST|GET /v1/images                              the image API (no key support), see image-generation/
  *
- * The key-honouring endpoints behave as Stripe's do: the first request under
+ * The key-honoring endpoints behave as Stripe's do: the first request under
  * a key is done and its answer stored; a repeat with the same body gets the
  * stored answer (`Idempotent-Replayed: true`) and does nothing; a repeat with
  * another body is refused. Counters record what really happened — seats,
@@ -122,7 +122,7 @@ function invalid(message: string): Work {
   return { status: 400, body: { error: { type: 'invalid_request', message } } };
 }
 
-/** Stripe's rules for a key-honouring endpoint: do once, replay the stored answer, refuse another body. */
+/** Stripe's rules for a key-honoring endpoint: do once, replay the stored answer, refuse another body. */
 class KeyedStore {
   private readonly done = new Map<string, { body: string; work: Work }>();
   replays = 0;

@@ -11,8 +11,9 @@
  * | charge_card              | non-idempotent | yes, and a lookup by key         | replayed from the ledger |
  * | generate_itinerary_image | non-idempotent | no: a lookup by reference only   | replayed from the ledger |
  */
+
+import type { ProfileInput, Registry } from 'breakwater';
 import { z } from 'zod';
-import type { ProfileInput, Registry } from '../../src/index.js';
 import { imageProfile, registerImageTool } from '../image-generation/image-tool.js';
 import type { TravelApi } from './travel-api.js';
 
@@ -98,7 +99,7 @@ export function registerTravelTools(registry: Registry, api: TravelApi, baseUrl:
     }),
     idempotency: {
       // The airline de-duplicates by Idempotency-Key, so a retry after a lost answer is safe.
-      honoured: true,
+      honored: true,
       // The same offer for the same traveller in this conversation is one booking, whichever turn asks.
       key: 'content',
     },
@@ -115,7 +116,7 @@ export function registerTravelTools(registry: Registry, api: TravelApi, baseUrl:
       check_out: date,
       guest: z.string().min(1),
     }),
-    idempotency: { honoured: true, key: 'content' },
+    idempotency: { honored: true, key: 'content' },
     execute: (input, ctx) => api.bookHotel(ctx.fetch, input),
   });
 
@@ -129,7 +130,7 @@ export function registerTravelTools(registry: Registry, api: TravelApi, baseUrl:
       bookings: z.array(z.string().min(1)).min(1).describe('The booking references this charge pays for'),
     }),
     idempotency: {
-      honoured: true,
+      honored: true,
       // The natural name of this operation: paying for these bookings. A second charge for the same
       // bookings, from any turn, replays the first; the same bookings with another amount is refused.
       key: (input) =>

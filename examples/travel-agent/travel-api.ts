@@ -5,7 +5,7 @@
  * a bare fetch), so the comparison differs only in the resilience around them.
  * Every `fetch` passed here throws on a non-2xx answer.
  */
-import type { FetchLike } from '../../src/index.js';
+import type { FetchLike } from 'breakwater';
 
 export interface FlightSearch {
   readonly from: string;

@@ -1,5 +1,5 @@
 /** Failures, tools and results in the words a person reads in the demo's output. */
-import type { Failure } from '../../src/index.js';
+import type { Failure } from 'breakwater';
 import { duration, euros } from '../shared/style.js';
 
 export function failureWords(f: Failure): string {

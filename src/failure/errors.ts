@@ -178,7 +178,7 @@ export class InvalidInputError extends BreakwaterError {
   }
 }
 
-/** Recognises a breakwater error from any copy of the package; narrows by code when given. */
+/** Recognizes a breakwater error from any copy of the package; narrows by code when given. */
 export function isBreakwaterError(value: unknown): value is BreakwaterError;
 export function isBreakwaterError<C extends BreakwaterErrorCode>(
   value: unknown,

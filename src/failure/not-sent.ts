@@ -29,7 +29,7 @@ export class NotSentError extends Error {
 
 const NOT_SENT_CODE = 'BW_NOT_SENT';
 
-/** Duck-typed, so that two installed copies of breakwater recognise each other's. */
+/** Duck-typed, so that two installed copies of breakwater recognize each other's. */
 export function isNotSentError(err: unknown): err is NotSentError {
   return (
     err instanceof Error &&

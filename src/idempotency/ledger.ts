@@ -44,7 +44,7 @@ export interface LedgerRunOptions {
   readonly leaseMs: number;
   /**
    * Whether an abandoned operation may be run again. Only when repeating it is
-   * safe (idempotent, or the dependency honours the key); otherwise it is
+   * safe (idempotent, or the dependency honors the key); otherwise it is
    * reconciled when `reconcile` is given, and recorded as outcome unknown when not.
    */
   readonly takeOver: boolean;
@@ -217,7 +217,7 @@ export function createLedger(options: LedgerOptions): Ledger {
   /**
    * A result is pinned when repeating the operation is unsafe: forgetting it
    * would let a re-delivered call run again. When repeating is safe (an
-   * idempotent tool, a key the dependency honours) it may be evicted early.
+   * idempotent tool, a key the dependency honors) it may be evicted early.
    */
   const doneWrite = (o: LedgerRunOptions): WriteOptions | undefined =>
     bounded(o, o.takeOver ? undefined : PIN);

@@ -198,8 +198,12 @@ function settleHealth(
   const recorded = parts.health.record(permit, verdictOf(parts, failure), durationMs, now);
   // A probe's success closes a shared breaker: others must see it closed once this call has returned.
   if (failure === undefined) return permit.probe === 0 ? undefined : recorded;
-  const retryAfterMs = failure.retryAfterMs;
-  if (failure.kind !== 'rate_limited' || retryAfterMs === undefined || retryAfterMs <= 0) return recorded;
+  if (failure.kind !== 'rate_limited') return recorded;
+  // A 429 that names no usable wait (none, 0, unparsable) still says "too many": pause every caller
+  // for the first backoff step, so that the gate's pacer learns and the others do not hammer.
+  const asked = failure.retryAfterMs;
+  const retryAfterMs = asked !== undefined && asked > 0 ? asked : parts.profile.retry.backoff.initialMs;
+  if (retryAfterMs <= 0) return recorded;
   const paused = parts.health.cooldown(retryAfterMs, now);
   if (parts.gate) {
     parts.gate.rateLimited(paused.ms, now);

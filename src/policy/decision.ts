@@ -9,11 +9,11 @@ export type Effect = 'idempotent' | 'non-idempotent';
 export type RetryVerdict = 'retry' | 'stop' | 'reconcile';
 
 /**
- * The retry decision table of DESIGN.md, as a pure function. Limits (attempts,
+ * The retry decision table (docs/policies.md), as a pure function. Limits (attempts,
  * budget, deadline) are applied by the retry loop on top of it.
  */
-export function decideRetry(failure: Failure, effect: Effect, keyHonoured: boolean): RetryVerdict {
-  const safe = effect === 'idempotent' || keyHonoured;
+export function decideRetry(failure: Failure, effect: Effect, keyHonored: boolean): RetryVerdict {
+  const safe = effect === 'idempotent' || keyHonored;
   switch (failure.kind) {
     case 'cancelled':
     case 'invalid_input':

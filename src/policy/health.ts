@@ -72,7 +72,7 @@ export interface HealthSource {
   health(dependency: string, profile: Profile, clock: Clock): Health;
 }
 
-/** Recognises a store that can also share health (a Redis store does; the in-process one need not). */
+/** Recognizes a store that can also share health (a Redis store does; the in-process one need not). */
 export function isHealthSource(value: unknown): value is HealthSource {
   return (
     typeof value === 'object' &&
@@ -93,7 +93,7 @@ export function cappedCooldown(ms: number, profile: Profile): number {
 
 /**
  * A minute: rate limits that reset within it (per-minute quotas, the usual
- * 429) are honoured in full; a longer Retry-After (a daily quota, a bad
+ * 429) are honored in full; a longer Retry-After (a daily quota, a bad
  * header) is met with a probe a minute, which costs the dependency nothing.
  */
 export const DEFAULT_MAX_COOLDOWN_MS = 60_000;

@@ -32,7 +32,7 @@ export interface Operation<T> {
   readonly start: number;
   readonly deadlineAt: number | undefined;
   readonly effect: Effect;
-  readonly keyHonoured: boolean;
+  readonly keyHonored: boolean;
   readonly idempotencyKey: string | undefined;
   readonly reconcile: Reconcile<T> | undefined;
   readonly retryIf: ((failure: Failure, error: unknown) => boolean) | undefined;

@@ -40,7 +40,7 @@ export interface RunOptions<T> {
   readonly effect?: Effect | undefined;
   readonly idempotencyKey?: string | undefined;
   /** The dependency de-duplicates by `idempotencyKey`, so a repeat under it is safe. */
-  readonly keyHonoured?: boolean | undefined;
+  readonly keyHonored?: boolean | undefined;
   /**
    * Asked when a non-idempotent attempt may have taken effect: found → its
    * result ends the operation; `{ found: false }` → it is safe to try again.
@@ -169,7 +169,7 @@ function begin<T>(parts: PolicyParts, opts: RunOptions<T>, start: number): Opera
     start,
     deadlineAt: deadlineOf(parts.profile, opts.deadlineMs, start),
     effect: opts.effect ?? parts.profile.effect,
-    keyHonoured: opts.keyHonoured === true && opts.idempotencyKey !== undefined,
+    keyHonored: opts.keyHonored === true && opts.idempotencyKey !== undefined,
     idempotencyKey: opts.idempotencyKey,
     reconcile: opts.reconcile,
     retryIf: opts.retryIf,
@@ -252,7 +252,7 @@ function failureOf<T>(
 ): Failure | undefined {
   if (!outcome.ok) return outcome.failure;
   // Only a safe effect may be tried again for its result, and the last attempt's result stands.
-  const safe = op.effect === 'idempotent' || op.keyHonoured;
+  const safe = op.effect === 'idempotent' || op.keyHonored;
   if (!opts.retryOnResult || !safe || attempt >= parts.profile.retry.maxAttempts) return undefined;
   return opts.retryOnResult(outcome.value) ? RESULT_REJECTED : undefined;
 }

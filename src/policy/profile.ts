@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { FailureKind } from '../failure/failure.js';
 import { FAILURE_KINDS } from '../failure/failure.js';
 
@@ -99,7 +99,7 @@ export type ProfileInput = DeepPartial<Omit<Profile, 'name'>> & {
   readonly extends?: BuiltinProfileName | Profile;
 };
 
-/** The health failures of DESIGN.md: only these count against a breaker. */
+/** The health failures (docs/policies.md, circuit breaker): only these count against a breaker. */
 const HEALTH_KINDS: FailureKind[] = ['timeout', 'network', 'server_error', 'overloaded', 'unknown'];
 
 const idempotent: Profile = {

@@ -34,8 +34,7 @@ export async function afterFailure<T>(
   hooks: RetryHooks<T>,
 ): Promise<typeof RETRY | Found<T>> {
   const history = op.history!;
-  let verdict =
-    failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, op.effect, op.keyHonoured);
+  let verdict = failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, op.effect, op.keyHonored);
   if (verdict === 'reconcile') {
     const found = await reconcile(parts, op, failure);
     if (found !== NOT_FOUND) return found;
@@ -103,7 +102,7 @@ async function waitToRetry<T>(
 /**
  * Ends the operation with `error`, unless an earlier attempt of a
  * non-idempotent call may have taken effect (a timeout after the request went
- * out, say, retried under an honoured key until the attempts ran out): then
+ * out, say, retried under an honored key until the attempts ran out): then
  * the truth is that the outcome is unknown. Ask `reconcile` first; only its
  * "not found" makes the failure definite.
  */

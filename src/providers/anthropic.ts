@@ -60,7 +60,7 @@ export interface AnthropicRequestOptions {
   timeout?: number;
 }
 
-/** What `anthropicProvider` needs of a client: `new Anthropic(…)` fits. */
+/** What `createAnthropicProvider` needs of a client: `new Anthropic(…)` fits. */
 export interface AnthropicClientLike {
   messages: {
     create(body: AnthropicBody, options?: AnthropicRequestOptions): PromiseLike<unknown>;
@@ -377,7 +377,10 @@ function requestOptions(options: ProviderCallOptions): AnthropicRequestOptions {
  * Give the client breakwater's fetch so that a connect timeout is told from a
  * read timeout: `new Anthropic({ fetch: createClassifyingFetch({ connectTimeoutMs: 10_000 }), maxRetries: 0 })`.
  */
-export function anthropicProvider(client: AnthropicClientLike, options: AnthropicProviderOptions): Provider {
+export function createAnthropicProvider(
+  client: AnthropicClientLike,
+  options: AnthropicProviderOptions,
+): Provider {
   const name = options.name ?? 'anthropic';
   const model = options.model;
   const dependency = `${name}/${model}`;

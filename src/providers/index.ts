@@ -7,7 +7,7 @@ export {
   type AnthropicRequestOptions,
   type AnthropicToolChoiceParam,
   type AnthropicToolParam,
-  anthropicProvider,
+  createAnthropicProvider,
   fromAnthropicResponse,
   fromAnthropicStream,
   toAnthropicRequest,
@@ -21,6 +21,7 @@ export {
 } from './errors.js';
 export { guardCall, providerError } from './failures.js';
 export {
+  createOpenAIProvider,
   fromOpenAIResponse,
   fromOpenAIStream,
   type OpenAIChatBody,
@@ -31,7 +32,6 @@ export {
   type OpenAIToolCallParam,
   type OpenAIToolChoiceParam,
   type OpenAIToolParam,
-  openaiProvider,
   toOpenAIRequest,
 } from './openai.js';
 export {
@@ -42,7 +42,7 @@ export {
   type RouterOptions,
 } from './router.js';
 export {
-  normaliseToolDefinition,
+  normalizeToolDefinition,
   resolveTools,
   type ToolUseBlock,
   toolArgumentsText,

@@ -64,7 +64,7 @@ export interface OpenAIRequestOptions {
   timeout?: number;
 }
 
-/** What `openaiProvider` needs of a client: `new OpenAI(…)` fits, as does any OpenAI-compatible one. */
+/** What `createOpenAIProvider` needs of a client: `new OpenAI(…)` fits, as does any OpenAI-compatible one. */
 export interface OpenAIClientLike {
   chat: {
     completions: {
@@ -359,7 +359,7 @@ function requestOptions(options: ProviderCallOptions): OpenAIRequestOptions {
  * breakwater's fetch so that a connect timeout is told from a read timeout:
  * `new OpenAI({ fetch: createClassifyingFetch({ connectTimeoutMs: 10_000 }), maxRetries: 0 })`.
  */
-export function openaiProvider(client: OpenAIClientLike, options: OpenAIProviderOptions): Provider {
+export function createOpenAIProvider(client: OpenAIClientLike, options: OpenAIProviderOptions): Provider {
   const name = options.name ?? 'openai';
   const model = options.model;
   const dependency = `${name}/${model}`;

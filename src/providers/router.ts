@@ -16,7 +16,7 @@ import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
-import { normaliseToolDefinition } from './tools.js';
+import { normalizeToolDefinition } from './tools.js';
 import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
 
 /** What a `chat {model}` span records of an answer, a chat's or a whole stream's. */
@@ -39,7 +39,7 @@ export interface RouterOptions {
   readonly profile?: BuiltinProfileName | ProfileInput | Profile | undefined;
   /**
    * Where provider health lives. A store that shares health across processes
-   * (`redisStore`) shares each provider's breaker, 429 cooldown and retry
+   * (`createRedisStore`) shares each provider's breaker, 429 cooldown and retry
    * budget with every worker; the in-process store changes nothing here.
    */
   readonly store?: StateStore | undefined;
@@ -277,7 +277,7 @@ export function createRouter(options: RouterOptions): Router {
    */
   function validate(request: ChatRequest): void {
     const tools = request.tools;
-    if (Array.isArray(tools)) for (const [i, t] of tools.entries()) normaliseToolDefinition(t, `tools[${i}]`);
+    if (Array.isArray(tools)) for (const [i, t] of tools.entries()) normalizeToolDefinition(t, `tools[${i}]`);
   }
 
   async function chat(request: ChatRequest, opts: RouterCallOptions = {}): Promise<ChatResponse> {

@@ -23,7 +23,7 @@ function invalid(path: string, message: string): InvalidInputError {
  * Anthropic `{ name, input_schema }`. Anything else is the caller's mistake,
  * reported before a request is made.
  */
-export function normaliseToolDefinition(value: unknown, path = 'tools'): ToolDefinition {
+export function normalizeToolDefinition(value: unknown, path = 'tools'): ToolDefinition {
   if (!isRecord(value)) throw invalid(path, 'expected a tool definition object');
   const fn = value.type === 'function' && isRecord(value.function) ? value.function : undefined;
   const src = fn ?? value;
@@ -42,7 +42,7 @@ export function resolveTools(
 ): ToolDefinition[] | undefined {
   if (tools === undefined) return undefined;
   const list: readonly unknown[] = isToolSource(tools) ? tools.definitions(format) : tools;
-  return list.map((t, i) => normaliseToolDefinition(t, `tools[${i}]`));
+  return list.map((t, i) => normalizeToolDefinition(t, `tools[${i}]`));
 }
 
 function isToolSource(t: ToolsInput): t is Extract<ToolsInput, { definitions: unknown }> {

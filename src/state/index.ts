@@ -1,2 +1,2 @@
-export { type MemoryStore, type MemoryStoreOptions, memoryStore } from './memory.js';
+export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { type SetIfAbsentResult, type StateStore, StoreFullError, type WriteOptions } from './store.js';

@@ -41,7 +41,7 @@ interface Entry {
  * Every operation completes in one synchronous step, which is what makes the
  * conditional ones atomic here.
  */
-export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxEntries = options.maxEntries ?? 10_000;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new RangeError(`maxEntries: expected a positive integer, got ${maxEntries}`);

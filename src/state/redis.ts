@@ -70,13 +70,13 @@ export interface RedisStore extends StateStore, HealthSource {
  * ledger (`SET NX PX GET`, compare-and-set scripts) and each dependency's
  * health (breaker, cooldown, retry budget) in one atomic Lua script.
  *
- * Failure behaviour: every command has a timeout. Shared health fails open —
+ * Failure behavior: every command has a timeout. Shared health fails open —
  * while Redis is unavailable each process decides on its own local breaker,
  * cooldown and budget, and goes back to Redis after `retryRedisAfterMs`. The
  * ledger fails closed: its errors reach the registry, which refuses a
  * non-idempotent call it cannot record rather than risk running it twice.
  */
-export function redisStore(client: Redis, options: RedisStoreOptions = {}): RedisStore {
+export function createRedisStore(client: Redis, options: RedisStoreOptions = {}): RedisStore {
   const prefix = options.prefix ?? 'bw:';
   const timeoutMs = options.commandTimeoutMs ?? 250;
   const syncMs = options.syncMs ?? 100;

@@ -76,7 +76,7 @@ export type SetIfAbsentResult =
   | { readonly written: true }
   | { readonly written: false; readonly current: string };
 
-/** A TTL that a store can honour: a positive, finite number of milliseconds. */
+/** A TTL that a store can honor: a positive, finite number of milliseconds. */
 export function checkTtl(ttlMs: number): void {
   // Bounded above: what Redis takes as PX (its expiry must fit in 64 bits) and what a double holds exactly.
   if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > Number.MAX_SAFE_INTEGER) {

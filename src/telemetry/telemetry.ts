@@ -187,12 +187,12 @@ function failureAttributes(f: Failure): Attributes {
 }
 
 /** The content an application opted into, after its redaction, as a span attribute value. */
-function serialise(value: unknown): string {
+function serialize(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
-    return '[unserialisable]';
+    return '[unserializable]';
   }
 }
 
@@ -202,7 +202,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const capture = options.captureContent === true;
   const redact = options.redact ?? ((v: unknown) => v);
   const reuse = options.reuseFrameworkSpans !== false;
-  const content = (value: unknown, field: ContentField) => serialise(redact(value, field));
+  const content = (value: unknown, field: ContentField) => serialize(redact(value, field));
   const bounded = new BoundedValues(20);
 
   /** A failure's message, unless it is another system's words and content is not captured. */

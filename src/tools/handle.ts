@@ -46,7 +46,7 @@ function field(o: object, k: string): unknown {
   return (o as Record<string, unknown>)[k];
 }
 
-/** Recognises a tool call by shape; undefined for anything that is not one (or cannot be answered). */
+/** Recognizes a tool call by shape; undefined for anything that is not one (or cannot be answered). */
 function parseCall(item: unknown): ParsedCall | undefined {
   if (item === null || typeof item !== 'object') return undefined;
   const type = field(item, 'type');

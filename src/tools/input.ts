@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/v4';
 import type { InputIssue, InvalidInputError } from '../failure/errors.js';
 import { invalidInput } from './errors.js';
 

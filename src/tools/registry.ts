@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { proveDelivery } from '../failure/attempt-delivery.js';
 import type { FetchLike } from '../failure/classifying-fetch.js';
 import { CancelledError, type InputIssue, isBreakwaterError } from '../failure/errors.js';
@@ -20,7 +20,7 @@ import {
   resolveProfile,
 } from '../policy/profile.js';
 import { isSharedHealthSource } from '../policy/shared.js';
-import { memoryStore } from '../state/memory.js';
+import { createMemoryStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { type CallRules, checkCallOptions, keyRule } from './call-options.js';
@@ -104,7 +104,7 @@ export type ReconcileFn<I, O> = (key: string, input: I, ctx: ReconcileContext) =
 
 export interface ToolIdempotency<I, O> {
   /** The dependency de-duplicates by `Idempotency-Key`: a repeat under the same key is safe to retry. */
-  readonly honoured?: boolean;
+  readonly honored?: boolean;
   readonly key?: KeyStrategy<I>;
   readonly reconcile?: ReconcileFn<I, O>;
 }
@@ -155,7 +155,7 @@ export interface HandleOptions {
 export interface RegisteredTool<I = unknown, O = unknown> {
   readonly name: string;
   readonly effect: Effect;
-  readonly honoured: boolean;
+  readonly honored: boolean;
   /** The tool's own policy: its breaker and gate are this tool's alone. */
   readonly policy: Policy;
   /** The input schema as JSON Schema, as the models are shown it. */
@@ -165,7 +165,7 @@ export interface RegisteredTool<I = unknown, O = unknown> {
 }
 
 export interface RegistryOptions {
-  /** Where the ledger lives; an in-process `memoryStore()` by default. */
+  /** Where the ledger lives; an in-process `createMemoryStore()` by default. */
   readonly store?: StateStore;
   /** Watches every tool's policy, beside `telemetry`'s observer when that is given. */
   readonly observer?: PolicyObserver;
@@ -223,7 +223,7 @@ interface Entry {
   readonly input: z.ZodObject;
   readonly output: z.ZodType | undefined;
   readonly effect: Effect;
-  readonly honoured: boolean;
+  readonly honored: boolean;
   readonly key: KeyStrategy<unknown>;
   readonly reconcile: ReconcileFn<unknown, unknown> | undefined;
   readonly policy: Policy;
@@ -251,7 +251,7 @@ function jsonSchemaOf(schema: z.ZodObject): JsonSchemaObject {
 
 export function createRegistry(options: RegistryOptions = {}): Registry {
   const clock = options.clock ?? systemClock;
-  const store = options.store ?? memoryStore({ clock });
+  const store = options.store ?? createMemoryStore({ clock });
   const ledgerTtlMs = options.ledgerTtlMs ?? 24 * 60 * 60 * 1000;
   // Bounded above too: a TTL Redis cannot take (1e300 is sent as "1e+300") would refuse every keyed call.
   if (!Number.isFinite(ledgerTtlMs) || ledgerTtlMs <= 0 || ledgerTtlMs > Number.MAX_SAFE_INTEGER)
@@ -303,8 +303,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       issues.push({ path: 'output', message: 'must be a zod schema' });
 
     const idem = def.idempotency ?? {};
-    if (idem.honoured !== undefined && typeof idem.honoured !== 'boolean')
-      issues.push({ path: 'idempotency.honoured', message: 'must be a boolean' });
+    if (idem.honored !== undefined && typeof idem.honored !== 'boolean')
+      issues.push({ path: 'idempotency.honored', message: 'must be a boolean' });
     const key = idem.key ?? 'call-id';
     if (key !== 'call-id' && key !== 'content' && typeof key !== 'function')
       issues.push({ path: 'idempotency.key', message: 'must be "call-id", "content" or a function' });
@@ -353,7 +353,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       input,
       output: def.output,
       effect,
-      honoured: idem.honoured === true,
+      honored: idem.honored === true,
       key: key as KeyStrategy<unknown>,
       reconcile: idem.reconcile as ReconcileFn<unknown, unknown> | undefined,
       policy: createPolicy(profile, {
@@ -393,9 +393,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     if (entry.effect === 'idempotent') return isBreakwaterError(err) && err.outcome === 'unknown';
     if (!isBreakwaterError(err)) return true;
     if (err.outcome === 'unknown' || err.failure.delivery === 'unknown') return true;
-    // With an honoured key, an attempt that may have gone through is retried; when the retry is then
+    // With an honored key, an attempt that may have gone through is retried; when the retry is then
     // refused here (breaker open, gate, budget, deadline) or answered 409, the earlier one may still have acted.
-    return entry.honoured && err.attempts.some((a) => a.failure?.delivery === 'unknown');
+    return entry.honored && err.attempts.some((a) => a.failure?.delivery === 'unknown');
   }
 
   function validateOutput(entry: Entry, value: unknown): unknown {
@@ -469,7 +469,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
             deadlineMs: deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - clock.now()),
             effect: entry.effect,
             idempotencyKey: key,
-            keyHonoured: entry.honoured,
+            keyHonored: entry.honored,
             reconcile: lookUp,
           },
         );
@@ -483,7 +483,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     };
     if (!keyed) return { value: await run(), source: 'executed' };
 
-    const unsafeToRepeat = entry.effect === 'non-idempotent' && !entry.honoured;
+    const unsafeToRepeat = entry.effect === 'non-idempotent' && !entry.honored;
     const recorded = ledger.run(
       {
         key: `${entry.name}:${key}`,
@@ -564,7 +564,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       const handle: RegisteredTool<z.input<S>, O> = {
         name: entry.name,
         effect: entry.effect,
-        honoured: entry.honoured,
+        honored: entry.honored,
         policy: entry.policy,
         inputSchema: entry.schema,
         call: (args, o = {}) => callEntry(entry, args, o) as Promise<O>,

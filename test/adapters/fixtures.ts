@@ -28,7 +28,7 @@ export interface TravelFixture {
 /**
  * Three tools with faults built in:
  * - `get_weather` (idempotent) loses its first attempt to a reset and succeeds on the second;
- * - `book_hotel` (non-idempotent, no key honoured) answers 502: it may have booked, so it must not run again;
+ * - `book_hotel` (non-idempotent, no key honored) answers 502: it may have booked, so it must not run again;
  * - `slow_search` (idempotent) never answers until its signal aborts.
  * `random: () => 0` makes every backoff zero, so the tests need no clock.
  */

@@ -14,7 +14,7 @@ import type { HealthPermit, HealthVerdict } from '../../src/policy/health.js';
 import { LocalHealth } from '../../src/policy/local-health.js';
 import { type ProfileInput, resolveProfile } from '../../src/policy/profile.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
-import { redisStore } from '../../src/state/redis.js';
+import { createRedisStore } from '../../src/state/redis.js';
 import type { RedisHealth } from '../../src/state/redis-health.js';
 import { connect, redisOrSkip, testPrefix } from '../fakes/redis.js';
 import { params, runsFor, timeoutFor } from './config.js';
@@ -128,7 +128,7 @@ describe.skipIf(!available)('in-process health and Redis health agree, step by s
             const profile = resolveProfile(input);
             const clock = createVirtualClock(1_700_000_000_000);
             const local = new LocalHealth(profile, clock);
-            const shared = redisStore(client, { prefix: testPrefix('diff'), syncMs: 0 }).health(
+            const shared = createRedisStore(client, { prefix: testPrefix('diff'), syncMs: 0 }).health(
               'dep',
               profile,
               clock,

@@ -27,9 +27,9 @@ import { z } from 'zod';
 import { createClassifyingFetch, type FetchLike } from '../../src/failure/classifying-fetch.js';
 import { isBreakwaterError } from '../../src/failure/errors.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
-import { anthropicProvider } from '../../src/providers/anthropic.js';
+import { createAnthropicProvider } from '../../src/providers/anthropic.js';
 import { AllProvidersFailedError } from '../../src/providers/errors.js';
-import { openaiProvider } from '../../src/providers/openai.js';
+import { createOpenAIProvider } from '../../src/providers/openai.js';
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
 import { createTelemetry, type Telemetry } from '../../src/telemetry/telemetry.js';
@@ -529,7 +529,7 @@ function buildRegistry(s: Servers, spec: HttpSpec, clock: StepClock, referee: Re
   registry.register({
     name: 'charge',
     input,
-    idempotency: { honoured: true },
+    idempotency: { honored: true },
     profile: spec.profiles.charge,
     execute: (i, ctx) =>
       send('charge', i.op, `${s.payments.url}/v1/charges`, ctx, {
@@ -653,8 +653,8 @@ function buildRouter(s: Servers, spec: HttpSpec, clock: StepClock, telemetry?: T
   const anthropic = new Anthropic({ apiKey: 'sk-ant-test-not-a-key', baseURL: s.anthropic.baseURL, fetch });
   return createRouter({
     providers: [
-      openaiProvider(openai, { model: 'gpt-test' }),
-      anthropicProvider(anthropic, { model: 'claude-test' }),
+      createOpenAIProvider(openai, { model: 'gpt-test' }),
+      createAnthropicProvider(anthropic, { model: 'claude-test' }),
     ],
     profile: spec.profiles.llm,
     clock,

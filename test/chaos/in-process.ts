@@ -1,6 +1,6 @@
 /**
  * In-process fakes of the dependencies an agent calls, driven by a fault
- * schedule and a virtual clock: a payment API that honours idempotency keys,
+ * schedule and a virtual clock: a payment API that honors idempotency keys,
  * an image API that does not (and one whose reconcile hook can look an image
  * up), a read-only search API, and two model providers. Each throws what the
  * real thing would (HTTP-shaped errors with status and headers, Node network
@@ -148,8 +148,8 @@ export class FakeService {
     readonly name: string,
     private readonly clock: Clock,
     private readonly steps: Step<ServiceFault>[],
-    /** Stripe's behaviour: the same key replays, the same key in flight gets a 409. */
-    private readonly honoursKey: boolean,
+    /** Stripe's behavior: the same key replays, the same key in flight gets a 409. */
+    private readonly honorsKey: boolean,
     private readonly onReach: () => void,
     /** Debugging aid: every request and what it met. */
     private readonly trace?: (line: string) => void,
@@ -192,17 +192,17 @@ export class FakeService {
         break;
     }
 
-    let receipt = this.honoursKey ? this.byRef.get(ref) : undefined;
+    let receipt = this.honorsKey ? this.byRef.get(ref) : undefined;
     // Stripe's answer to a key reused with other parameters (two operations sharing a call id whose
     // ledger record was evicted, say): a 422, never the other operation's result.
     if (receipt !== undefined && receipt.op !== op) throw httpError(422);
-    if (this.honoursKey && receipt === undefined && this.inFlightKeys.has(ref)) throw httpError(409);
+    if (this.honorsKey && receipt === undefined && this.inFlightKeys.has(ref)) throw httpError(409);
     let release: (() => void) | undefined;
     if (receipt === undefined) {
       receipt = { id: `${this.name}_${++this.seq}`, op, ref };
       this.effects.set(op, (this.effects.get(op) ?? 0) + 1);
       this.byRef.set(ref, receipt);
-      if (this.honoursKey) {
+      if (this.honorsKey) {
         // The key stays in flight until the answer is ready, whatever the client does meanwhile.
         this.inFlightKeys.add(ref);
         release = () => this.inFlightKeys.delete(ref);

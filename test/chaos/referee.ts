@@ -1,5 +1,5 @@
 /**
- * The invariants of DESIGN.md's promises, checked on every schedule:
+ * The invariants of the promises (README.md), checked on every schedule:
  *
  * - every operation ends exactly once, as a value, a definite failure or
  *   outcome unknown, with a typed error (never anything else thrown);

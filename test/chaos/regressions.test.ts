@@ -104,7 +104,7 @@ describe('a retry loop whose attempt just tripped the breaker', () => {
   });
 });
 
-describe('a non-idempotent tool whose dependency honours the key', () => {
+describe('a non-idempotent tool whose dependency honors the key', () => {
   it('tells the model the outcome is unknown when an attempt timed out after sending and the retry was refused', async () => {
     const clock = createVirtualClock(1_000_000);
     const registry = createRegistry({ clock, random: () => 0.5 });
@@ -112,7 +112,7 @@ describe('a non-idempotent tool whose dependency honours the key', () => {
     registry.register({
       name: 'charge',
       input: z.object({ order: z.string() }),
-      idempotency: { honoured: true },
+      idempotency: { honored: true },
       profile: {
         timeout: { attemptMs: 20, totalMs: 1_000 },
         retry: { maxAttempts: 2, backoff: { kind: 'constant', initialMs: 0, maxMs: 0 }, budget: false },

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisStore } from '../../src/state/redis.js';
+import { createRedisStore } from '../../src/state/redis.js';
 import { connect, redisOrSkip, runWithRedis, testPrefix } from '../fakes/redis.js';
 import { params, runsFor, timeoutFor } from './config.js';
 import { runSchedule, worldArb } from './stack.js';
@@ -31,7 +31,7 @@ describe.skipIf(!available)('chaos: the whole stack with health shared through t
       await fc.assert(
         fc.asyncProperty(worldArb, fc.constantFrom(0, 100), async (spec, syncMs) => {
           // A generous command timeout: this machine's load must not pass for a Redis outage (that is another test).
-          const source = redisStore(client, {
+          const source = createRedisStore(client, {
             prefix: testPrefix('chaos'),
             syncMs,
             commandTimeoutMs: 10_000,

@@ -1,6 +1,6 @@
 /**
  * Chaos over the whole stack, in process and on a virtual clock: a registry
- * of four tools (a payment that honours keys, an image generation that does
+ * of four tools (a payment that honors keys, an image generation that does
  * not, one with a reconcile hook, a search) and a router over two model
  * providers, each with a random profile, random fault schedules, and a
  * random mix of concurrent operations — calls, duplicate deliveries of the
@@ -280,12 +280,12 @@ function build(
       });
     },
   };
-  const service = (tool: ToolName, name: string, honoursKey: boolean) =>
+  const service = (tool: ToolName, name: string, honorsKey: boolean) =>
     new FakeService(
       name,
       clock,
       [...spec.steps[tool]],
-      honoursKey,
+      honorsKey,
       () => referee.reach(tool, breakerOf(caller, tool)?.state),
       trace,
     );
@@ -299,7 +299,7 @@ function build(
   tools.register({
     name: 'charge',
     input,
-    idempotency: { honoured: true },
+    idempotency: { honored: true },
     profile: spec.profiles.charge,
     execute: (i, ctx) => services.charge.call(i.op, ctx.idempotencyKey, ctx.signal),
   });

@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../../src/policy/clock.js';
 import { sleep } from '../../src/policy/sleep.js';
-import { memoryStore } from '../../src/state/memory.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 import type { StateStore, WriteOptions } from '../../src/state/store.js';
 
 export type StoreFault = 'ok' | 'fail' | 'stall' | 'lost_reply' | 'down';
@@ -36,7 +36,7 @@ class StoreFailure extends Error {
 }
 
 export function chaosStore(spec: StoreSpec, clock: Clock): StateStore {
-  const inner = memoryStore({
+  const inner = createMemoryStore({
     clock,
     ...(spec.maxEntries !== undefined ? { maxEntries: spec.maxEntries } : {}),
   });

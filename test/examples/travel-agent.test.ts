@@ -141,7 +141,7 @@ describe('demo options', () => {
     [['--chaos', 'wild'], /--chaos: expected one of none, light, heavy, got "wild"/],
     [['--seed', 'abc'], /--seed: expected a whole number/],
     [['--seed'], /--seed: a value is required/],
-    [['--colour'], /unknown option --colour/],
+    [['--color'], /unknown option --color/],
     [['--json=yes'], /--json: does not take an argument/],
     [['heavy'], /unexpected argument "heavy"/],
   ])('refuses %j, naming the option', (args, message) => {

@@ -116,7 +116,7 @@ describe('classify: aborts and timeouts', () => {
     expect(classify(new TimeoutError({ failure, scope: 'attempt' }))).toBe(failure);
   });
 
-  it('an unrecognised error is unknown/unknown and keeps it as cause', () => {
+  it('an unrecognized error is unknown/unknown and keeps it as cause', () => {
     const e = new Error('boom');
     expect(classify(e)).toMatchObject({ kind: 'unknown', delivery: 'unknown', cause: e });
     expect(classify('a string')).toMatchObject({ kind: 'unknown', delivery: 'unknown' });

@@ -188,7 +188,7 @@ export interface PaymentApi extends FakeServer {
 }
 
 /**
- * A payment API that honours `Idempotency-Key` the way Stripe does: the same
+ * A payment API that honors `Idempotency-Key` the way Stripe does: the same
  * key replays the stored answer, the same key still in flight gets a 409, the
  * same key with another body a 422.
  */

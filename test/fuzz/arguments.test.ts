@@ -157,7 +157,7 @@ const callArb = fc.oneof(
 );
 
 describe('fuzz: a model turn of tool calls', () => {
-  it('handleToolCalls never throws, answers every call it recognises, in order, in the closed error vocabulary', async () => {
+  it('handleToolCalls never throws, answers every call it recognizes, in order, in the closed error vocabulary', async () => {
     const { registry } = setup();
     await fc.assert(
       fc.asyncProperty(fc.array(callArb, { maxLength: 6 }), async (items) => {

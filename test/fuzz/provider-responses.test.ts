@@ -12,8 +12,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClassifyingFetch } from '../../src/failure/classifying-fetch.js';
 import { isBreakwaterError } from '../../src/failure/errors.js';
-import { anthropicProvider } from '../../src/providers/anthropic.js';
-import { openaiProvider } from '../../src/providers/openai.js';
+import { createAnthropicProvider } from '../../src/providers/anthropic.js';
+import { createOpenAIProvider } from '../../src/providers/openai.js';
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest, ChatResponse } from '../../src/providers/types.js';
 import { hostileRetryAfterValues } from '../chaos/arbitraries.js';
@@ -55,13 +55,13 @@ function router(format: Format, clock: StepClock): Router {
   const fetch = createClassifyingFetch({ connectTimeoutMs: 2_000, fetch: trackedFetch(tracker) });
   const provider =
     format === 'openai'
-      ? openaiProvider(
+      ? createOpenAIProvider(
           new OpenAI({ apiKey: 'sk-test', baseURL: fakes.openai.baseURL, fetch, logLevel: 'off' }),
           {
             model: 'gpt-test',
           },
         )
-      : anthropicProvider(
+      : createAnthropicProvider(
           new Anthropic({ apiKey: 'sk-ant-test', baseURL: fakes.anthropic.baseURL, fetch, logLevel: 'off' }),
           {
             model: 'claude-test',

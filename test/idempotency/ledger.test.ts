@@ -9,12 +9,12 @@ import {
 } from '../../src/idempotency/errors.js';
 import { createLedger, type LedgerRunOptions } from '../../src/idempotency/ledger.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
-import { memoryStore } from '../../src/state/memory.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 import type { StateStore } from '../../src/state/store.js';
 
 function setup() {
   const clock = createVirtualClock(1_000_000);
-  const store = memoryStore({ clock });
+  const store = createMemoryStore({ clock });
   const ledger = createLedger({ store, clock, ttlMs: 60_000, pollMs: 10 });
   return { clock, store, ledger };
 }
@@ -255,7 +255,7 @@ describe('ledger', () => {
   });
 
   it('a store failing after the run does not turn a success into an error', async () => {
-    const store = memoryStore();
+    const store = createMemoryStore();
     const flaky: StateStore = { ...store, compareAndSet: () => Promise.reject(new Error('down')) };
     const ledger = createLedger({ store: flaky });
     expect(await ledger.run(base, async () => 'ok')).toEqual({ value: 'ok', source: 'executed' });

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   brokenLinks,
@@ -14,6 +16,22 @@ describe('the documentation', () => {
     expect(files[0]).toBe('README.md');
     expect(files).toContain('docs/policies.md');
     expect(files).toContain('docs/tools.md');
+  });
+
+  it('keeps the README a front door: at most 30 KB', () => {
+    expect(statSync('README.md').size).toBeLessThanOrEqual(30 * 1024);
+  });
+
+  it('cites no design notes outside the repository, in code, tests or docs', () => {
+    const name = ['DESIGN', 'md'].join('.');
+    // git grep exits 1 when nothing matches: that is the pass.
+    let hits = '';
+    try {
+      hits = execFileSync('git', ['grep', '-l', '--untracked', name, '--', '.'], { encoding: 'utf8' });
+    } catch (err) {
+      if ((err as { status?: number }).status !== 1) throw err;
+    }
+    expect(hits).toBe('');
   });
 
   it('compiles every TypeScript block of README.md and docs/, and every relative link resolves', () => {

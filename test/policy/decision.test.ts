@@ -15,7 +15,7 @@ const IDEMPOTENT: Column = ['idempotent', false];
 const KEYED: Column = ['non-idempotent', true];
 const UNKEYED: Column = ['non-idempotent', false];
 
-/** DESIGN.md's retry decision table, row by row: [failure, idempotent, keyed, unkeyed]. */
+/** The retry decision table of docs/policies.md, row by row: [failure, idempotent, keyed, unkeyed]. */
 const TABLE: ReadonlyArray<readonly [string, Failure, RetryVerdict, RetryVerdict, RetryVerdict]> = [
   ['not_sent (ECONNREFUSED)', f('network', 'not_sent', { code: 'ECONNREFUSED' }), 'retry', 'retry', 'retry'],
   ['not_processed (429)', f('rate_limited', 'not_processed', { status: 429 }), 'retry', 'retry', 'retry'],

@@ -11,7 +11,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClassifyingFetch } from '../../src/failure/classifying-fetch.js';
-import { anthropicProvider, createRouter, openaiProvider, type Provider } from '../../src/providers/index.js';
+import {
+  createAnthropicProvider,
+  createOpenAIProvider,
+  createRouter,
+  type Provider,
+} from '../../src/providers/index.js';
 import { type ChaosTracker, createChaosTracker, drive, trackedFetch } from '../chaos/http.js';
 import { startFakeAnthropic } from '../fakes/anthropic-server.js';
 import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
@@ -47,13 +52,16 @@ async function herd(withSecondary = false) {
   const clock = createStepClock();
   const fetch = createClassifyingFetch({ connectTimeoutMs: 2_000, fetch: trackedFetch(tracker) });
   const providers: Provider[] = [
-    openaiProvider(new OpenAI({ apiKey: 'sk-test', baseURL: primary.baseURL, fetch, logLevel: 'off' }), {
-      model: 'gpt-test',
-    }),
+    createOpenAIProvider(
+      new OpenAI({ apiKey: 'sk-test', baseURL: primary.baseURL, fetch, logLevel: 'off' }),
+      {
+        model: 'gpt-test',
+      },
+    ),
   ];
   if (withSecondary)
     providers.push(
-      anthropicProvider(
+      createAnthropicProvider(
         new Anthropic({ apiKey: 'sk-ant-test', baseURL: secondary.baseURL, fetch, logLevel: 'off' }),
         { model: 'claude-test' },
       ),

@@ -62,7 +62,7 @@ describe('pipeline properties over random fault schedules', () => {
           attemptMs: fc.integer({ min: 10, max: 5_000 }),
           extraTotalMs: fc.integer({ min: 0, max: 20_000 }),
           effect: fc.constantFrom<'idempotent' | 'non-idempotent'>('idempotent', 'non-idempotent'),
-          keyHonoured: fc.boolean(),
+          keyHonored: fc.boolean(),
           budget: fc.boolean(),
           seed: fc.double({ min: 0, max: 0.999, noNaN: true }),
         }),
@@ -90,7 +90,7 @@ describe('pipeline properties over random fault schedules', () => {
               faults.push(fault);
               return act(fault, ra);
             },
-            { effect: c.effect, idempotencyKey: 'op-1', keyHonoured: c.keyHonoured },
+            { effect: c.effect, idempotencyKey: 'op-1', keyHonored: c.keyHonored },
           );
           let value: unknown;
           let error: unknown;
@@ -102,7 +102,7 @@ describe('pipeline properties over random fault schedules', () => {
           const ended = clock.now();
           expect(faults.length).toBeLessThanOrEqual(c.maxAttempts);
           expect(ended).toBeLessThanOrEqual(start + totalMs);
-          if (c.effect === 'non-idempotent' && !c.keyHonoured) {
+          if (c.effect === 'non-idempotent' && !c.keyHonored) {
             expect(faults.filter((f) => MAYBE_ACTED.has(f)).length).toBeLessThanOrEqual(1);
           }
           // Exactly one ending: a value from a successful attempt, or a typed error.

@@ -154,7 +154,7 @@ describe('the decision table through the pipeline', () => {
     expect(calls).toBe(2);
   });
 
-  it('a non-idempotent call is retried under the same key when the dependency honours it', async () => {
+  it('a non-idempotent call is retried under the same key when the dependency honors it', async () => {
     const { clock, policy } = setup();
     const keys: Array<string | undefined> = [];
     const v = await clock.run(
@@ -164,7 +164,7 @@ describe('the decision table through the pipeline', () => {
           if (keys.length === 1) throw httpError(500);
           return 'ok';
         },
-        { effect: 'non-idempotent', idempotencyKey: 'k-1', keyHonoured: true },
+        { effect: 'non-idempotent', idempotencyKey: 'k-1', keyHonored: true },
       ),
     );
     expect(v).toBe('ok');
@@ -463,7 +463,7 @@ describe('the retry budget', () => {
 });
 
 describe('errors', () => {
-  it('are recognisable by brand and code without instanceof', async () => {
+  it('are recognizable by brand and code without instanceof', async () => {
     const { clock, policy } = setup({ ...quick, retry: { ...quick.retry, maxAttempts: 1 } });
     const err = await caught(clock.run(policy.run(() => new Promise(() => {}))));
     const copy = { ...(err as object), [Symbol.for('breakwater.error')]: true, code: 'timeout' };
@@ -487,7 +487,7 @@ describe('a keyed non-idempotent call that runs out of attempts after it may hav
           async () => {
             throw httpError(500);
           },
-          { effect: 'non-idempotent', idempotencyKey: 'k', keyHonoured: true },
+          { effect: 'non-idempotent', idempotencyKey: 'k', keyHonored: true },
         ),
       ),
     );
@@ -496,7 +496,7 @@ describe('a keyed non-idempotent call that runs out of attempts after it may hav
   });
 
   it('asks reconcile first: found ends it with the result, not found makes the failure definite', async () => {
-    const opts = { effect: 'non-idempotent' as const, idempotencyKey: 'k', keyHonoured: true };
+    const opts = { effect: 'non-idempotent' as const, idempotencyKey: 'k', keyHonored: true };
     const down = async () => {
       throw httpError(504);
     };

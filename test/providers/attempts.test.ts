@@ -5,9 +5,9 @@ import { type Failure, isBreakwaterError } from '../../src/failure/index.js';
 import type { PolicyEvent } from '../../src/policy/index.js';
 import {
   AllProvidersFailedError,
-  anthropicProvider,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
 } from '../../src/providers/index.js';
 import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
 import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
@@ -37,8 +37,8 @@ describe('one retry loop only: ours', () => {
     openai.respond(() => openaiReplies.error(500));
     anthropic.respond(() => anthropicReplies.overloaded());
     for (const [fake, provider] of [
-      [openai, openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' })],
-      [anthropic, anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' })],
+      [openai, createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' })],
+      [anthropic, createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' })],
     ] as const) {
       const router = createRouter({
         providers: [provider],
@@ -55,7 +55,7 @@ describe('one retry loop only: ours', () => {
 
   it('makes one request per provider call on its own', async () => {
     openai.respond(() => openaiReplies.error(503));
-    const provider = openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' });
+    const provider = createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' });
     const err = await provider.chat(hello).catch((e: unknown) => e);
     expect(isBreakwaterError(err) && err.failure.kind).toBe('overloaded');
     expect(openai.count).toBe(1);
@@ -67,7 +67,7 @@ describe('connection faults', () => {
     openai.enqueue({ kind: 'reset', when: 'after-body' });
     const events: PolicyEvent[] = [];
     const router = createRouter({
-      providers: [openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' })],
+      providers: [createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' })],
       profile: quickProfile(),
       observer: { event: (e) => events.push(e) },
     });
@@ -83,8 +83,8 @@ describe('connection faults', () => {
     openai.respond(() => ({ kind: 'reset', when: 'before-body' }));
     const router = createRouter({
       providers: [
-        openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
-        anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
       ],
       profile: quickProfile(),
     });
@@ -103,8 +103,8 @@ describe('connection faults', () => {
     const events: PolicyEvent[] = [];
     const router = createRouter({
       providers: [
-        openaiProvider(openaiClient(`http://127.0.0.1:${port}/v1`), { model: 'gpt-test' }),
-        anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(`http://127.0.0.1:${port}/v1`), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
       ],
       profile: quickProfile(),
       observer: { event: (e) => events.push(e) },
@@ -121,7 +121,7 @@ describe('connection faults', () => {
     openai.enqueue(openaiReplies.text('too late', 10_000));
     const events: PolicyEvent[] = [];
     const router = createRouter({
-      providers: [openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' })],
+      providers: [createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' })],
       profile: quickProfile({ timeout: { attemptMs: 500 } }),
       observer: { event: (e) => events.push(e) },
     });
@@ -177,8 +177,8 @@ describe("the caller's mistake is thrown at once; a provider's refusal is failed
 
   function bothOrders() {
     const profile = quickProfile({ retry: { maxAttempts: 3 } });
-    const o = () => openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' });
-    const a = () => anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' });
+    const o = () => createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' });
+    const a = () => createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' });
     return [
       createRouter({ providers: [o(), a()], profile }),
       createRouter({ providers: [a(), o()], profile }),

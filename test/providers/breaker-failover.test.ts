@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/index.js';
 import {
   AllProvidersFailedError,
-  anthropicProvider,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
   type Router,
 } from '../../src/providers/index.js';
 import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
@@ -27,8 +27,8 @@ describe('a primary answering 500', () => {
     clock = createVirtualClock(1_000_000);
     router = createRouter({
       providers: [
-        openaiProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
-        anthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
       ],
       profile: quickProfile({
         breaker: {

@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBreakwaterError } from '../../src/failure/index.js';
-import { anthropicProvider, createRouter, openaiProvider, type Provider } from '../../src/providers/index.js';
+import {
+  createAnthropicProvider,
+  createOpenAIProvider,
+  createRouter,
+  type Provider,
+} from '../../src/providers/index.js';
 import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
 import type { RetryAfterStyle } from '../fakes/llm-http.js';
 import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
@@ -23,8 +28,8 @@ afterEach(async () => {
 
 function twoProviders(): Provider[] {
   return [
-    openaiProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
-    anthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
+    createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
+    createAnthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
   ];
 }
 

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/index.js';
 import {
   AllProvidersFailedError,
-  anthropicProvider,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
   type Router,
 } from '../../src/providers/index.js';
 import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
@@ -28,8 +28,8 @@ describe('provider refusals: fail over, and skip the provider that refused', () 
     clock = createVirtualClock(1_000_000);
     router = createRouter({
       providers: [
-        openaiProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
-        anthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
       ],
       profile: quickProfile({ retry: { maxAttempts: 3 } }),
       clock,
@@ -135,8 +135,8 @@ describe('Anthropic refusals as the primary', () => {
     secondary = await startFakeOpenAI();
     router = createRouter({
       providers: [
-        anthropicProvider(anthropicClient(primary.baseURL), { model: 'claude-test' }),
-        openaiProvider(openaiClient(secondary.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(primary.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(secondary.baseURL), { model: 'gpt-test' }),
       ],
       profile: quickProfile({ retry: { maxAttempts: 3 } }),
       clock: createVirtualClock(0),
@@ -196,8 +196,8 @@ describe('a busy primary with a healthy secondary', () => {
     return createRouter({
       observer: { event: (e) => (e.type === 'retry_scheduled' ? onRetry?.() : undefined) },
       providers: [
-        openaiProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
-        anthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
       ],
       profile: quickProfile({ retry: { maxAttempts: 3 } }),
       clock,
@@ -248,8 +248,8 @@ describe('a hung primary', () => {
       primary.respond(() => ({ kind: 'hang' }));
       const router = createRouter({
         providers: [
-          openaiProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
-          anthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
+          createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
+          createAnthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
         ],
         clock,
       });

@@ -7,10 +7,10 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  anthropicProvider,
   type ChatMessage,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
   toolResultMessages,
   toolUseBlocks,
 } from '../../src/providers/index.js';
@@ -47,8 +47,8 @@ it('runs a tool loop across a failover with the registry’s definitions and res
   });
   const router = createRouter({
     providers: [
-      openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
-      anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+      createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
+      createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
     ],
     profile: quickProfile(),
   });

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, isBreakwaterError } from '../../src/failure/index.js';
 import {
-  anthropicProvider,
   type ChatChunk,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
   type Router,
   StreamInterruptedError,
 } from '../../src/providers/index.js';
@@ -30,8 +30,8 @@ afterEach(async () => {
 function anthropicFirst(): Router {
   return createRouter({
     providers: [
-      anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
-      openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
+      createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+      createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
     ],
     profile: quickProfile(),
   });
@@ -40,8 +40,8 @@ function anthropicFirst(): Router {
 function openaiFirst(): Router {
   return createRouter({
     providers: [
-      openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
-      anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+      createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
+      createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
     ],
     profile: quickProfile(),
   });
@@ -146,7 +146,7 @@ describe('streams', () => {
   it('counts a mid-stream overload against the provider’s breaker', async () => {
     anthropic.enqueue(anthropicReplies.streamText(['Hi', ' there'], { errorAfter: 1 }));
     const router = createRouter({
-      providers: [anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' })],
+      providers: [createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' })],
       profile: quickProfile({ breaker: { mode: 'consecutive', consecutiveFailures: 1 } }),
     });
     const { error } = await drain(router.stream(hello));

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  anthropicProvider,
   type ChatMessage,
   type ChatRequest,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
   type Router,
 } from '../../src/providers/index.js';
 import { anthropicToolId } from '../../src/providers/tool-ids.js';
@@ -34,8 +34,8 @@ beforeEach(async () => {
   anthropic = await startFakeAnthropic();
   router = createRouter({
     providers: [
-      openaiProvider(openaiClient(openai.baseURL), { model: 'kimi-test', name: 'compatible' }),
-      anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+      createOpenAIProvider(openaiClient(openai.baseURL), { model: 'kimi-test', name: 'compatible' }),
+      createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
     ],
     profile: quickProfile({ retry: { maxAttempts: 1 } }),
   });

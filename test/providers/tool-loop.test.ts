@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  anthropicProvider,
   type ChatMessage,
   type ChatRequest,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
   type ToolDefinition,
   type ToolDefinitionSource,
 } from '../../src/providers/index.js';
@@ -37,8 +37,8 @@ describe('a tool-calling conversation that fails over mid-loop', () => {
   it('continues on Anthropic with the OpenAI tool calls and results translated', async () => {
     const router = createRouter({
       providers: [
-        openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
-        anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
       ],
       profile: quickProfile(),
     });
@@ -126,8 +126,8 @@ describe('a tool-calling conversation that fails over mid-loop', () => {
   it('continues on OpenAI with the Anthropic tool_use and tool_result translated', async () => {
     const router = createRouter({
       providers: [
-        anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
-        openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
       ],
       profile: quickProfile(),
     });

@@ -5,7 +5,7 @@ import {
   createRouter,
   fromAnthropicResponse,
   fromOpenAIResponse,
-  normaliseToolDefinition,
+  normalizeToolDefinition,
   type Provider,
   toAnthropicRequest,
   toOpenAIRequest,
@@ -16,20 +16,20 @@ const schema = { type: 'object', properties: { q: { type: 'string' } } };
 describe('tool definitions', () => {
   it('accepts the neutral, OpenAI and Anthropic shapes alike', () => {
     const want = { name: 'search', description: 'Find things', parameters: schema };
-    expect(normaliseToolDefinition(want)).toEqual(want);
+    expect(normalizeToolDefinition(want)).toEqual(want);
     expect(
-      normaliseToolDefinition({
+      normalizeToolDefinition({
         type: 'function',
         function: { name: 'search', description: 'Find things', parameters: schema, strict: true },
       }),
     ).toEqual(want);
     expect(
-      normaliseToolDefinition({ name: 'search', description: 'Find things', input_schema: schema }),
+      normalizeToolDefinition({ name: 'search', description: 'Find things', input_schema: schema }),
     ).toEqual(want);
   });
 
   it('refuses a definition without a name before any request is made', async () => {
-    expect(() => normaliseToolDefinition({ description: 'nameless' })).toThrow(InvalidInputError);
+    expect(() => normalizeToolDefinition({ description: 'nameless' })).toThrow(InvalidInputError);
     let called = false;
     const provider: Provider = {
       name: 'fake',

@@ -16,7 +16,7 @@ import { createPolicy } from '../../src/policy/pipeline.js';
 import { providerError } from '../../src/providers/failures.js';
 import { createRouter } from '../../src/providers/router.js';
 import type { ChatChunk, ChatResponse, Provider } from '../../src/providers/types.js';
-import { memoryStore } from '../../src/state/memory.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 import { ToolError } from '../../src/tools/errors.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { seeded } from '../chaos/config.js';
@@ -149,7 +149,7 @@ const input = z.object({ n: z.number().int() });
 registry.register({
   name: 'charge',
   input,
-  idempotency: { honoured: true },
+  idempotency: { honored: true },
   profile: quick,
   execute: (i, ctx) => dependency({ id: i.n }, ctx.signal),
 });
@@ -269,12 +269,12 @@ async function startHttp(): Promise<{
     startSearchApi(undefined, { pick: pickFault }),
   ]);
   // A small ledger, so that it reaches its bound during the warm-up and growth after it is not the ledger filling.
-  const http = createRegistry({ store: memoryStore({ maxEntries: 1_000 }) });
+  const http = createRegistry({ store: createMemoryStore({ maxEntries: 1_000 }) });
   const profile = { ...quick, timeout: { attemptMs: 200, totalMs: 1_000 } };
   http.register({
     name: 'charge',
     input: z.object({ op: z.string() }),
-    idempotency: { honoured: true },
+    idempotency: { honored: true },
     profile,
     execute: async ({ op }, ctx) => {
       const res = await ctx.fetch(`${payments.url}/v1/charges`, {

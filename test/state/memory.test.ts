@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
-import { memoryStore } from '../../src/state/memory.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 import { StoreFullError } from '../../src/state/store.js';
 
-describe('memoryStore', () => {
+describe('createMemoryStore', () => {
   it('setIfAbsent writes once and then reports what the key holds', async () => {
-    const store = memoryStore();
+    const store = createMemoryStore();
     expect(await store.setIfAbsent('k', 'a', 1_000)).toEqual({ written: true });
     expect(await store.setIfAbsent('k', 'b', 1_000)).toEqual({ written: false, current: 'a' });
     expect(await store.get('k')).toBe('a');
   });
 
   it('compareAndSet and compareAndDelete act only on the expected value', async () => {
-    const store = memoryStore();
+    const store = createMemoryStore();
     await store.setIfAbsent('k', 'a', 1_000);
     expect(await store.compareAndSet('k', 'x', 'b', 1_000)).toBe(false);
     expect(await store.get('k')).toBe('a');
@@ -26,7 +26,7 @@ describe('memoryStore', () => {
 
   it('keys expire on the injected clock, and an expired key can be claimed again', async () => {
     const clock = createVirtualClock(0);
-    const store = memoryStore({ clock });
+    const store = createMemoryStore({ clock });
     await store.setIfAbsent('k', 'a', 1_000);
     await clock.advance(999);
     expect(await store.get('k')).toBe('a');
@@ -37,7 +37,7 @@ describe('memoryStore', () => {
 
   it('compareAndSet renews the TTL', async () => {
     const clock = createVirtualClock(0);
-    const store = memoryStore({ clock });
+    const store = createMemoryStore({ clock });
     await store.setIfAbsent('k', 'a', 100);
     await clock.advance(90);
     await store.compareAndSet('k', 'a', 'b', 100);
@@ -47,7 +47,7 @@ describe('memoryStore', () => {
 
   it('stays within maxEntries, dropping expired keys before live ones, then the oldest write', async () => {
     const clock = createVirtualClock(0);
-    const store = memoryStore({ clock, maxEntries: 3 });
+    const store = createMemoryStore({ clock, maxEntries: 3 });
     await store.setIfAbsent('short', '1', 10);
     await store.setIfAbsent('old', '2', 1_000);
     await store.setIfAbsent('new', '3', 1_000);
@@ -63,17 +63,17 @@ describe('memoryStore', () => {
   });
 
   it('rejects nonsensical TTLs and bounds, naming them', async () => {
-    const store = memoryStore();
+    const store = createMemoryStore();
     await expect(store.setIfAbsent('k', 'v', 0)).rejects.toThrow(/ttlMs/);
     await expect(store.setIfAbsent('k', 'v', Number.NaN)).rejects.toThrow(/ttlMs/);
-    expect(() => memoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
+    expect(() => createMemoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
   });
 });
 
-describe('memoryStore: pinned records', () => {
+describe('createMemoryStore: pinned records', () => {
   it('evicts only unpinned records to make room, however old the pinned ones', async () => {
     const clock = createVirtualClock(0);
-    const store = memoryStore({ clock, maxEntries: 3 });
+    const store = createMemoryStore({ clock, maxEntries: 3 });
     await store.setIfAbsent('claim', 'pending', 60_000, { pin: true });
     for (let i = 0; i < 10; i++) await store.setIfAbsent(`done${i}`, String(i), 60_000);
     expect(await store.get('claim')).toBe('pending');
@@ -86,7 +86,7 @@ describe('memoryStore: pinned records', () => {
 
   it('refuses a new key with StoreFullError when only pinned records are left, writing nothing', async () => {
     const clock = createVirtualClock(0);
-    const store = memoryStore({ clock, maxEntries: 2 });
+    const store = createMemoryStore({ clock, maxEntries: 2 });
     await store.setIfAbsent('a', '1', 1_000, { pin: true });
     await store.setIfAbsent('b', '2', 5_000, { pin: true });
     await expect(store.setIfAbsent('c', '3', 1_000)).rejects.toBeInstanceOf(StoreFullError);
@@ -101,9 +101,9 @@ describe('memoryStore: pinned records', () => {
   });
 });
 
-describe('memoryStore under sustained load', () => {
+describe('createMemoryStore under sustained load', () => {
   it('never holds more than maxEntries, and keeps the most recent writes', async () => {
-    const store = memoryStore({ maxEntries: 100 });
+    const store = createMemoryStore({ maxEntries: 100 });
     for (let i = 0; i < 1_000; i++) {
       await store.setIfAbsent(`k${i}`, String(i), 60_000);
       expect(store.size).toBeLessThanOrEqual(100);

@@ -5,7 +5,7 @@ import type { PolicyEvent } from '../../src/policy/events.js';
 import { createPolicy } from '../../src/policy/pipeline.js';
 import { ProfileError, type ProfileInput } from '../../src/policy/profile.js';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-clock.js';
-import { redisStore } from '../../src/state/redis.js';
+import { createRedisStore } from '../../src/state/redis.js';
 import { caught } from '../fakes/caught.js';
 import { connect, ownRedis, redisOrSkip, runWithRedis, testPrefix } from '../fakes/redis.js';
 
@@ -31,7 +31,7 @@ describe.skipIf(!available)('shared health on the real Redis behaves as in proce
     const policy = createPolicy(profile, {
       clock,
       dependency: 'dead',
-      shared: redisStore(client, { prefix, syncMs }),
+      shared: createRedisStore(client, { prefix, syncMs }),
       observer: { event: (e) => events.push(e) },
     });
     return { policy, events };
@@ -176,10 +176,10 @@ describe.skipIf(!available)('shared health on the real Redis behaves as in proce
 
   it('sharing health without a dependency name is a profile error that says how to name it', () => {
     expect(() =>
-      createPolicy('llm', { shared: redisStore(client, { prefix: testPrefix('unnamed') }) }),
+      createPolicy('llm', { shared: createRedisStore(client, { prefix: testPrefix('unnamed') }) }),
     ).toThrow(ProfileError);
     expect(() =>
-      createPolicy('llm', { shared: redisStore(client, { prefix: testPrefix('unnamed') }) }),
+      createPolicy('llm', { shared: createRedisStore(client, { prefix: testPrefix('unnamed') }) }),
     ).toThrow(/dependency: "/);
   });
 
@@ -225,7 +225,7 @@ describe.skipIf(!available)('one admit refresh per process per syncMs, whatever 
     const client = connect(server.port);
     try {
       const clock = createVirtualClock(1_000_000);
-      const store = redisStore(client, { prefix: testPrefix('storm'), syncMs: 100 });
+      const store = createRedisStore(client, { prefix: testPrefix('storm'), syncMs: 100 });
       const policy = createPolicy(
         { retry: { maxAttempts: 1, budget: false }, gate: false },
         { clock, dependency: 'busy', shared: store },

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { LedgerUnavailableError } from '../../src/idempotency/errors.js';
-import { redisStore } from '../../src/state/redis.js';
+import { createRedisStore } from '../../src/state/redis.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
 import { connect, type OwnRedis, ownRedis, redisOrSkip, testPrefix } from '../fakes/redis.js';
 import { type PaymentApi, startPaymentApi } from '../fakes/services.js';
@@ -33,7 +33,7 @@ const nextOrder = () => `ord-${process.pid}-${++orders}`;
 
 /**
  * A payment tool the ledger alone protects: the API does not see the key as
- * honoured, so only the ledger stands between a re-delivery and a second charge.
+ * honored, so only the ledger stands between a re-delivery and a second charge.
  */
 function payments_(registry: Registry): Registry {
   registry.register({
@@ -67,7 +67,7 @@ describe.skipIf(!available)('item 5 on Redis: 1 s TTL, 2 s operation, a twin at 
       let runs = 0;
       const make = () => {
         const registry = createRegistry({
-          store: redisStore(client, { prefix, checkPersistence: false }),
+          store: createRedisStore(client, { prefix, checkPersistence: false }),
           ledgerTtlMs: 1_000,
           ledgerLeaseGraceMs: 200,
         });
@@ -118,7 +118,7 @@ describe.skipIf(!available)('item 8: no ghosts (a dedicated redis-server)', () =
     admin.on('error', () => {});
     const registry = payments_(
       createRegistry({
-        store: redisStore(client, {
+        store: createRedisStore(client, {
           prefix: testPrefix('ghost'),
           commandTimeoutMs: 100,
           checkPersistence: false,
@@ -152,7 +152,7 @@ describe.skipIf(!available)('item 8: no ghosts (a dedicated redis-server)', () =
 
   it('the store alone: a write that rejected (Redis paused past the timeout) never lands', async () => {
     setup();
-    const store = redisStore(client, {
+    const store = createRedisStore(client, {
       prefix: testPrefix('late'),
       commandTimeoutMs: 100,
       checkPersistence: false,
@@ -200,8 +200,8 @@ describe.skipIf(!available)('item 15: the ledger needs a Redis that persists', (
     try {
       const warnings: string[] = [];
       const warn = (m: string) => warnings.push(m);
-      redisStore(client, { prefix: testPrefix('p1'), warn });
-      redisStore(client, { prefix: testPrefix('p2'), warn });
+      createRedisStore(client, { prefix: testPrefix('p1'), warn });
+      createRedisStore(client, { prefix: testPrefix('p2'), warn });
       for (let i = 0; i < 40 && warnings.length === 0; i++) await sleep(25);
       await sleep(50);
       expect(warnings).toHaveLength(1);
@@ -220,7 +220,7 @@ describe.skipIf(!available)('item 15: the ledger needs a Redis that persists', (
     client.on('error', () => {});
     try {
       const warnings: string[] = [];
-      const store = redisStore(client, { prefix: testPrefix('aof'), warn: (m) => warnings.push(m) });
+      const store = createRedisStore(client, { prefix: testPrefix('aof'), warn: (m) => warnings.push(m) });
       const registry = payments_(createRegistry({ store }));
       const order = nextOrder();
       const first = await registry.call('charge_card', { order, amount: 9 }, { callId: 'call_aof' });

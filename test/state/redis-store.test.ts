@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { LedgerUnavailableError } from '../../src/idempotency/errors.js';
 import { createPolicy } from '../../src/policy/pipeline.js';
-import { redisStore } from '../../src/state/redis.js';
+import { createRedisStore } from '../../src/state/redis.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { connect, ownRedis, redisOrSkip, testPrefix } from '../fakes/redis.js';
 
 const available = await redisOrSkip();
 
-describe.skipIf(!available)('redisStore against a real Redis (127.0.0.1:6379)', () => {
+describe.skipIf(!available)('createRedisStore against a real Redis (127.0.0.1:6379)', () => {
   let client: Redis;
   beforeAll(() => {
     client = connect();
@@ -19,7 +19,7 @@ describe.skipIf(!available)('redisStore against a real Redis (127.0.0.1:6379)', 
   });
 
   it('keeps the StateStore contract: set-if-absent, get, compare-and-set, compare-and-delete, expiry', async () => {
-    const store = redisStore(client, { prefix: testPrefix('contract') });
+    const store = createRedisStore(client, { prefix: testPrefix('contract') });
     expect(await store.setIfAbsent('k', 'one', 10_000)).toEqual({ written: true });
     expect(await store.setIfAbsent('k', 'two', 10_000)).toEqual({ written: false, current: 'one' });
     expect(await store.get('k')).toBe('one');
@@ -38,11 +38,11 @@ describe.skipIf(!available)('redisStore against a real Redis (127.0.0.1:6379)', 
     const prefix = testPrefix('replay');
     let charges = 0;
     const make = () => {
-      const registry = createRegistry({ store: redisStore(client, { prefix }) });
+      const registry = createRegistry({ store: createRedisStore(client, { prefix }) });
       registry.register({
         name: 'charge_card',
         input: z.object({ amount: z.number() }),
-        idempotency: { honoured: true },
+        idempotency: { honored: true },
         execute: async ({ amount }) => {
           charges++;
           return { charged: amount };
@@ -65,11 +65,11 @@ describe.skipIf(!available)('redisStore against a real Redis (127.0.0.1:6379)', 
     };
     const one = createPolicy(profile, {
       dependency: 'search',
-      shared: redisStore(client, { prefix, syncMs: 0 }),
+      shared: createRedisStore(client, { prefix, syncMs: 0 }),
     });
     const two = createPolicy(profile, {
       dependency: 'search',
-      shared: redisStore(client, { prefix, syncMs: 0 }),
+      shared: createRedisStore(client, { prefix, syncMs: 0 }),
     });
     const down = async () => {
       throw Object.assign(new Error('HTTP 500'), { status: 500, headers: {} });
@@ -90,11 +90,11 @@ describe.skipIf(!available)('redisStore against a real Redis (127.0.0.1:6379)', 
     const profile = { retry: { maxAttempts: 1 } };
     const one = createPolicy(profile, {
       dependency: 'llm',
-      shared: redisStore(client, { prefix, syncMs: 0 }),
+      shared: createRedisStore(client, { prefix, syncMs: 0 }),
     });
     const two = createPolicy(profile, {
       dependency: 'llm',
-      shared: redisStore(client, { prefix, syncMs: 0 }),
+      shared: createRedisStore(client, { prefix, syncMs: 0 }),
     });
     await one
       .run(async () => {
@@ -126,7 +126,7 @@ describe.skipIf(!available)('redisStore against a real Redis (127.0.0.1:6379)', 
       },
     };
     const policies = [0, 1].map(() =>
-      createPolicy(profile, { dependency: 'flaky', shared: redisStore(client, { prefix, syncMs: 0 }) }),
+      createPolicy(profile, { dependency: 'flaky', shared: createRedisStore(client, { prefix, syncMs: 0 }) }),
     );
     let calls = 0;
     const fail = async () => {
@@ -146,7 +146,7 @@ describe.skipIf(!available)('when Redis fails (a dedicated redis-server, killed 
     const client = connect(server.port);
     client.on('error', () => {});
     try {
-      const store = redisStore(client, {
+      const store = createRedisStore(client, {
         prefix: testPrefix('outage'),
         commandTimeoutMs: 100,
         retryRedisAfterMs: 0,

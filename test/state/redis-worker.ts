@@ -6,13 +6,13 @@
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
 import { createPolicy } from '../../src/policy/pipeline.js';
-import { redisStore } from '../../src/state/redis.js';
+import { createRedisStore } from '../../src/state/redis.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { connect } from '../fakes/redis.js';
 
 const [prefix, paymentUrl] = process.argv.slice(2) as [string, string];
 const client = connect();
-const store = redisStore(client, { prefix, syncMs: 0 });
+const store = createRedisStore(client, { prefix, syncMs: 0 });
 const policy = createPolicy(
   {
     retry: { maxAttempts: 1 },
@@ -30,7 +30,7 @@ const registry = createRegistry({ store, ledgerLeaseGraceMs: 200 });
 registry.register({
   name: 'charge_card',
   input: z.object({ amount: z.number() }),
-  idempotency: { honoured: true },
+  idempotency: { honored: true },
   profile: { timeout: { attemptMs: 1_000, totalMs: 10_000 }, retry: { maxAttempts: 1 } },
   execute: async (input, ctx) => {
     const res = await ctx.fetch(paymentUrl, {

@@ -63,7 +63,7 @@ describe.skipIf(!available)('several worker processes on one Redis', () => {
   }, 20_000);
 
   it('a payment interrupted on one worker and retried on another is charged once', async () => {
-    // A payment API honouring Idempotency-Key; the first request is processed, then its worker dies.
+    // A payment API honoring Idempotency-Key; the first request is processed, then its worker dies.
     const charges = new Map<string, unknown>();
     let received = 0;
     let firstArrived!: () => void;
@@ -90,7 +90,7 @@ describe.skipIf(!available)('several worker processes on one Redis', () => {
       void a.ask({ op: 'charge', callId: 'call_pay_1', deadlineMs: 1_000 });
       await arrived;
       a.child.kill('SIGKILL');
-      // The dead worker's claim expires after its lease; the key is honoured upstream, so B may take over.
+      // The dead worker's claim expires after its lease; the key is honored upstream, so B may take over.
       const r = await b.ask({ op: 'charge', callId: 'call_pay_1', deadlineMs: 10_000 });
       expect(r).toMatchObject({ ok: true, value: { id: 'ch_1', status: 'succeeded' } });
       expect(charges.size).toBe(1);

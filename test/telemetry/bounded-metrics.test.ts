@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createRouter, openaiProvider } from '../../src/providers/index.js';
+import { createOpenAIProvider, createRouter } from '../../src/providers/index.js';
 import { createTelemetry } from '../../src/telemetry/telemetry.js';
 import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { installOtel } from '../fakes/otel.js';
@@ -29,7 +29,7 @@ it('a provider that names a new model on every answer cannot grow the metric ser
   }));
   try {
     const router = createRouter({
-      providers: [openaiProvider(openaiClient(server.baseURL), { model: 'gpt-test' })],
+      providers: [createOpenAIProvider(openaiClient(server.baseURL), { model: 'gpt-test' })],
       profile: quickProfile(),
       telemetry: createTelemetry(),
     });

@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { z } from 'zod';
-import { anthropicProvider, createRouter, openaiProvider } from '../../src/providers/index.js';
+import { createAnthropicProvider, createOpenAIProvider, createRouter } from '../../src/providers/index.js';
 import { createTelemetry } from '../../src/telemetry/telemetry.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { startFakeAnthropic } from '../fakes/anthropic-server.js';
@@ -26,8 +26,8 @@ it('a failover: a route span, chat spans per provider attempt with GenAI attribu
   try {
     const router = createRouter({
       providers: [
-        openaiProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
-        anthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
+        createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-test' }),
+        createAnthropicProvider(anthropicClient(secondary.baseURL), { model: 'claude-test' }),
       ],
       profile: quickProfile(),
       telemetry: createTelemetry(),
@@ -87,7 +87,7 @@ it('leak test: secrets in tool arguments, results, errors and keys appear nowher
   registry.register({
     name: 'charge_card',
     input: z.object({ card: z.string(), amount: z.number() }),
-    idempotency: { honoured: true, key: () => `key-${SECRET}` },
+    idempotency: { honored: true, key: () => `key-${SECRET}` },
     execute: async ({ card }) => {
       if (card.endsWith('0')) throw new Error(`declined ${card}`);
       return { receipt: `paid with ${card}` };

@@ -3,14 +3,14 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../src/policy/index.js';
 import {
-  anthropicProvider,
   type ChatChunk,
+  createAnthropicProvider,
+  createOpenAIProvider,
   createRouter,
-  openaiProvider,
   type Router,
   StreamInterruptedError,
 } from '../../src/providers/index.js';
-import { redisStore } from '../../src/state/redis.js';
+import { createRedisStore } from '../../src/state/redis.js';
 import { createTelemetry } from '../../src/telemetry/telemetry.js';
 import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
 import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
@@ -53,8 +53,8 @@ async function drain(s: AsyncIterable<ChatChunk>, afterFirst?: () => void) {
 function routerOf(profile = quickProfile({ breaker: { windowMs: 60_000 } })): Router {
   return createRouter({
     providers: [
-      anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
-      openaiProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
+      createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' }),
+      createOpenAIProvider(openaiClient(openai.baseURL), { model: 'gpt-test' }),
     ],
     profile,
     telemetry: createTelemetry(),
@@ -128,7 +128,7 @@ describe("a provider's own deadline", () => {
     openai.enqueue({ kind: 'sse', events: first.events.slice(0, 2), end: 'hang' });
     const router = createRouter({
       providers: [
-        openaiProvider(openaiClient(openai.baseURL), {
+        createOpenAIProvider(openaiClient(openai.baseURL), {
           model: 'gpt-test',
           profile: quickProfile({ timeout: { attemptMs: 2_000, totalMs: 2_000 } }),
         }),
@@ -167,9 +167,9 @@ describe.skipIf(!available)(
       });
       const make = () =>
         createRouter({
-          providers: [anthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' })],
+          providers: [createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' })],
           profile,
-          store: redisStore(client, { prefix, syncMs: 0 }),
+          store: createRedisStore(client, { prefix, syncMs: 0 }),
         });
       const one = make();
       const other = make();

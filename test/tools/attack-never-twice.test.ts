@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  createMemoryStore,
   createRegistry,
   createVirtualClock,
-  memoryStore,
   OperationInFlightError,
   type StateStore,
   type VirtualClock,
 } from '../../src/index.js';
-import { redisStore } from '../../src/redis.js';
+import { createRedisStore } from '../../src/redis.js';
 import { connect, redisOrSkip, testPrefix } from '../fakes/redis.js';
 import { type ImageApi, startImageApi } from '../fakes/services.js';
 
@@ -28,7 +28,7 @@ afterAll(async () => {
  */
 describe('never twice, attacked', () => {
   it('a call id cannot be chosen so that its key is another scope’s key', async () => {
-    const store = memoryStore();
+    const store = createMemoryStore();
     const registry = createRegistry({ store });
     const charged: string[] = [];
     registry.register({
@@ -143,7 +143,7 @@ async function skewedTwins(stores: readonly [StateStore, StateStore], op: string
 
 describe('leases across processes whose clocks disagree', () => {
   it('in memory: a twin 10 s ahead waits for the live claim instead of running it again', async () => {
-    const store = memoryStore();
+    const store = createMemoryStore();
     await skewedTwins([store, store], 'skew-memory');
   });
 
@@ -155,8 +155,8 @@ describe('leases across processes whose clocks disagree', () => {
       try {
         await skewedTwins(
           [
-            redisStore(clients[0], { prefix, checkPersistence: false }),
-            redisStore(clients[1], { prefix, checkPersistence: false }),
+            createRedisStore(clients[0], { prefix, checkPersistence: false }),
+            createRedisStore(clients[1], { prefix, checkPersistence: false }),
           ],
           'skew-redis',
         );
@@ -200,7 +200,7 @@ describe('a worker that stalls between its claim and its request', () => {
   for (const deadlineMs of [3_000, undefined]) {
     it(`does not send after another process took over its lapsed claim (deadline ${deadlineMs ?? 'none'})`, async () => {
       const clock = createVirtualClock(0);
-      const shared = memoryStore({ clock });
+      const shared = createMemoryStore({ clock });
       const a = stalling(shared);
       const op = `stall-${deadlineMs ?? 'none'}`;
       const make = (store: StateStore) => {
@@ -259,7 +259,7 @@ describe('ledger settings at their limits', () => {
     const client = connect();
     try {
       const registry = createRegistry({
-        store: redisStore(client, { prefix: testPrefix('ttl-max'), checkPersistence: false }),
+        store: createRedisStore(client, { prefix: testPrefix('ttl-max'), checkPersistence: false }),
         ledgerTtlMs: Number.MAX_SAFE_INTEGER,
       });
       let runs = 0;

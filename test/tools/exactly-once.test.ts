@@ -1,7 +1,7 @@
 /**
  * Promise 1, "never twice", against real local HTTP services: whatever fails
  * and whenever, one logical call bills at most one charge or image; with a
- * key the dependency honours, retries get it done exactly once.
+ * key the dependency honors, retries get it done exactly once.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +71,7 @@ function tools(clock: StepClock): Registry {
     name: 'charge_card',
     description: 'Charges a card once per order.',
     input: z.object({ order: z.string(), amount: z.number().int().positive() }),
-    idempotency: { honoured: true },
+    idempotency: { honored: true },
     profile: { extends: 'payment', ...generous },
     execute: async (input, ctx) =>
       (await post(`${payments.url}/v1/charges`, { ...input, currency: 'eur' }, ctx)) as Charge,
@@ -156,7 +156,7 @@ async function scenario(
 
 const codeOf = (s: Settled) => (s.ok ? 'ok' : isBreakwaterError(s.error) ? s.error.code : String(s.error));
 
-describe('a payment API that honours Idempotency-Key: exactly once', () => {
+describe('a payment API that honors Idempotency-Key: exactly once', () => {
   for (const fault of FAULTS) {
     it(`${fault}: retried under the same key, charged exactly once`, async () => {
       const r = await scenario('charge_card', [fault]);
@@ -245,7 +245,7 @@ describe('a flaky, idempotent search API', () => {
 describe('random fault schedules (property)', () => {
   const schedule = fc.array(fc.constantFrom(...FAULTS), { maxLength: 5 });
 
-  it('never more than one charge or image per operation; exactly one with an honoured key or a reconcile hook', async () => {
+  it('never more than one charge or image per operation; exactly one with an honored key or a reconcile hook', async () => {
     await fc.assert(
       fc.asyncProperty(schedule, schedule, schedule, async (payFaults, imageFaults, reconciledFaults) => {
         const pay = await scenario('charge_card', payFaults);

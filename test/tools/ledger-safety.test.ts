@@ -9,12 +9,12 @@ import { generateText, stepCountIs } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { aiSdkTools } from '../../src/ai-sdk.js';
+import { createAiSdkTools } from '../../src/ai-sdk.js';
 import { CancelledError, InvalidInputError, isBreakwaterError } from '../../src/failure/errors.js';
 import { LedgerFullError, PreviousOutcomeUnknownError } from '../../src/idempotency/errors.js';
 import type { Clock } from '../../src/policy/clock.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
-import { memoryStore } from '../../src/state/memory.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 import type { StateStore } from '../../src/state/store.js';
 import { ToolDefinitionError } from '../../src/tools/errors.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
@@ -89,7 +89,7 @@ const lookUpImage = async (key: string) => {
 
 describe('item 4: the in-process ledger cannot forget what matters', () => {
   it('an unknown outcome survives any number of later keyed calls: its re-delivery is refused, not re-run', async () => {
-    const registry = createRegistry({ store: memoryStore({ maxEntries: 5 }) });
+    const registry = createRegistry({ store: createMemoryStore({ maxEntries: 5 }) });
     imageTool(registry);
     registry.register({
       name: 'caption',
@@ -109,7 +109,7 @@ describe('item 4: the in-process ledger cannot forget what matters', () => {
   });
 
   it('the result of a non-idempotent call is not forgotten either: its re-delivery replays', async () => {
-    const registry = createRegistry({ store: memoryStore({ maxEntries: 5 }) });
+    const registry = createRegistry({ store: createMemoryStore({ maxEntries: 5 }) });
     imageTool(registry);
     registry.register({
       name: 'caption',
@@ -128,7 +128,7 @@ describe('item 4: the in-process ledger cannot forget what matters', () => {
     const clock = createVirtualClock(0);
     const registry = createRegistry({
       clock,
-      store: memoryStore({ clock, maxEntries: 2 }),
+      store: createMemoryStore({ clock, maxEntries: 2 }),
       ledgerTtlMs: 60_000,
     });
     let hold!: () => void;
@@ -193,7 +193,7 @@ describe('item 5: a claim is a lease, separate from the record TTL', () => {
 
   it('1 s TTL, 2 s operation, a twin at 1.2 s: runs once (memory store, virtual clock)', async () => {
     const clock = createVirtualClock(0);
-    const { a, b, runs } = twins(clock, memoryStore({ clock }), 2_000);
+    const { a, b, runs } = twins(clock, createMemoryStore({ clock }), 2_000);
     const first = a.call('send_invoice', { to: 'x' }, { callId: 'call_1' });
     await clock.advance(1_200);
     const twin = b.call('send_invoice', { to: 'x' }, { callId: 'call_1' });
@@ -205,7 +205,7 @@ describe('item 5: a claim is a lease, separate from the record TTL', () => {
   it('an operation longer than its lease keeps it by renewal: a twin waits rather than take it for dead', async () => {
     const clock = createVirtualClock(0);
     // 70 s against a 30 s lease for operations without a deadline.
-    const { a, b, runs } = twins(clock, memoryStore({ clock }), 70_000);
+    const { a, b, runs } = twins(clock, createMemoryStore({ clock }), 70_000);
     const first = a.call('send_invoice', { to: 'y' }, { callId: 'call_2' });
     await clock.advance(65_000);
     const twin = b.call('send_invoice', { to: 'y' }, { callId: 'call_2' });
@@ -293,7 +293,7 @@ describe('item 7: an abandoned claim is reconciled when the tool can', () => {
    */
   function twoProcesses(reconcile: boolean, dieAfterPost: boolean) {
     const clock = createVirtualClock(0);
-    const store = memoryStore({ clock });
+    const store = createMemoryStore({ clock });
     let dead = false;
     const never = () => new Promise<never>(() => {});
     const dying: StateStore = {
@@ -484,7 +484,7 @@ describe('item 16: every derived key is bounded by the call scope', () => {
     registry.register({
       name: 'charge_card',
       input: z.object({ order: z.string(), amount: z.number().int().positive() }),
-      idempotency: { honoured: true },
+      idempotency: { honored: true },
       execute: async (input, ctx) => {
         const res = await ctx.fetch(`${payments.url}/v1/charges`, {
           method: 'POST',
@@ -576,7 +576,7 @@ describe('item 16: every derived key is bounded by the call scope', () => {
       const result = await generateText({
         model,
         prompt: 'send it',
-        tools: aiSdkTools(registry, { scope: user }),
+        tools: createAiSdkTools(registry, { scope: user }),
         stopWhen: stepCountIs(2),
       });
       return result.steps[0]!.toolResults[0]!.output;

@@ -4,7 +4,7 @@ import { isBreakwaterError } from '../../src/failure/errors.js';
 import { IdempotencyKeyReusedError, OperationInFlightError } from '../../src/idempotency/errors.js';
 import type { Clock } from '../../src/policy/clock.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
-import { memoryStore } from '../../src/state/memory.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 import type { StateStore } from '../../src/state/store.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { type PaymentApi, startPaymentApi } from '../fakes/services.js';
@@ -96,7 +96,7 @@ describe('join', () => {
 
   it('a twin in another process (a shared store) waits for the first and replays its result', async () => {
     const clock = createVirtualClock(0);
-    const store = memoryStore({ clock });
+    const store = createMemoryStore({ clock });
     const a = bookingRegistry({ clock, store });
     const b = bookingRegistry({ clock, store });
     const args = { hotel: 'Ritz', nights: 2 };
@@ -157,7 +157,7 @@ describe('the dependency as a second line of defence, when two processes do not 
     registry.register({
       name: 'charge_card',
       input: z.object({ order: z.string(), amount: z.number() }),
-      idempotency: { honoured: true },
+      idempotency: { honored: true },
       profile: {
         extends: 'payment',
         timeout: { attemptMs: 1_000 },

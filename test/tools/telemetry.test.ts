@@ -21,7 +21,7 @@ describe('tool calls in OpenTelemetry', () => {
     registry.register({
       name: 'charge_card',
       input: z.object({ card: z.string() }),
-      idempotency: { honoured: true },
+      idempotency: { honored: true },
       execute: async () => {
         if (++runs === 1) throw Object.assign(new Error('HTTP 500'), { status: 500 });
         return { id: 'ch_1' };

@@ -1,1 +1,1 @@
-export { type AiSdkTool, type AiSdkToolsOptions, aiSdkTools } from './tools.js';
+export { type AiSdkTool, type AiSdkToolsOptions, createAiSdkTools } from './tools.js';

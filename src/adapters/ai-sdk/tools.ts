@@ -40,10 +40,13 @@ function toModelOutput({ output }: { output: unknown }): ModelOutput {
  * `toolCallId` as the idempotency key's source and its `abortSignal`
  * cancelling the operation; a failure becomes the structured error result.
  */
-export function aiSdkTools(registry: Registry, options: AiSdkToolsOptions = {}): Record<string, AiSdkTool> {
+export function createAiSdkTools(
+  registry: Registry,
+  options: AiSdkToolsOptions = {},
+): Record<string, AiSdkTool> {
   const tools: Record<string, AiSdkTool> = {};
   for (const info of selectTools(registry, options)) {
-    tools[info.name] = tool<Record<string, unknown>, unknown>({
+    tools[info.name] = tool({
       ...(info.description !== undefined ? { description: info.description } : {}),
       // No validator here: the registry validates, and answers a bad call with the structured `invalid_input`.
       inputSchema: jsonSchema<Record<string, unknown>>(info.inputSchema),

@@ -1,4 +1,4 @@
-export { type BreakwaterMiddlewareOptions, breakwaterMiddleware } from './middleware.js';
+export { type BreakwaterMiddlewareOptions, createBreakwaterMiddleware } from './middleware.js';
 export type { ModelCallOptions } from './model-calls.js';
 export type { LangChainToolPolicy } from './tool-calls.js';
-export { type LangChainTool, type LangChainToolsOptions, langchainTools } from './tools.js';
+export { createLangchainTools, type LangChainTool, type LangChainToolsOptions } from './tools.js';

@@ -1,5 +1,5 @@
 /**
- * Set in the `metadata` of the tools `langchainTools` makes: they run their
+ * Set in the `metadata` of the tools `createLangchainTools` makes: they run their
  * own policy, so the middleware lets them through rather than wrapping a
  * second policy (and a second retry loop) around the first.
  */

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'langchain';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { Clock, Random } from '../../policy/clock.js';
 import type { PolicyObserver } from '../../policy/events.js';
 import type { BuiltinProfileName, Profile, ProfileInput } from '../../policy/profile.js';
@@ -15,7 +15,7 @@ export interface BreakwaterMiddlewareOptions {
   /**
    * For tools not named in `tools`: a policy, or `false` to leave them alone.
    * Default: the non-idempotent defaults (retried only when provably not sent).
-   * Tools made by `langchainTools` already run their registry's policy and are always let through.
+   * Tools made by `createLangchainTools` already run their registry's policy and are always let through.
    */
   readonly defaultTool?: LangChainToolPolicy | false;
   /** Model calls: a profile (`llm` by default), or `false` to leave them alone. */
@@ -42,7 +42,7 @@ export interface BreakwaterMiddlewareOptions {
  * profile. Put it after `modelFallbackMiddleware` so that each model has
  * its own breaker and the fallback sees the typed error.
  */
-export function breakwaterMiddleware(options: BreakwaterMiddlewareOptions = {}) {
+export function createBreakwaterMiddleware(options: BreakwaterMiddlewareOptions = {}) {
   const registry = createRegistry({
     ...(options.store ? { store: options.store } : {}),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),

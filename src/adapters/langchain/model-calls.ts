@@ -48,7 +48,7 @@ function describeModel(model: unknown): { provider: string; model: string } {
  * its own breaker and `modelFallbackMiddleware`, placed before this one, can
  * move on to the next. A model call changes nothing outside itself, so it is
  * idempotent: timeouts, resets and 5xx are retried, and a 429's Retry-After
- * is honoured within the deadline. The last failure is thrown as a typed
+ * is honored within the deadline. The last failure is thrown as a typed
  * error; a model failure has no tool result to become.
  *
  * The attempt's signal cannot reach the request itself: LangChain's model

@@ -1,6 +1,6 @@
 import { ToolMessage } from '@langchain/core/messages';
 import { ToolInvocationError, type WrapToolCallHook } from 'langchain';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { Effect } from '../../policy/decision.js';
 import type { ProfileInput } from '../../policy/profile.js';
 import { invalidInput, ToolError } from '../../tools/errors.js';
@@ -18,7 +18,7 @@ export interface LangChainToolPolicy {
   readonly profile?: string | ProfileInput;
   readonly idempotency?: {
     /** The tool passes its key on to a dependency that de-duplicates by it. */
-    readonly honoured?: boolean;
+    readonly honored?: boolean;
     readonly key?: KeyStrategy<Record<string, unknown>>;
   };
 }

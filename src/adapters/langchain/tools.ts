@@ -31,7 +31,10 @@ export type LangChainTool = StructuredToolInterface;
  * crashing. Invoked with plain arguments (no tool call), the tool returns the
  * error payload as its value.
  */
-export function langchainTools(registry: Registry, options: LangChainToolsOptions = {}): LangChainTool[] {
+export function createLangchainTools(
+  registry: Registry,
+  options: LangChainToolsOptions = {},
+): LangChainTool[] {
   return selectTools(registry, options).map(
     (info) =>
       new DynamicStructuredTool({

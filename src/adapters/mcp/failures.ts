@@ -23,7 +23,7 @@ export function clip(text: string): string {
 
 function isMcpError(err: unknown): err is McpError {
   if (err instanceof McpError) return true;
-  // Another copy of the SDK makes another class: recognise it by shape.
+  // Another copy of the SDK makes another class: recognize it by shape.
   return (
     typeof err === 'object' &&
     err !== null &&

@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { remoteTextCause } from '../../failure/remote-text.js';
 import type { Effect } from '../../policy/decision.js';
 import type { ProfileInput } from '../../policy/profile.js';

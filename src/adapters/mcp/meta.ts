@@ -3,6 +3,6 @@
  * idempotency key with `tools/call`, the same on every attempt. MCP has no
  * key of its own; a server that de-duplicates by this one (a breakwater
  * server with `acceptIdempotencyKeys`) makes a retry under it safe, which is
- * what `idempotency.honoured` declares on the client side.
+ * what `idempotency.honored` declares on the client side.
  */
 export const IDEMPOTENCY_KEY_META = 'breakwater/idempotency-key';

@@ -1,1 +1,1 @@
-export { type AgentsTool, type AgentsToolsOptions, agentsTools } from './tools.js';
+export { type AgentsTool, type AgentsToolsOptions, createAgentsTools } from './tools.js';

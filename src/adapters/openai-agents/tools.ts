@@ -36,7 +36,7 @@ export type AgentsTool = FunctionTool<unknown, SchemaShape<true>, string>;
  * shapes (`{ type: 'text' | 'image' | 'file' }`), and a failure is the same
  * structured error, as JSON, that `handleToolCalls` sends.
  */
-export function agentsTools(registry: Registry, options: AgentsToolsOptions = {}): AgentsTool[] {
+export function createAgentsTools(registry: Registry, options: AgentsToolsOptions = {}): AgentsTool[] {
   return selectTools(registry, options).map((info) => {
     const execute = async (
       input: unknown,

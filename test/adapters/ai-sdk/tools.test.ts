@@ -1,7 +1,7 @@
 import { generateText, stepCountIs } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
-import { aiSdkTools } from '../../../src/ai-sdk.js';
+import { createAiSdkTools } from '../../../src/ai-sdk.js';
 import { keyFromCallId } from '../../../src/idempotency/keys.js';
 import { travelRegistry } from '../fixtures.js';
 
@@ -50,10 +50,10 @@ function scripted(...steps: GenerateResult[]) {
 describe('AI SDK adapter (ai@6)', () => {
   it('exposes registry tools with their descriptions and JSON schemas', () => {
     const { registry } = travelRegistry();
-    const tools = aiSdkTools(registry, { exclude: ['slow_search'] });
+    const tools = createAiSdkTools(registry, { exclude: ['slow_search'] });
     expect(Object.keys(tools)).toEqual(['get_weather', 'book_hotel']);
     expect(tools.get_weather?.description).toBe('The weather in a city.');
-    expect(() => aiSdkTools(registry, { only: ['nope'] })).toThrow(/no tool "nope"/);
+    expect(() => createAiSdkTools(registry, { only: ['nope'] })).toThrow(/no tool "nope"/);
   });
 
   it('retries an idempotent tool, never re-runs a non-idempotent one, and tells the model which is which', async () => {
@@ -69,7 +69,7 @@ describe('AI SDK adapter (ai@6)', () => {
     const result = await generateText({
       model,
       prompt: 'Weather in Oslo, and book the Grand.',
-      tools: aiSdkTools(registry),
+      tools: createAiSdkTools(registry),
       stopWhen: stepCountIs(3),
     });
 
@@ -111,7 +111,7 @@ describe('AI SDK adapter (ai@6)', () => {
     const result = await generateText({
       model,
       prompt: 'x',
-      tools: aiSdkTools(registry),
+      tools: createAiSdkTools(registry),
       stopWhen: stepCountIs(3),
     });
     expect(runs.weather).toBe(0);
@@ -130,7 +130,7 @@ describe('AI SDK adapter (ai@6)', () => {
     const run = generateText({
       model,
       prompt: 'search',
-      tools: aiSdkTools(registry),
+      tools: createAiSdkTools(registry),
       stopWhen: stepCountIs(3),
       abortSignal: controller.signal,
     });

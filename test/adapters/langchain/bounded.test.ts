@@ -3,7 +3,7 @@ import { fakeModel } from '@langchain/core/testing';
 import { createAgent, tool } from 'langchain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { breakwaterMiddleware } from '../../../src/langchain.js';
+import { createBreakwaterMiddleware } from '../../../src/langchain.js';
 import { createTelemetry } from '../../../src/telemetry/telemetry.js';
 import { installOtel } from '../../fakes/otel.js';
 
@@ -29,7 +29,7 @@ describe('the LangChain middleware and the model’s words', () => {
         description: 'Slow.',
         schema: z.object({ n: z.number() }),
       });
-      const mw = breakwaterMiddleware({ tools: { slow: { effect: 'idempotent' } }, model: false });
+      const mw = createBreakwaterMiddleware({ tools: { slow: { effect: 'idempotent' } }, model: false });
       const wrap = mw.wrapToolCall!;
       type Request = Parameters<typeof wrap>[0];
       type Handler = Parameters<typeof wrap>[1];
@@ -81,7 +81,9 @@ describe('the LangChain middleware and the model’s words', () => {
     const agent = createAgent({
       model,
       tools: [lookup],
-      middleware: [breakwaterMiddleware({ telemetry: createTelemetry(), model: false, random: () => 0 })],
+      middleware: [
+        createBreakwaterMiddleware({ telemetry: createTelemetry(), model: false, random: () => 0 }),
+      ],
     });
     const result = await agent.invoke({ messages: [new HumanMessage('go')] });
     const answers = result.messages.filter((m) => ToolMessage.isInstance(m));

@@ -4,10 +4,10 @@ import { createAgent, tool } from 'langchain';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../../src/failure/errors.js';
-import { breakwaterMiddleware, langchainTools } from '../../../src/langchain.js';
+import { createBreakwaterMiddleware, createLangchainTools } from '../../../src/langchain.js';
 import { badGateway, resetError, travelRegistry } from '../fixtures.js';
 
-type WrapToolCall = NonNullable<ReturnType<typeof breakwaterMiddleware>['wrapToolCall']>;
+type WrapToolCall = NonNullable<ReturnType<typeof createBreakwaterMiddleware>['wrapToolCall']>;
 type ToolRequest = Parameters<WrapToolCall>[0];
 type ToolHandler = Parameters<WrapToolCall>[1];
 
@@ -59,7 +59,7 @@ function toolMessages(messages: readonly unknown[]): Record<string, ToolMessage>
 
 /** Runs a middleware's `wrapToolCall` the way LangChain's tool node does. */
 function callThrough(
-  mw: ReturnType<typeof breakwaterMiddleware>,
+  mw: ReturnType<typeof createBreakwaterMiddleware>,
   request: ToolRequest,
   handler: ToolHandler,
 ) {
@@ -86,7 +86,9 @@ describe('breakwater as langchain agent middleware', () => {
     const agent = createAgent({
       model,
       tools: [t.lookup, t.charge],
-      middleware: [breakwaterMiddleware({ tools: { lookup: { effect: 'idempotent' } }, random: () => 0 })],
+      middleware: [
+        createBreakwaterMiddleware({ tools: { lookup: { effect: 'idempotent' } }, random: () => 0 }),
+      ],
     });
 
     const result = await agent.invoke({ messages: [new HumanMessage('go')] });
@@ -106,7 +108,7 @@ describe('breakwater as langchain agent middleware', () => {
     const model = fakeModel()
       .respondWithTools([{ name: 'stuck', args: {}, id: 'call_s' }])
       .respond(new AIMessage('gave up'));
-    const mw = breakwaterMiddleware({
+    const mw = createBreakwaterMiddleware({
       tools: {
         stuck: { effect: 'idempotent', profile: { timeout: { attemptMs: 20 }, retry: { maxAttempts: 2 } } },
       },
@@ -132,7 +134,9 @@ describe('breakwater as langchain agent middleware', () => {
     const agent = createAgent({
       model,
       tools: [t.lookup],
-      middleware: [breakwaterMiddleware({ tools: { lookup: { effect: 'idempotent' } }, random: () => 0 })],
+      middleware: [
+        createBreakwaterMiddleware({ tools: { lookup: { effect: 'idempotent' } }, random: () => 0 }),
+      ],
     });
     const result = await agent.invoke({ messages: [new HumanMessage('go')] });
     expect(t.lookups).toHaveLength(0);
@@ -143,7 +147,7 @@ describe('breakwater as langchain agent middleware', () => {
 
   it('replays a tool call delivered twice (a resumed graph re-running its tools) instead of repeating it', async () => {
     const t = ownTools();
-    const mw = breakwaterMiddleware();
+    const mw = createBreakwaterMiddleware();
     const request: ToolRequest = {
       toolCall: { id: 'call_p', name: 'payout', args: { amount: 7 } },
       tool: t.payout,
@@ -167,22 +171,22 @@ describe('breakwater as langchain agent middleware', () => {
       runtime: {},
     };
     await expect(
-      callThrough(breakwaterMiddleware(), request, async () => {
+      callThrough(createBreakwaterMiddleware(), request, async () => {
         throw interrupt;
       }),
     ).rejects.toBe(interrupt);
   });
 
-  it('leaves tools made by langchainTools to their own policy', async () => {
+  it('leaves tools made by createLangchainTools to their own policy', async () => {
     const { registry, runs } = travelRegistry();
     const model = fakeModel()
       .respondWithTools([{ name: 'get_weather', args: { city: 'Oslo' }, id: 'call_w' }])
       .respond(new AIMessage('sunny'));
     const agent = createAgent({
       model,
-      tools: langchainTools(registry),
+      tools: createLangchainTools(registry),
       // Were the middleware to wrap it too, a failed first attempt would run a second retry loop around the first.
-      middleware: [breakwaterMiddleware({ defaultTool: { effect: 'idempotent' }, random: () => 0 })],
+      middleware: [createBreakwaterMiddleware({ defaultTool: { effect: 'idempotent' }, random: () => 0 })],
     });
     await agent.invoke({ messages: [new HumanMessage('go')] });
     expect(runs.weather).toBe(2);
@@ -197,7 +201,7 @@ describe('breakwater as langchain agent middleware', () => {
     const agent = createAgent({
       model,
       tools: [t.payout],
-      middleware: [breakwaterMiddleware({ random: () => 0 })],
+      middleware: [createBreakwaterMiddleware({ random: () => 0 })],
     });
     const result = await agent.invoke({ messages: [new HumanMessage('go')] });
     expect(result.messages.at(-1)?.content).toBe('paid');
@@ -207,7 +211,11 @@ describe('breakwater as langchain agent middleware', () => {
   it('ends the run with a typed error when the model refuses', async () => {
     const refused = Object.assign(new Error('HTTP 400'), { status: 400, headers: {} });
     const model = fakeModel().respond(refused).respond(new AIMessage('never'));
-    const agent = createAgent({ model, tools: [], middleware: [breakwaterMiddleware({ random: () => 0 })] });
+    const agent = createAgent({
+      model,
+      tools: [],
+      middleware: [createBreakwaterMiddleware({ random: () => 0 })],
+    });
     const err: unknown = await agent.invoke({ messages: [new HumanMessage('go')] }).catch((e: unknown) => e);
     expect(model.callCount).toBe(1);
     // LangChain wraps whatever a middleware throws in its MiddlewareError; ours is the cause.
@@ -218,12 +226,12 @@ describe('breakwater as langchain agent middleware', () => {
 
 describe('breakwater middleware settings', () => {
   it('refuses a bad profile when the agent is built, not on its first call', () => {
-    expect(() => breakwaterMiddleware({ tools: { lookup: { profile: 'no-such-profile' } } })).toThrow(
+    expect(() => createBreakwaterMiddleware({ tools: { lookup: { profile: 'no-such-profile' } } })).toThrow(
       /profile/,
     );
-    expect(() => breakwaterMiddleware({ defaultTool: { profile: { retry: { maxAttempts: 0 } } } })).toThrow(
-      /maxAttempts/,
-    );
-    expect(() => breakwaterMiddleware({ model: { profile: 'no-such-profile' } })).toThrow(/profile/);
+    expect(() =>
+      createBreakwaterMiddleware({ defaultTool: { profile: { retry: { maxAttempts: 0 } } } }),
+    ).toThrow(/maxAttempts/);
+    expect(() => createBreakwaterMiddleware({ model: { profile: 'no-such-profile' } })).toThrow(/profile/);
   });
 });

@@ -3,7 +3,7 @@ import { fakeModel } from '@langchain/core/testing';
 import { createAgent } from 'langchain';
 import { describe, expect, it } from 'vitest';
 import { keyFromCallId } from '../../../src/idempotency/keys.js';
-import { langchainTools } from '../../../src/langchain.js';
+import { createLangchainTools } from '../../../src/langchain.js';
 import { travelRegistry } from '../fixtures.js';
 
 function toolMessages(messages: readonly unknown[]): Record<string, ToolMessage> {
@@ -15,7 +15,7 @@ function toolMessages(messages: readonly unknown[]): Record<string, ToolMessage>
 describe('LangChain tools (@langchain/core@1, langchain@1)', () => {
   it('makes structured tools with the registry schema', () => {
     const { registry } = travelRegistry();
-    const [weather] = langchainTools(registry, { only: ['get_weather'] });
+    const [weather] = createLangchainTools(registry, { only: ['get_weather'] });
     expect(weather?.name).toBe('get_weather');
     expect(weather?.description).toBe('The weather in a city.');
     expect(weather?.schema).toMatchObject({ properties: { city: { type: 'string' } } });
@@ -29,7 +29,7 @@ describe('LangChain tools (@langchain/core@1, langchain@1)', () => {
         { name: 'book_hotel', args: { hotel: 'Grand' }, id: 'call_b' },
       ])
       .respond(new AIMessage('Sunny; the booking is in doubt.'));
-    const agent = createAgent({ model, tools: langchainTools(registry) });
+    const agent = createAgent({ model, tools: createLangchainTools(registry) });
 
     const result = await agent.invoke({
       messages: [new HumanMessage('Weather in Oslo, and book the Grand.')],
@@ -55,7 +55,7 @@ describe('LangChain tools (@langchain/core@1, langchain@1)', () => {
 
   it('returns the error payload when invoked with plain arguments', async () => {
     const { registry } = travelRegistry();
-    const [booking] = langchainTools(registry, { only: ['book_hotel'] });
+    const [booking] = createLangchainTools(registry, { only: ['book_hotel'] });
     await expect(booking?.invoke({ hotel: 'Grand' })).resolves.toMatchObject({
       error: { outcome: 'unknown' },
     });
@@ -66,7 +66,7 @@ describe('LangChain tools (@langchain/core@1, langchain@1)', () => {
     const model = fakeModel().respondWithTools([
       { name: 'slow_search', args: { q: 'hotels' }, id: 'call_s' },
     ]);
-    const agent = createAgent({ model, tools: langchainTools(registry) });
+    const agent = createAgent({ model, tools: createLangchainTools(registry) });
     const controller = new AbortController();
     const run = agent.invoke({ messages: [new HumanMessage('search')] }, { signal: controller.signal });
     await searchStarted;

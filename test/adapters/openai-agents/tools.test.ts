@@ -2,7 +2,7 @@ import { Agent, Runner } from '@openai/agents';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { describe, expect, it } from 'vitest';
 import { keyFromCallId } from '../../../src/idempotency/keys.js';
-import { agentsTools } from '../../../src/openai-agents.js';
+import { createAgentsTools } from '../../../src/openai-agents.js';
 import { travelRegistry } from '../fixtures.js';
 
 /** Runs on the scripted model only: no provider, no tracing exporter, no network. */
@@ -24,7 +24,7 @@ function toolOutputs(model: ScriptedModel, call: number): Record<string, unknown
 describe('OpenAI Agents SDK adapter (@openai/agents@0.20)', () => {
   it('makes function tools with the registry schema', () => {
     const { registry } = travelRegistry();
-    const tools = agentsTools(registry, { only: ['get_weather'] });
+    const tools = createAgentsTools(registry, { only: ['get_weather'] });
     expect(tools).toHaveLength(1);
     expect(tools[0]).toMatchObject({
       type: 'function',
@@ -47,7 +47,12 @@ describe('OpenAI Agents SDK adapter (@openai/agents@0.20)', () => {
       ],
       [assistantMessage('Sunny; the booking is in doubt.')],
     ]);
-    const agent = new Agent({ name: 'travel', instructions: 'help', model, tools: agentsTools(registry) });
+    const agent = new Agent({
+      name: 'travel',
+      instructions: 'help',
+      model,
+      tools: createAgentsTools(registry),
+    });
 
     const result = await runner.run(agent, 'Weather in Oslo, and book the Grand.');
 
@@ -74,7 +79,12 @@ describe('OpenAI Agents SDK adapter (@openai/agents@0.20)', () => {
   it("passes the run's abort signal to the running operation", async () => {
     const { registry, searchStarted, searchAborts, seen } = travelRegistry();
     const model = new ScriptedModel([[functionCall('slow_search', { q: 'hotels' }, { callId: 'call_s' })]]);
-    const agent = new Agent({ name: 'travel', instructions: 'help', model, tools: agentsTools(registry) });
+    const agent = new Agent({
+      name: 'travel',
+      instructions: 'help',
+      model,
+      tools: createAgentsTools(registry),
+    });
     const controller = new AbortController();
     const run = runner.run(agent, 'search', { signal: controller.signal });
     await searchStarted;
