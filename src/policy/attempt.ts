@@ -177,7 +177,7 @@ export function settle(
   const recording = settleHealth(parts, permit, failure, durationMs, now);
   const outcome = gateOutcomeOf(failure);
   if (recording === undefined) {
-    parts.gate?.leave(outcome);
+    parts.gate?.leave(outcome, now);
     return undefined;
   }
   return recording.then(() => parts.gate?.leave(outcome));

@@ -115,10 +115,10 @@ export class Gate {
    * Gives the slot back, saying how the call ended when it is known (a call
    * given back unanswered teaches nothing). Call it after any `rateLimited`
    * for the same call, so that the waiter it wakes sees the cooldown.
+   * `now`, when the caller has just read the clock, saves reading it again.
    */
-  leave(outcome?: GateOutcome): void {
+  leave(outcome?: GateOutcome, now = this.clock.now()): void {
     this.slots.give();
-    const now = this.clock.now();
     const pace = this.pacer.ratePerMs;
     this.pacer.answered(outcome, this.slots.inFlight, this.slots.waiting, now);
     // The ramp found the pace: callers in line it cannot serve in time go now, not at their deadline.
@@ -205,8 +205,11 @@ export class Gate {
   /** Lets in the head of the line while it can go; otherwise wakes it when the next part changes. */
   private pump(): void {
     this.clearHeadTimer();
+    let head = this.slots.head();
+    // Nobody in line (the happy path): no clock reading.
+    if (head === undefined) return;
     const now = this.clock.now();
-    for (let head = this.slots.head(); head !== undefined; head = this.slots.head()) {
+    for (; head !== undefined; head = this.slots.head()) {
       if (!this.take(now)) {
         const ms = this.nextChangeIn(now);
         if (ms !== undefined)
