@@ -101,7 +101,32 @@ export class Attempt<T> implements AttemptContext, TimerEntry {
   }
 }
 
-/** One attempt, raced against its timeout and the caller's abort. Never throws. */
+/**
+ * Starts one attempt, raced against its timeout and the caller's abort: its
+ * ending goes to `a.resolve`, exactly once. Never throws.
+ */
+export function startAttempt<T>(
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+  a: Attempt<T>,
+  timers: TimerQueue,
+  timeoutMs: number | undefined,
+  startedAt: number,
+): void {
+  if (timeoutMs !== undefined) timers.add(a, timeoutMs, startedAt);
+  const run = a.run;
+  if (run.signal) run.onCallerAbort = () => a.callerAborted();
+  let result: Promise<T> | T;
+  try {
+    result = fn(a);
+  } catch (err) {
+    a.onError(err);
+    return;
+  }
+  if (result instanceof Promise) result.then(a.onValue, a.onError);
+  else Promise.resolve(result).then(a.onValue, a.onError);
+}
+
+/** One attempt as a promise of its outcome. Never rejects. */
 export function attemptOnce<T>(
   fn: (ctx: AttemptContext) => Promise<T> | T,
   a: Attempt<T>,
@@ -112,19 +137,32 @@ export function attemptOnce<T>(
   const outcome = new Promise<AttemptOutcome<T>>((resolve) => {
     a.resolve = resolve;
   });
-  if (timeoutMs !== undefined) timers.add(a, timeoutMs, startedAt);
-  const run = a.run;
-  if (run.signal) run.onCallerAbort = () => a.callerAborted();
-  let result: Promise<T> | T;
-  try {
-    result = fn(a);
-  } catch (err) {
-    a.onError(err);
-    return outcome;
-  }
-  if (result instanceof Promise) result.then(a.onValue, a.onError);
-  else Promise.resolve(result).then(a.onValue, a.onError);
+  startAttempt(fn, a, timers, timeoutMs, startedAt);
   return outcome;
+}
+
+/** The attempt's timeout: its own, or what is left of the deadline when that is shorter. */
+export function attemptTimeoutMs<T>(parts: PolicyParts, op: Operation<T>, begun: number): number | undefined {
+  const attemptMs = parts.profile.timeout.attemptMs;
+  const deadlineAt = op.deadlineAt;
+  return byDeadline(attemptMs, deadlineAt, begun)
+    ? Math.max(0, deadlineAt! - begun)
+    : (attemptMs ?? undefined);
+}
+
+function byDeadline(attemptMs: number | null, deadlineAt: number | undefined, begun: number): boolean {
+  return deadlineAt !== undefined && (attemptMs === null || deadlineAt - begun < attemptMs);
+}
+
+/** The attempt numbered `attempt` of `op`, begun at `begun` (not started). */
+export function newAttempt<T>(
+  parts: PolicyParts,
+  op: Operation<T>,
+  attempt: number,
+  begun: number,
+): Attempt<T> {
+  const scope = byDeadline(parts.profile.timeout.attemptMs, op.deadlineAt, begun) ? 'deadline' : 'attempt';
+  return new Attempt<T>(attempt, op.deadlineAt, op.idempotencyKey, op.run, parts.timers, scope);
 }
 
 /**
@@ -141,19 +179,8 @@ export function tryOnce<T>(
   admittedAt: number,
 ): Promise<AttemptOutcome<T>> {
   const { timers, observers } = parts;
-  // The attempt's own timeout, or what is left of the deadline when that is shorter (no object: hot path).
-  const attemptMs = parts.profile.timeout.attemptMs;
-  const deadlineAt = op.deadlineAt;
-  const byDeadline = deadlineAt !== undefined && (attemptMs === null || deadlineAt - begun < attemptMs);
-  const ms = byDeadline ? Math.max(0, deadlineAt - begun) : (attemptMs ?? undefined);
-  const a = new Attempt<T>(
-    attempt,
-    deadlineAt,
-    op.idempotencyKey,
-    op.run,
-    timers,
-    byDeadline ? 'deadline' : 'attempt',
-  );
+  const ms = attemptTimeoutMs(parts, op, begun);
+  const a = newAttempt(parts, op, attempt, begun);
   if (!observers.hasAttempt) return attemptOnce(fn, a, timers, ms, begun);
   return observers.attempt(
     { dependency: parts.dependency, attempt, waitedMs: op.waitedMs, queuedMs: begun - admittedAt },

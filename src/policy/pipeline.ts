@@ -1,13 +1,20 @@
 import { isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { admit } from './admission.js';
-import { type AttemptContext, settle, tryOnce } from './attempt.js';
+import {
+  type AttemptContext,
+  attemptTimeoutMs,
+  newAttempt,
+  settle,
+  startAttempt,
+  tryOnce,
+} from './attempt.js';
 import { type Clock, type Random, systemClock } from './clock.js';
 import type { Effect } from './decision.js';
 import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
 import { cancelledWhile, deadlineBeforeAttempt, errorFor, RESULT_REJECTED } from './failures.js';
 import { Gate } from './gate.js';
-import type { Health, HealthSource } from './health.js';
+import type { Health, HealthPermit, HealthSource } from './health.js';
 import { LocalHealth } from './local-health.js';
 import { Observers } from './observers.js';
 import type { Operation, PolicyParts } from './operation.js';
@@ -184,23 +191,138 @@ function begin<T>(parts: PolicyParts, opts: RunOptions<T>, start: number): Opera
   return op;
 }
 
-/** The retry loop: each turn is admission, one attempt, and the retry decision. */
-async function execute<T>(
+/**
+ * One operation. The first attempt of a call without a signal or attempt
+ * observers, admitted at once, takes the fast path; everything else, and
+ * whatever follows a first attempt that failed, is the retry loop.
+ */
+function execute<T>(
   parts: PolicyParts,
   fn: (ctx: AttemptContext) => Promise<T> | T,
   opts: RunOptions<T>,
 ): Promise<T> {
   const start = parts.clock.now();
-  const op = begin(parts, opts, start);
+  try {
+    const op = begin(parts, opts, start);
+    const deadlinePassed = op.deadlineAt !== undefined && start >= op.deadlineAt;
+    if (op.run.signal !== undefined || parts.observers.hasAttempt || deadlinePassed)
+      return retryLoop(parts, op, fn, opts, 1);
+    const permit = admit(parts, op, start);
+    if (permit instanceof Promise) return retryLoop(parts, op, fn, opts, 1, permit);
+    parts.health.firstAttempt(start);
+    return firstAttempt(parts, op, fn, opts, permit);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * The fast path: the first attempt, admitted at once, whose ending settles
+ * the operation directly (no async frame, no promise of its outcome: one
+ * microtask fewer). A failure, or health to await, goes on asynchronously.
+ */
+function firstAttempt<T>(
+  parts: PolicyParts,
+  op: Operation<T>,
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+  opts: RunOptions<T>,
+  permit: HealthPermit,
+): Promise<T> {
+  const begun = op.start;
+  const a = newAttempt(parts, op, 1, begun);
+  const ms = attemptTimeoutMs(parts, op, begun);
+  return new Promise<T>((resolve, reject) => {
+    a.resolve = (outcome) => {
+      try {
+        const ended = parts.clock.now();
+        const recording = settle(
+          parts,
+          permit,
+          outcome.ok ? undefined : outcome.failure,
+          ended - begun,
+          ended,
+        );
+        if (recording !== undefined) {
+          resolve(afterRecording(parts, op, fn, opts, outcome, recording, begun, ended));
+          return;
+        }
+        const failure = failureOf(parts, op, opts, outcome, 1);
+        if (failure === undefined) resolve((outcome as { readonly value: T }).value);
+        else resolve(afterFirstFailure(parts, op, fn, opts, failure, begun, ended));
+      } catch (err) {
+        reject(err);
+      }
+    };
+    startAttempt(fn, a, parts.timers, ms, begun);
+  });
+}
+
+async function afterRecording<T>(
+  parts: PolicyParts,
+  op: Operation<T>,
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+  opts: RunOptions<T>,
+  outcome: AttemptOutcome<T>,
+  recording: Promise<void>,
+  begun: number,
+  ended: number,
+): Promise<T> {
+  await recording;
+  const failure = failureOf(parts, op, opts, outcome, 1);
+  if (failure === undefined) return (outcome as { readonly value: T }).value;
+  return afterFirstFailure(parts, op, fn, opts, failure, begun, ended);
+}
+
+/** The first attempt failed: the retry decision, then the loop from the second attempt. */
+async function afterFirstFailure<T>(
+  parts: PolicyParts,
+  op: Operation<T>,
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+  opts: RunOptions<T>,
+  failure: Failure,
+  begun: number,
+  ended: number,
+): Promise<T> {
+  remember(op, 1, begun, ended, failure);
+  const next = await afterFailure(parts, op, 1, failure, opts);
+  if (next !== RETRY) return next.value;
+  return retryLoop(parts, op, fn, opts, 2);
+}
+
+function remember<T>(
+  op: Operation<T>,
+  attempt: number,
+  begun: number,
+  ended: number,
+  failure: Failure,
+): void {
+  op.history ??= [];
+  op.history.push({ attempt, startedAt: begun, durationMs: ended - begun, waitedMs: op.waitedMs, failure });
+}
+
+/**
+ * The retry loop from attempt `from`: each turn is admission, one attempt,
+ * and the retry decision. `admitting`: the first turn's admission, already
+ * asked for.
+ */
+async function retryLoop<T>(
+  parts: PolicyParts,
+  op: Operation<T>,
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+  opts: RunOptions<T>,
+  from: number,
+  admitting?: Promise<HealthPermit>,
+): Promise<T> {
   const signal = op.run.signal;
   const onAbort = signal ? () => op.run.onCallerAbort?.() : undefined;
   if (signal) signal.addEventListener('abort', onAbort!, { once: true });
   try {
-    for (let attempt = 1; ; attempt++) {
-      const now = attempt === 1 ? start : parts.clock.now();
+    for (let attempt = from; ; attempt++) {
+      const now = attempt === 1 ? op.start : parts.clock.now();
       if (op.deadlineAt !== undefined && now >= op.deadlineAt)
         return (await giveUpOn(parts, op, errorFor(deadlineBeforeAttempt(), contextOf(parts, op)))).value;
-      let permit = admit(parts, op, now);
+      let permit = admitting ?? admit(parts, op, now);
+      admitting = undefined;
       // Admitted at once, the attempt begins now: no second clock reading on the happy path.
       let begun = now;
       if (permit instanceof Promise) {
@@ -216,14 +338,7 @@ async function execute<T>(
       if (recording) await recording;
       const failure = failureOf(parts, op, opts, outcome, attempt);
       if (failure === undefined) return (outcome as { readonly value: T }).value;
-      op.history ??= [];
-      op.history.push({
-        attempt,
-        startedAt: begun,
-        durationMs: ended - begun,
-        waitedMs: op.waitedMs,
-        failure,
-      });
+      remember(op, attempt, begun, ended, failure);
       const next = await afterFailure(parts, op, attempt, failure, opts);
       if (next !== RETRY) return next.value;
     }
