@@ -78,7 +78,7 @@ async function waitForBreaker<T>(
   const wait = Math.max(1, retryAfterMs);
   const ms = deadlineAt === undefined ? wait : Math.min(wait, deadlineAt - now);
   try {
-    await breakerChange(parts, ms, op.run.signal);
+    await breakerChange(parts, ms, op.signal);
   } catch (reason) {
     throw errorFor(cancelledWhile('while waiting for the breaker', reason), {
       attempts: op.history ?? [],
@@ -121,7 +121,7 @@ async function queue<T>(parts: PolicyParts, op: Operation<T>, permit: HealthPerm
   const { gate, health, dependency, clock } = parts;
   const attempts = op.history ?? [];
   try {
-    await gate!.enter({ signal: op.run.signal, deadlineAt: op.deadlineAt, dependency });
+    await gate!.enter({ signal: op.signal, deadlineAt: op.deadlineAt, dependency });
   } catch (err) {
     void health.record(permit, 'neutral', 0, clock.now());
     if (!isBreakwaterError(err)) throw err;

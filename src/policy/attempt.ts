@@ -162,7 +162,7 @@ export function newAttempt<T>(
   begun: number,
 ): Attempt<T> {
   const scope = byDeadline(parts.profile.timeout.attemptMs, op.deadlineAt, begun) ? 'deadline' : 'attempt';
-  return new Attempt<T>(attempt, op.deadlineAt, op.idempotencyKey, op.run, parts.timers, scope);
+  return new Attempt<T>(attempt, op.deadlineAt, op.idempotencyKey, op, parts.timers, scope);
 }
 
 /**

@@ -26,9 +26,8 @@ export interface PolicyParts {
   readonly waitWhenOpen: boolean;
 }
 
-/** The options of one operation that the stages need, resolved once. */
-export interface Operation<T> {
-  readonly run: Run;
+/** The options of one operation that the stages need, resolved once; also what its attempts share (one object: the happy path pays for each). */
+export interface Operation<T> extends Run {
   readonly start: number;
   readonly deadlineAt: number | undefined;
   readonly effect: Effect;

@@ -89,6 +89,9 @@ export interface Policy {
   run<T>(fn: (ctx: AttemptContext) => Promise<T> | T, options?: RunOptions<T>): Promise<T>;
 }
 
+/** Shared by calls without options, so they allocate none. */
+const NO_OPTIONS: Readonly<Record<never, never>> = Object.freeze({});
+
 function observerList(o: PolicyOptions['observer']): readonly (PolicyObserver | undefined)[] {
   return o === undefined ? [] : Array.isArray(o) ? o : [o as PolicyObserver];
 }
@@ -140,7 +143,10 @@ export function createPolicy(
     countKinds: b === false ? undefined : new Set(b.countKinds),
     waitWhenOpen: b !== false && b.waitWhenOpen === true,
   };
-  const run = <T>(fn: (ctx: AttemptContext) => Promise<T> | T, opts: RunOptions<T> = {}): Promise<T> =>
+  const run = <T>(
+    fn: (ctx: AttemptContext) => Promise<T> | T,
+    opts: RunOptions<T> = NO_OPTIONS,
+  ): Promise<T> =>
     observers.hasOperation
       ? observers.operation(
           { dependency, profile: profile.name, effect: opts.effect ?? profile.effect },
@@ -172,7 +178,8 @@ function deadlineOf(profile: Profile, deadlineMs: number | undefined, start: num
 function begin<T>(parts: PolicyParts, opts: RunOptions<T>, start: number): Operation<T> {
   const signal = opts.signal;
   const op: Operation<T> = {
-    run: { signal, onCallerAbort: undefined },
+    signal,
+    onCallerAbort: undefined,
     start,
     deadlineAt: deadlineOf(parts.profile, opts.deadlineMs, start),
     effect: opts.effect ?? parts.profile.effect,
@@ -205,7 +212,7 @@ function execute<T>(
   try {
     const op = begin(parts, opts, start);
     const deadlinePassed = op.deadlineAt !== undefined && start >= op.deadlineAt;
-    if (op.run.signal !== undefined || parts.observers.hasAttempt || deadlinePassed)
+    if (op.signal !== undefined || parts.observers.hasAttempt || deadlinePassed)
       return retryLoop(parts, op, fn, opts, 1);
     const permit = admit(parts, op, start);
     if (permit instanceof Promise) return retryLoop(parts, op, fn, opts, 1, permit);
@@ -313,8 +320,8 @@ async function retryLoop<T>(
   from: number,
   admitting?: Promise<HealthPermit>,
 ): Promise<T> {
-  const signal = op.run.signal;
-  const onAbort = signal ? () => op.run.onCallerAbort?.() : undefined;
+  const signal = op.signal;
+  const onAbort = signal ? () => op.onCallerAbort?.() : undefined;
   if (signal) signal.addEventListener('abort', onAbort!, { once: true });
   try {
     for (let attempt = from; ; attempt++) {

@@ -91,7 +91,7 @@ async function waitToRetry<T>(
     failure,
   });
   try {
-    await sleep(clock, delay, op.run.signal);
+    await sleep(clock, delay, op.signal);
   } catch (reason) {
     return end(cancelledWhile('during backoff', reason));
   }
@@ -136,7 +136,7 @@ async function reconcile<T>(
 ): Promise<Found<T> | typeof NOT_FOUND> {
   const history = op.history ?? [];
   if (!op.reconcile) throw unknownOutcome(parts, failure, history);
-  const bounds = { clock: parts.clock, deadlineAt: op.deadlineAt, signal: op.run.signal };
+  const bounds = { clock: parts.clock, deadlineAt: op.deadlineAt, signal: op.signal };
   const verdict = await reconcileUnder(op.reconcile, failure, bounds);
   if (verdict.kind === 'unknown') throw unsettled(parts, verdict, failure, history);
   parts.emit({ type: 'reconciled', dependency: parts.dependency, found: verdict.kind === 'found' });
