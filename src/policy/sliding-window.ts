@@ -7,6 +7,8 @@
 export class SlidingWindow<K extends string> {
   private readonly counts: Float64Array;
   private readonly bucketMs: number;
+  /** Counters per bucket (one per key). */
+  private readonly width: number;
   private head = 0;
   private headStart: number;
   private readonly index: Readonly<Record<K, number>>;
@@ -18,6 +20,7 @@ export class SlidingWindow<K extends string> {
     now: number,
   ) {
     this.bucketMs = Math.max(1, windowMs / buckets);
+    this.width = keys.length;
     this.counts = new Float64Array(buckets * keys.length);
     const index = {} as Record<K, number>;
     keys.forEach((k, i) => {
@@ -40,7 +43,7 @@ export class SlidingWindow<K extends string> {
     const elapsed = now - this.headStart;
     if (elapsed < this.bucketMs) return;
     const steps = Math.floor(elapsed / this.bucketMs);
-    const width = this.counts.length / this.buckets;
+    const width = this.width;
     const clear = Math.min(steps, this.buckets);
     for (let s = 1; s <= clear; s++) {
       const b = (this.head + s) % this.buckets;
@@ -52,13 +55,12 @@ export class SlidingWindow<K extends string> {
 
   add(key: K, now: number, n = 1): void {
     this.rotate(now);
-    const width = this.counts.length / this.buckets;
-    this.counts[this.head * width + this.index[key]]! += n;
+    this.counts[this.head * this.width + this.index[key]]! += n;
   }
 
   sum(key: K, now: number): number {
     this.rotate(now);
-    const width = this.counts.length / this.buckets;
+    const width = this.width;
     const k = this.index[key];
     let total = 0;
     for (let b = 0; b < this.buckets; b++) total += this.counts[b * width + k]!;

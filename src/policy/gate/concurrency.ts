@@ -46,6 +46,8 @@ export class Concurrency<W> {
 
   /** The first in line, if any. */
   head(): W | undefined {
+    // No iterator for an empty line: every call's `leave` asks.
+    if (this.line.size === 0) return undefined;
     for (const w of this.line) return w;
     return undefined;
   }
