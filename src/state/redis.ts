@@ -41,6 +41,15 @@ export interface RedisStoreOptions {
   readonly warn?: (message: string) => void;
 }
 
+/**
+ * The hash that holds one dependency's shared health (breaker, cooldown,
+ * budget): `bw:health:{dependency}` with the default prefix. Ledger keys
+ * read `bw:ledger:…`: the ledger names them and the store adds its prefix.
+ */
+export function healthKey(prefix: string, dependency: string): string {
+  return `${prefix}health:{${dependency}}`;
+}
+
 /** Clients already checked: the warning is given once, however many stores share a client. */
 const checked = new WeakSet<Redis>();
 
@@ -140,7 +149,8 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
     },
     ...redisLedger(client, prefix, timeoutMs, command),
     health(dependency: string, profile: Profile, clock: Clock): Health {
-      const key = `${prefix}health:${dependency}`;
+      // The dependency is a Cluster hash tag: whatever keys a dependency's health ever spans stay on one slot.
+      const key = healthKey(prefix, dependency);
       // Redis's own time, so processes agree; a test's virtual clock is passed instead, to drive it.
       const useClock = options.time === 'clock' || (options.time === undefined && clock !== systemClock);
       return new RedisHealth(profile, clock, {

@@ -200,7 +200,7 @@ describe.skipIf(!available)('shared health on the real Redis behaves as in proce
         one.policy.run(() => Promise.reject(http(429, { 'retry-after': '86399' }))),
       ),
     );
-    const raw = await client.hget(`${prefix}health:dead`, 'cd');
+    const raw = await client.hget(`${prefix}health:{dead}`, 'cd');
     expect(Number(raw) - clock.now()).toBe(60_000);
     let reached = 0;
     const call = () =>
