@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../policy/clock.js';
 import type { Health, HealthSource } from '../policy/health.js';
 import type { Profile } from '../policy/profile.js';
 import { RedisHealth } from './redis-health.js';
 import { HEALTH } from './redis-health-script.js';
 import { checkPersistence, redisLedger } from './redis-ledger.js';
+import { defineScript, type RedisClient } from './redis-scripts.js';
 import type { StateStore } from './store.js';
 
 export interface RedisStoreOptions {
@@ -51,7 +51,7 @@ export function healthKey(prefix: string, dependency: string): string {
 }
 
 /** Clients already checked: the warning is given once, however many stores share a client. */
-const checked = new WeakSet<Redis>();
+const checked = new WeakSet<RedisClient>();
 
 function emitPersistenceWarning(message: string): void {
   process.emitWarning(message, { code: 'BREAKWATER_LEDGER_PERSISTENCE' });
@@ -85,7 +85,7 @@ export interface RedisStore extends StateStore, HealthSource {
  * ledger fails closed: its errors reach the registry, which refuses a
  * non-idempotent call it cannot record rather than risk running it twice.
  */
-export function createRedisStore(client: Redis, options: RedisStoreOptions = {}): RedisStore {
+export function createRedisStore(client: RedisClient, options: RedisStoreOptions = {}): RedisStore {
   const prefix = options.prefix ?? 'bw:';
   const timeoutMs = options.commandTimeoutMs ?? 250;
   const syncMs = options.syncMs ?? 100;
@@ -142,6 +142,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
     else client.once('ready', check);
   }
 
+  const healthScript = defineScript(client, 'health', HEALTH);
   const store: RedisStore = {
     prefix,
     get commands() {
@@ -158,7 +159,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
         retryAfterMs: retryAfter,
         eval: (action, json, arg) =>
           command(`health ${action}`, () =>
-            client.eval(HEALTH, 1, key, useClock ? String(clock.now()) : '', action, json, arg),
+            healthScript(key, useClock ? String(clock.now()) : '', action, json, arg),
           ),
       });
     },

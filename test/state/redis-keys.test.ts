@@ -39,8 +39,14 @@ describe.skipIf(!available)('the Redis store on a dedicated redis-server', () =>
       execute: async ({ amount }) => ({ charged: amount }),
     });
     const policy = createPolicy(
-      { retry: { maxAttempts: 1 }, breaker: { mode: 'consecutive', consecutiveFailures: 100, openMs: 60_000 } },
-      { dependency: 'openai/gpt-4o', shared: createRedisStore(client, { checkPersistence: false, syncMs: 0 }) },
+      {
+        retry: { maxAttempts: 1 },
+        breaker: { mode: 'consecutive', consecutiveFailures: 100, openMs: 60_000 },
+      },
+      {
+        dependency: 'openai/gpt-4o',
+        shared: createRedisStore(client, { checkPersistence: false, syncMs: 0 }),
+      },
     );
     for (let i = 0; i < calls; i++) {
       await registry.call('charge_card', { amount: i }, { callId: `call_${i}` });
