@@ -46,7 +46,7 @@ export interface RedisStoreOptions {
  * budget): `bw:health:{dependency}` with the default prefix. Ledger keys
  * read `bw:ledger:…`: the ledger names them and the store adds its prefix.
  */
-export function healthKey(prefix: string, dependency: string): string {
+function healthKey(prefix: string, dependency: string): string {
   return `${prefix}health:{${dependency}}`;
 }
 
