@@ -23,11 +23,16 @@ export class IdempotencyKeyReusedError extends InvalidInputError {
  * with the same key later gets its result.
  */
 export class OperationInFlightError extends OutcomeUnknownError {
-  constructor(dependency: string | undefined, reason: 'deadline' | 'cancelled') {
-    const why = reason === 'deadline' ? 'the deadline passed' : 'the caller cancelled';
+  constructor(dependency: string | undefined, reason: 'deadline' | 'cancelled' | 'taken_over') {
+    const why =
+      reason === 'deadline'
+        ? 'the deadline passed'
+        : reason === 'cancelled'
+          ? 'the caller cancelled'
+          : "this call's claim lapsed before it ran (its process was paused past its lease)";
     super({
       failure: {
-        kind: reason === 'deadline' ? 'timeout' : 'cancelled',
+        kind: reason === 'deadline' ? 'timeout' : reason === 'cancelled' ? 'cancelled' : 'unknown',
         delivery: 'not_sent',
         code: 'in_flight',
         message: `${why} while another call with the same idempotency key was in flight`,

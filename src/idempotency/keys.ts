@@ -29,8 +29,11 @@ export function assertValidKey(key: unknown, what = 'idempotency key'): asserts 
  * always was, so records written before scopes existed still replay.
  */
 export function keyFromCallId(tool: string, callId: string, scope?: string): string {
-  const scoped = scope === undefined ? '' : `\0scope\0${scope}`;
-  return `bwc_${sha256(`call\0${tool}\0${callId}${scoped}`).slice(0, 40)}`;
+  if (scope === undefined) return `bwc_${sha256(`call\0${tool}\0${callId}`).slice(0, 40)}`;
+  // Both parts are the caller's text and may hold any character, so they are framed by JSON, and
+  // the frame starts differently from the unscoped form: no call id, with or without a scope, can
+  // be written so that its key is another scope's.
+  return `bwc_${sha256(`call-scoped\0${JSON.stringify([tool, callId, scope])}`).slice(0, 40)}`;
 }
 
 /**

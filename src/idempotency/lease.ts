@@ -30,15 +30,25 @@ export interface LeaseOptions {
   readonly key: string;
   /** The claim as written. */
   readonly first: string;
+  /** When the write of `first` was sent, on `clock`: the claim holds for a lease from then. */
+  readonly sentAt: number;
   readonly leaseMs: number;
-  /** The claim's text renewed from now (same owner, a later `until`). */
-  readonly renewed: () => string;
+  /** The claim's text renewed from now (same owner, a later `until`, on the store's clock). */
+  readonly renewed: () => Promise<string>;
   readonly ttlMs: number;
   /** Options of each renewal (pinned, bounded by what is left of the deadline). */
   readonly write: () => WriteOptions | undefined;
 }
 
 export interface Lease {
+  /**
+   * Whether the claim is surely still ours, checked just before acting on it.
+   * Answered at once while a write confirmed it less than a lease ago (on
+   * this process's clock, so no other clock is trusted); past that — the
+   * process was paused, its renewals late — the claim is renewed first, and
+   * false means another call has taken the key over.
+   */
+  confirm(): Promise<boolean>;
   /** Ends the renewals; gives the texts the claim may hold now. */
   stop(): Promise<readonly string[]>;
 }
@@ -50,6 +60,9 @@ export interface Lease {
 export function holdLease(o: LeaseOptions): Lease {
   let claims: string[] = [o.first];
   let stopped = false;
+  let lost = false;
+  // When the last write that confirmed the claim was sent: it held from then for a whole lease.
+  let confirmedAt = o.sentAt;
   let timer: unknown;
   let renewing: Promise<void> = Promise.resolve();
   const every = Math.max(1, o.leaseMs / 3);
@@ -60,18 +73,39 @@ export function holdLease(o: LeaseOptions): Lease {
     }, every);
   };
   const renew = async () => {
-    const next = o.renewed();
     try {
-      if (await replaceClaim(o.store, o.key, claims, next, o.ttlMs, o.write())) claims = [next];
-      else stopped = true; // The claim is no longer ours (recorded or taken over): stop writing to it.
+      const sentAt = o.clock.now();
+      const next = await o.renewed();
+      try {
+        if (await replaceClaim(o.store, o.key, claims, next, o.ttlMs, o.write())) {
+          claims = [next];
+          confirmedAt = sentAt;
+        } else {
+          // The claim is no longer ours (recorded or taken over): stop writing to it.
+          stopped = true;
+          lost = true;
+        }
+      } catch {
+        // Its answer was lost: the key holds one of these, and the next write will find out which.
+        claims = [next, ...claims];
+      }
     } catch {
-      // Its answer was lost: the key holds one of these, and the next write will find out which.
-      claims = [next, ...claims];
+      // The store's clock could not be read: nothing was written; the next renewal tries again.
     }
     if (!stopped) schedule();
   };
   schedule();
   return {
+    async confirm() {
+      await renewing;
+      if (lost) return false;
+      if (o.clock.now() - confirmedAt < o.leaseMs) return true;
+      if (timer !== undefined) o.clock.clearTimeout(timer);
+      timer = undefined;
+      renewing = renew();
+      await renewing;
+      return !lost && o.clock.now() - confirmedAt < o.leaseMs;
+    },
     async stop() {
       stopped = true;
       if (timer !== undefined) o.clock.clearTimeout(timer);

@@ -139,8 +139,8 @@ export function createLedger(options: LedgerOptions): Ledger {
   const ttlMs = options.ttlMs ?? DAY_MS;
   const pollMs = options.pollMs ?? 50;
   const prefix = options.prefix ?? 'ledger:';
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
-    throw new RangeError(`ttlMs: expected a positive number, got ${ttlMs}`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > Number.MAX_SAFE_INTEGER)
+    throw new RangeError(`ttlMs: expected a positive number up to ${Number.MAX_SAFE_INTEGER}, got ${ttlMs}`);
   if (!Number.isFinite(pollMs) || pollMs <= 0)
     throw new RangeError(`pollMs: expected a positive number, got ${pollMs}`);
   const checkLease = (o: LedgerRunOptions) => {
@@ -258,14 +258,23 @@ export function createLedger(options: LedgerOptions): Ledger {
   /** Kept at least as long as a record: an abandoned claim must read as abandoned, never expire into "free". */
   const claimTtl = (o: LedgerRunOptions) => Math.max(ttlMs, o.leaseMs);
 
-  const claimText = (o: LedgerRunOptions, owner: string) =>
-    JSON.stringify({ state: 'pending', fp: o.fingerprint, owner, until: clock.now() + o.leaseMs });
+  /**
+   * Lease ends are compared across processes, so they are read and written on
+   * the store's clock, never this process's: hosts whose clocks are apart by
+   * more than the lease grace would otherwise take a live claim for abandoned
+   * (and, with a `reconcile` that finds nothing yet, run it a second time).
+   */
+  const storeNow: () => Promise<number> = store.now?.bind(store) ?? (async () => clock.now());
+
+  const claimText = async (o: LedgerRunOptions, owner: string) =>
+    JSON.stringify({ state: 'pending', fp: o.fingerprint, owner, until: (await storeNow()) + o.leaseMs });
 
   async function own<T>(
     o: LedgerRunOptions,
     key: string,
     owner: string,
     claim: string,
+    sentAt: number,
     fn: () => Promise<T>,
   ): Promise<T> {
     const lease = holdLease({
@@ -273,6 +282,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       clock,
       key,
       first: claim,
+      sentAt,
       leaseMs: o.leaseMs,
       renewed: () => claimText(o, owner),
       ttlMs: claimTtl(o),
@@ -280,6 +290,9 @@ export function createLedger(options: LedgerOptions): Ledger {
     });
     let value: T;
     try {
+      // A process paused between its claim and this point (a long GC, SIGSTOP) may have outlived its
+      // lease, and another may have taken the key over: acting now would do the operation twice.
+      if (!(await lease.confirm())) throw new OperationInFlightError(o.dependency, 'taken_over');
       value = await fn();
     } catch (err) {
       const claims = await lease.stop();
@@ -315,13 +328,14 @@ export function createLedger(options: LedgerOptions): Ledger {
     for (;;) {
       if (o.signal?.aborted) throw cancelled(o.signal.reason, o.dependency);
       const owner = randomUUID();
-      const claim = claimText(o, owner);
+      const sentAt = clock.now();
+      const claim = await storeCall(o, () => claimText(o, owner));
       const got = await claimWrite(
         o,
         () => store.setIfAbsent(key, claim, claimTtl(o), bounded(o, PIN)),
         () => store.compareAndDelete(key, claim),
       );
-      if (got.written) return { value: await own(o, key, owner, claim, fn), source: 'executed' };
+      if (got.written) return { value: await own(o, key, owner, claim, sentAt, fn), source: 'executed' };
 
       const record = parse(got.current);
       if (record === undefined)
@@ -333,19 +347,19 @@ export function createLedger(options: LedgerOptions): Ledger {
       }
       if (record.state === 'unknown') throw new PreviousOutcomeUnknownError(o.dependency, record.reason);
 
-      const now = clock.now();
-      if (record.until <= now) {
+      if (record.until <= (await storeCall(o, storeNow))) {
         // The owner did not report back within its lease: its process most likely died mid-operation.
         const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o.reconcile);
         if (verdict.run) {
           const takenBy = randomUUID();
-          const taken = claimText(o, takenBy);
+          const takenAt = clock.now();
+          const taken = await storeCall(o, () => claimText(o, takenBy));
           const ok = await claimWrite(
             o,
             () => store.compareAndSet(key, got.current, taken, claimTtl(o), bounded(o, PIN)),
             () => store.compareAndSet(key, taken, got.current, claimTtl(o), PIN),
           );
-          if (ok) return { value: await own(o, key, takenBy, taken, fn), source: 'executed' };
+          if (ok) return { value: await own(o, key, takenBy, taken, takenAt, fn), source: 'executed' };
           continue;
         }
         if (verdict.found) {
@@ -364,6 +378,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         await storeCall(o, () => store.compareAndSet(key, got.current, unknown, ttlMs, bounded(o, PIN)));
         continue;
       }
+      const now = clock.now();
       if (o.deadlineAt !== undefined && now >= o.deadlineAt)
         throw new OperationInFlightError(o.dependency, 'deadline');
       const wait = o.deadlineAt === undefined ? pollMs : Math.min(pollMs, o.deadlineAt - now);
@@ -372,6 +387,10 @@ export function createLedger(options: LedgerOptions): Ledger {
       } catch {
         throw new OperationInFlightError(o.dependency, 'cancelled');
       }
+      // Waited to the deadline for a twin: say so. Claiming again now would be a write with no time
+      // left, which a networked store refuses, and the caller would hear "ledger unavailable" instead.
+      if (o.deadlineAt !== undefined && clock.now() >= o.deadlineAt)
+        throw new OperationInFlightError(o.dependency, 'deadline');
     }
   }
 

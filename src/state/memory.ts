@@ -26,6 +26,8 @@ export interface MemoryStore extends StateStore {
   /** Keys held now, expired ones included until they are next touched. */
   readonly size: number;
   clear(): void;
+  /** Its clock: the one every registry sharing the store reads leases on. */
+  now(): Promise<number>;
 }
 
 interface Entry {
@@ -113,6 +115,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     async get(key) {
       return live(key, clock.now())?.value;
+    },
+    // Every registry sharing this store reads leases on the store's clock, whatever clocks they were given.
+    async now() {
+      return clock.now();
     },
     async compareAndSet(key, expected, value, ttlMs, o) {
       checkTtl(ttlMs);

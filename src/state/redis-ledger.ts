@@ -47,7 +47,7 @@ export function redisLedger(
   prefix: string,
   timeoutMs: number,
   command: Command,
-): Pick<StateStore, 'setIfAbsent' | 'get' | 'compareAndSet' | 'compareAndDelete'> {
+): Pick<StateStore, 'setIfAbsent' | 'get' | 'compareAndSet' | 'compareAndDelete' | 'now'> {
   const claimIfAbsent = defineScript(client, 'claim', CLAIM_IF_ABSENT);
   const compareAndSetBefore = defineScript(client, 'cas', COMPARE_AND_SET_BEFORE);
   const compareAndDelete = defineScript(client, 'cad', COMPARE_AND_DELETE);
@@ -133,6 +133,14 @@ export function redisLedger(
     async compareAndDelete(key, expected) {
       const r = await command('compareAndDelete', () => compareAndDelete(prefix + key, expected));
       return r === 1;
+    },
+    /**
+     * Redis's clock as this process estimates it (to within half a round trip, measured again every
+     * minute): leases written by processes whose own clocks disagree are read on one clock.
+     */
+    async now() {
+      const o = await currentOffset();
+      return performance.now() + o.offset;
     },
   };
 }

@@ -30,6 +30,15 @@ export interface StateStore {
   ): Promise<boolean>;
   /** Deletes the key, only if it still holds `expected`. */
   compareAndDelete(key: string, expected: string): Promise<boolean>;
+  /**
+   * The store's own time in milliseconds, the one clock every process sharing
+   * the store agrees on (Redis's `TIME`). A lease written by one process is
+   * read by another: stamped with either process's clock, a skew between
+   * hosts larger than the lease grace would make a live claim look abandoned.
+   * A store used by one process only may leave it out; the ledger then uses
+   * its own clock.
+   */
+  now?(): Promise<number>;
 }
 
 /**
@@ -69,7 +78,10 @@ export type SetIfAbsentResult =
 
 /** A TTL that a store can honor: a positive, finite number of milliseconds. */
 export function checkTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`ttlMs: expected a positive number of milliseconds, got ${ttlMs}`);
+  // Bounded above: what Redis takes as PX (its expiry must fit in 64 bits) and what a double holds exactly.
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `ttlMs: expected a positive number of milliseconds up to ${Number.MAX_SAFE_INTEGER}, got ${ttlMs}`,
+    );
   }
 }

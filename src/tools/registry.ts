@@ -253,8 +253,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const clock = options.clock ?? systemClock;
   const store = options.store ?? createMemoryStore({ clock });
   const ledgerTtlMs = options.ledgerTtlMs ?? 24 * 60 * 60 * 1000;
-  if (!Number.isFinite(ledgerTtlMs) || ledgerTtlMs <= 0)
-    throw new RangeError(`ledgerTtlMs: expected a positive number of milliseconds, got ${ledgerTtlMs}`);
+  // Bounded above too: a TTL Redis cannot take (1e300 is sent as "1e+300") would refuse every keyed call.
+  if (!Number.isFinite(ledgerTtlMs) || ledgerTtlMs <= 0 || ledgerTtlMs > Number.MAX_SAFE_INTEGER)
+    throw new RangeError(
+      `ledgerTtlMs: expected a positive number of milliseconds up to ${Number.MAX_SAFE_INTEGER}, got ${ledgerTtlMs}`,
+    );
   const leaseGraceMs = options.ledgerLeaseGraceMs ?? 5_000;
   if (!Number.isFinite(leaseGraceMs) || leaseGraceMs < 0) {
     throw new RangeError(

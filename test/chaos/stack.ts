@@ -12,6 +12,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
+import type { Clock } from '../../src/policy/clock.js';
 import type { AttemptOutcome, PolicyObserver } from '../../src/policy/events.js';
 import type { Health, HealthSource } from '../../src/policy/health.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
@@ -19,7 +20,7 @@ import { sleep } from '../../src/policy/sleep.js';
 import { createVirtualClock, type VirtualClock } from '../../src/policy/virtual-clock.js';
 import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
-import { createRegistry, type Registry } from '../../src/tools/registry.js';
+import { createRegistry, type Registry, type ToolSpec } from '../../src/tools/registry.js';
 import { profileArb, stepsArb, storeArb } from './arbitraries.js';
 import { seeded, watchUnhandledRejections } from './config.js';
 import {
@@ -61,9 +62,10 @@ interface OpSpec {
   /**
    * The same tool call delivered again: at once (a twin), as the first ends
    * (a replay), or seconds later, after other operations have filled the
-   * ledger (a resumed conversation).
+   * ledger (a resumed conversation); or at once to another process on the
+   * same store whose clock is `skewMs` apart (`elsewhere`).
    */
-  readonly redeliver: 'none' | 'twin' | 'after' | 'later';
+  readonly redeliver: 'none' | 'twin' | 'after' | 'later' | 'elsewhere';
   readonly batch: readonly BatchCall[];
   /** A stream reader that stops after this many chunks. */
   readonly readChunks: number | undefined;
@@ -81,6 +83,12 @@ export interface WorldSpec {
   readonly store: StoreSpec;
   readonly providers: readonly [Step<ProviderFault>[], Step<ProviderFault>[]];
   readonly ops: readonly OpSpec[];
+  /**
+   * How far the second process's clock is from the first's: hosts without
+   * NTP, or clocks that never step and so drift apart. Leases must hold
+   * whatever it is (they are read on the store's clock).
+   */
+  readonly skewMs: number;
   /** An observer (a telemetry exporter, the user's own) that throws: it must change nothing. */
   readonly throwingObserver: ThrowingObserver;
   /** Steps of the wall clock (an NTP correction, an operator): the policies must not notice. */
@@ -100,6 +108,7 @@ const opArb: fc.Arbitrary<OpSpec> = fc.record({
     'twin' as const,
     'after' as const,
     'later' as const,
+    'elsewhere' as const,
   ),
   batch: fc.array(
     fc.record({
@@ -144,6 +153,7 @@ export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
   providers: fc.tuple(stepsArb(PROVIDER_FAULTS, 1_500), stepsArb(PROVIDER_FAULTS, 1_500)),
   store: storeArb,
   ops: fc.array(opArb, { minLength: 1, maxLength: 14 }),
+  skewMs: fc.constantFrom(0, 0, 800, -800, 10_000, -10_000, 120_000, -120_000),
   throwingObserver: fc.constantFrom<ThrowingObserver>('none', 'none', 'event', 'attempt', 'operation', 'all'),
   wallSteps: fc.array(
     fc.record({
@@ -200,8 +210,19 @@ interface World {
   readonly clock: VirtualClock;
   readonly referee: Referee;
   readonly registry: Registry;
+  /** The same tools in a second process on the same store, its clock `skewMs` apart. */
+  readonly elsewhere: Registry;
   readonly router: Router;
   readonly services: Readonly<Record<ToolName, FakeService>>;
+}
+
+/** Another process's view of the same time: its readings `skewMs` apart, its timers as long. */
+function skewed(clock: Clock, skewMs: number): Clock {
+  return {
+    now: () => clock.now() + skewMs,
+    setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
+    clearTimeout: (handle) => clock.clearTimeout(handle),
+  };
 }
 
 function breakerOf(registry: Registry, tool: string): Health | undefined {
@@ -233,13 +254,39 @@ function build(
     store,
     ...(observer ? { observer } : {}),
   });
+  // A second process on the same store, its clock `skewMs` apart.
+  const elsewhere = createRegistry({
+    clock: skewed(clock, spec.skewMs),
+    random,
+    ledgerPollMs: 25,
+    store,
+    ...(observer ? { observer } : {}),
+  });
+  // Whose call reaches a fake now (it notes the caller's breaker synchronously, on arrival).
+  let caller = registry;
+  const tools = {
+    register<S extends z.ZodObject, O>(def: ToolSpec<S, O>): void {
+      registry.register(def);
+      elsewhere.register({
+        ...def,
+        execute: (input, ctx) => {
+          caller = elsewhere;
+          try {
+            return def.execute(input, ctx);
+          } finally {
+            caller = registry;
+          }
+        },
+      });
+    },
+  };
   const service = (tool: ToolName, name: string, honorsKey: boolean) =>
     new FakeService(
       name,
       clock,
       [...spec.steps[tool]],
       honorsKey,
-      () => referee.reach(tool, breakerOf(registry, tool)?.state),
+      () => referee.reach(tool, breakerOf(caller, tool)?.state),
       trace,
     );
   const services: Record<ToolName, FakeService> = {
@@ -249,21 +296,21 @@ function build(
     search: service('search', 'search', false),
   };
   const input = z.object({ op: z.string(), amount: z.number().int().positive() });
-  registry.register({
+  tools.register({
     name: 'charge',
     input,
     idempotency: { honored: true },
     profile: spec.profiles.charge,
     execute: (i, ctx) => services.charge.call(i.op, ctx.idempotencyKey, ctx.signal),
   });
-  registry.register({
+  tools.register({
     name: 'image',
     input,
     profile: spec.profiles.image,
     execute: (i, ctx) => services.image.call(i.op, ctx.idempotencyKey, ctx.signal),
   });
   const reconcileSteps = [...spec.reconcile];
-  registry.register({
+  tools.register({
     name: 'image_reconciled',
     input,
     profile: spec.profiles.image_reconciled,
@@ -284,7 +331,7 @@ function build(
     },
     execute: (i, ctx) => services.image_reconciled.call(i.op, ctx.idempotencyKey, ctx.signal),
   });
-  registry.register({
+  tools.register({
     name: 'search',
     effect: 'idempotent',
     input,
@@ -309,7 +356,7 @@ function build(
     ...(observer ? { observer } : {}),
     ...(shared ? { store } : {}),
   });
-  return { clock, referee, registry, router, services };
+  return { clock, referee, registry, elsewhere, router, services };
 }
 
 /** The deadline a registry call gets: its own, capped by the tool's total. */
@@ -344,7 +391,14 @@ function abortSignal(w: World, afterMs: number | undefined): AbortSignal | undef
   return ctrl.signal;
 }
 
-async function callTool(w: World, tool: ToolName, id: string, op: OpSpec, label: string): Promise<void> {
+async function callTool(
+  w: World,
+  tool: ToolName,
+  id: string,
+  op: OpSpec,
+  label: string,
+  registry: Registry = w.registry,
+): Promise<void> {
   const start = w.clock.now();
   const signal = abortSignal(w, op.abortAfterMs);
   await w.referee.watch(
@@ -352,7 +406,7 @@ async function callTool(w: World, tool: ToolName, id: string, op: OpSpec, label:
     label,
     toolDeadline(w, tool, start, op.deadlineMs),
     () =>
-      w.registry.call(
+      registry.call(
         tool,
         { op: id, amount: 500 },
         {
@@ -476,6 +530,8 @@ async function runOp(w: World, op: OpSpec, index: number): Promise<void> {
       const first = callTool(w, tool, id, op, `${tool} ${id}`);
       if (op.redeliver === 'twin')
         await Promise.all([first, callTool(w, tool, id, op, `${tool} ${id} twin`)]);
+      else if (op.redeliver === 'elsewhere')
+        await Promise.all([first, callTool(w, tool, id, op, `${tool} ${id} elsewhere`, w.elsewhere)]);
       else {
         await first;
         if (op.redeliver === 'after') await callTool(w, tool, id, op, `${tool} ${id} again`);

@@ -83,5 +83,7 @@ export function chaosStore(spec: StoreSpec, clock: Clock): StateStore {
       command(() => inner.compareAndSet(key, expected, value, ttlMs, o), true, o),
     compareAndDelete: (key, expected) =>
       command(() => inner.compareAndDelete(key, expected), false, undefined),
+    // The store's own clock, as Redis's TIME is: one for every process, whatever their clocks say.
+    now: () => inner.now(),
   };
 }

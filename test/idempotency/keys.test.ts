@@ -89,6 +89,27 @@ describe('keys', () => {
     expect(keyFromCallId('pay', 'call_0')).toBe('bwc_27c714be04230ae8c80977458f92a5c33dce5fce');
   });
 
+  it('no two (call id, scope) pairs share a key, whatever characters they hold, scoped or not', () => {
+    const part = fc.oneof(fc.string(), fc.constantFrom('\0', '\0scope\0', '"', '","', '\\'));
+    const pair = fc.tuple(
+      fc.array(part, { maxLength: 4 }).map((a) => a.join('')),
+      fc.option(
+        fc.array(part, { maxLength: 4 }).map((a) => a.join('')),
+        { nil: undefined },
+      ),
+    );
+    fc.assert(
+      fc.property(pair, pair, ([id1, s1], [id2, s2]) => {
+        fc.pre(id1 !== id2 || s1 !== s2);
+        expect(keyFromCallId('t', id1, s1)).not.toBe(keyFromCallId('t', id2, s2));
+      }),
+      { numRuns: 2000 },
+    );
+    // The two forgeries an attacker would try first.
+    expect(keyFromCallId('t', 'c\0scope\0V')).not.toBe(keyFromCallId('t', 'c', 'V'));
+    expect(keyFromCallId('t', 'a\0scope\0b', 'c')).not.toBe(keyFromCallId('t', 'a', 'b\0scope\0c'));
+  });
+
   it('a scope never collides with a call id that contains the separator', () => {
     fc.assert(
       fc.property(fc.string(), fc.string(), fc.string(), (id, scope, other) => {
