@@ -91,7 +91,8 @@ export function createMcpServer(registry: Registry, options: McpServerOptions = 
       signal: extra.signal,
       deadlineMs: options.deadlineMs,
       scope: options.scope,
-      ...(valid !== undefined ? { callId: `mcp:${session}:${valid}` } : {}),
+      // Framed, so that no session id and key can be split another way into another session's call.
+      ...(valid !== undefined ? { callId: `mcp:${JSON.stringify([session, valid])}` } : {}),
       idempotencyKey: options.acceptIdempotencyKeys === true ? valid : undefined,
     });
     if (!run.ok) return failed(run.payload);
