@@ -8,3 +8,4 @@ export {
   type RedisStoreOptions,
   StoreUnavailableError,
 } from './state/redis.js';
+export type { RedisClient } from './state/redis-scripts.js';

@@ -166,33 +166,20 @@ function subscribe(): void {
     const req = request ? track(request, '') : undefined;
     if (request && req) watchHttpRequest(request, req);
   });
-  diagnostics.subscribe('http.client.response.finish', (message) => {
+  /** The request went out: its headers or body were written, or an answer came back (which proves both). */
+  const written = (message: unknown): void => {
     const request = requestOf(message);
     const req = request ? byRequest.get(request) : undefined;
     if (!req) return;
     const status = (message as { response?: { statusCode?: unknown } }).response?.statusCode;
     if (typeof status === 'number') req.status = status;
     markWritten(req);
-  });
-  diagnostics.subscribe('undici:client:sendHeaders', (message) => {
-    const request = requestOf(message);
-    const req = request ? byRequest.get(request) : undefined;
-    if (req) markWritten(req);
-  });
+  };
+  diagnostics.subscribe('http.client.response.finish', written);
+  diagnostics.subscribe('undici:client:sendHeaders', written);
   // An HTTP/2 request is never announced as written; that it was sent shows only in what follows.
-  diagnostics.subscribe('undici:request:bodySent', (message) => {
-    const request = requestOf(message);
-    const req = request ? byRequest.get(request) : undefined;
-    if (req) markWritten(req);
-  });
-  diagnostics.subscribe('undici:request:headers', (message) => {
-    const request = requestOf(message);
-    const req = request ? byRequest.get(request) : undefined;
-    if (!req) return;
-    const status = (message as { response?: { statusCode?: unknown } }).response?.statusCode;
-    if (typeof status === 'number') req.status = status;
-    markWritten(req);
-  });
+  diagnostics.subscribe('undici:request:bodySent', written);
+  diagnostics.subscribe('undici:request:headers', written);
   diagnostics.subscribe('undici:request:error', (message) => {
     const request = requestOf(message);
     const req = request ? byRequest.get(request) : undefined;

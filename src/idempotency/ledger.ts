@@ -21,7 +21,11 @@ export interface LedgerOptions {
   readonly ttlMs?: number;
   /** How often a twin polls for an operation owned by another process. Default: 50 ms. */
   readonly pollMs?: number;
-  /** Namespaces the ledger's keys in a shared store. Default: `bw:ledger:`. */
+  /**
+   * Namespaces the ledger's keys inside its store. Default: `ledger:`. The
+   * store adds its own namespace in front (the Redis store's `prefix`, `bw:`
+   * by default), so keys read `bw:ledger:…`.
+   */
   readonly prefix?: string;
 }
 
@@ -134,7 +138,7 @@ export function createLedger(options: LedgerOptions): Ledger {
   const clock = options.clock ?? systemClock;
   const ttlMs = options.ttlMs ?? DAY_MS;
   const pollMs = options.pollMs ?? 50;
-  const prefix = options.prefix ?? 'bw:ledger:';
+  const prefix = options.prefix ?? 'ledger:';
   if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > Number.MAX_SAFE_INTEGER)
     throw new RangeError(`ttlMs: expected a positive number up to ${Number.MAX_SAFE_INTEGER}, got ${ttlMs}`);
   if (!Number.isFinite(pollMs) || pollMs <= 0)

@@ -1,7 +1,11 @@
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
-import { CLAIM_IF_ABSENT, COMPARE_AND_DELETE, COMPARE_AND_SET_BEFORE } from './redis-scripts.js';
+import {
+  CLAIM_IF_ABSENT,
+  COMPARE_AND_DELETE,
+  COMPARE_AND_SET_BEFORE,
+  defineScript,
+  type RedisClient,
+} from './redis-scripts.js';
 import { checkTtl, type SetIfAbsentResult, type StateStore, type WriteOptions } from './store.js';
 
 /** Sends one command, bounded in time (the store's `command`): by `limitMs` when given, else the store's timeout. */
@@ -39,29 +43,14 @@ interface Offset {
  * after the deadline is refused inside Redis.
  */
 export function redisLedger(
-  client: Redis,
+  client: RedisClient,
   prefix: string,
   timeoutMs: number,
   command: Command,
 ): Pick<StateStore, 'setIfAbsent' | 'get' | 'compareAndSet' | 'compareAndDelete' | 'now'> {
-  /**
-   * A script by its SHA (`EVALSHA`): Redis skips hashing and the client skips
-   * sending its text; the first use after a restart loads it with `EVAL`.
-   */
-  function script(body: string) {
-    const sha = createHash('sha1').update(body).digest('hex');
-    return async (key: string, ...args: string[]): Promise<unknown> => {
-      try {
-        return await client.evalsha(sha, 1, key, ...args);
-      } catch (err) {
-        if (!String((err as Error | undefined)?.message).startsWith('NOSCRIPT')) throw err;
-        return client.eval(body, 1, key, ...args);
-      }
-    };
-  }
-  const claimIfAbsent = script(CLAIM_IF_ABSENT);
-  const compareAndSetBefore = script(COMPARE_AND_SET_BEFORE);
-  const compareAndDelete = script(COMPARE_AND_DELETE);
+  const claimIfAbsent = defineScript(client, 'claim', CLAIM_IF_ABSENT);
+  const compareAndSetBefore = defineScript(client, 'cas', COMPARE_AND_SET_BEFORE);
+  const compareAndDelete = defineScript(client, 'cad', COMPARE_AND_DELETE);
 
   let offset: Offset | undefined;
   let measuring: Promise<Offset> | undefined;
@@ -165,7 +154,7 @@ export type PersistenceWarning = string;
  * claim and unknown outcome since the last snapshot, and a re-delivered
  * call then runs again; an eviction policy may drop them at any time.
  */
-export async function checkPersistence(client: Redis, command: Command): Promise<PersistenceWarning[]> {
+export async function checkPersistence(client: RedisClient, command: Command): Promise<PersistenceWarning[]> {
   const problems: string[] = [];
   let config: Record<string, string>;
   try {

@@ -1,8 +1,33 @@
 /**
  * Lua run atomically inside Redis: every read-modify-write on shared state is
  * one script, so two workers can never interleave halfway through a
- * decision (two probes admitted for one slot, a trip counted twice).
+ * decision (two probes admitted for one slot, a trip counted twice). Every
+ * script touches exactly one key (KEYS[1]), so each runs on a Redis Cluster.
  */
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+
+/** The ioredis clients the store runs on: one Redis, or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** A script on one key: its arguments, its reply. */
+export type Script = (key: string, ...args: string[]) => Promise<unknown>;
+
+/**
+ * A script registered with ioredis's `defineCommand`: sent whole (`EVAL`) the
+ * first time on each connection and by its SHA (`EVALSHA`) after, loaded
+ * again by ioredis when Redis answers `NOSCRIPT` (a restart, `SCRIPT
+ * FLUSH`), so the body is not resent on every call. The command is named
+ * after the script's SHA: two different bodies (two copies of breakwater on
+ * one client) never replace each other's.
+ */
+export function defineScript(client: RedisClient, label: string, lua: string): Script {
+  const name = `breakwater_${label}_${createHash('sha1').update(lua).digest('hex').slice(0, 12)}`;
+  const defined = client as unknown as Record<string, unknown>;
+  if (typeof defined[name] !== 'function') client.defineCommand(name, { numberOfKeys: 1, lua });
+  const run = defined[name] as (this: RedisClient, key: string, ...args: string[]) => Promise<unknown>;
+  return (key, ...args) => run.call(client, key, ...args);
+}
 
 /**
  * Redis's own clock in milliseconds, for scripts that refuse a write arriving

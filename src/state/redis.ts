@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../policy/clock.js';
 import type { Health, HealthSource } from '../policy/health.js';
 import type { Profile } from '../policy/profile.js';
 import { RedisHealth } from './redis-health.js';
 import { HEALTH } from './redis-health-script.js';
 import { checkPersistence, redisLedger } from './redis-ledger.js';
+import { defineScript, type RedisClient } from './redis-scripts.js';
 import type { StateStore } from './store.js';
 
 export interface RedisStoreOptions {
@@ -41,8 +41,17 @@ export interface RedisStoreOptions {
   readonly warn?: (message: string) => void;
 }
 
+/**
+ * The hash that holds one dependency's shared health (breaker, cooldown,
+ * budget): `bw:health:{dependency}` with the default prefix. Ledger keys
+ * read `bw:ledger:…`: the ledger names them and the store adds its prefix.
+ */
+function healthKey(prefix: string, dependency: string): string {
+  return `${prefix}health:{${dependency}}`;
+}
+
 /** Clients already checked: the warning is given once, however many stores share a client. */
-const checked = new WeakSet<Redis>();
+const checked = new WeakSet<RedisClient>();
 
 function emitPersistenceWarning(message: string): void {
   process.emitWarning(message, { code: 'BREAKWATER_LEDGER_PERSISTENCE' });
@@ -76,7 +85,7 @@ export interface RedisStore extends StateStore, HealthSource {
  * ledger fails closed: its errors reach the registry, which refuses a
  * non-idempotent call it cannot record rather than risk running it twice.
  */
-export function createRedisStore(client: Redis, options: RedisStoreOptions = {}): RedisStore {
+export function createRedisStore(client: RedisClient, options: RedisStoreOptions = {}): RedisStore {
   const prefix = options.prefix ?? 'bw:';
   const timeoutMs = options.commandTimeoutMs ?? 250;
   const syncMs = options.syncMs ?? 100;
@@ -133,6 +142,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
     else client.once('ready', check);
   }
 
+  const healthScript = defineScript(client, 'health', HEALTH);
   const store: RedisStore = {
     prefix,
     get commands() {
@@ -140,7 +150,8 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
     },
     ...redisLedger(client, prefix, timeoutMs, command),
     health(dependency: string, profile: Profile, clock: Clock): Health {
-      const key = `${prefix}health:${dependency}`;
+      // The dependency is a Cluster hash tag: whatever keys a dependency's health ever spans stay on one slot.
+      const key = healthKey(prefix, dependency);
       // Redis's own time, so processes agree; a test's virtual clock is passed instead, to drive it.
       const useClock = options.time === 'clock' || (options.time === undefined && clock !== systemClock);
       return new RedisHealth(profile, clock, {
@@ -148,7 +159,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions = {})
         retryAfterMs: retryAfter,
         eval: (action, json, arg) =>
           command(`health ${action}`, () =>
-            client.eval(HEALTH, 1, key, useClock ? String(clock.now()) : '', action, json, arg),
+            healthScript(key, useClock ? String(clock.now()) : '', action, json, arg),
           ),
       });
     },

@@ -212,7 +212,7 @@ describe('ledger', () => {
   it('an abandoned claim is recorded as unknown when repeating is unsafe', async () => {
     const { clock, store, ledger } = setup();
     const claim = JSON.stringify({ state: 'pending', fp: 'fp-a', owner: 'dead', until: clock.now() + 50 });
-    await store.setIfAbsent('bw:ledger:k1', claim, 60_000);
+    await store.setIfAbsent('ledger:k1', claim, 60_000);
     await clock.advance(60);
     let runs = 0;
     const err = await rejection(ledger.run(base, async () => ++runs));
@@ -224,7 +224,7 @@ describe('ledger', () => {
   it('an abandoned claim is taken over when repeating is safe', async () => {
     const { clock, store, ledger } = setup();
     const claim = JSON.stringify({ state: 'pending', fp: 'fp-a', owner: 'dead', until: clock.now() + 50 });
-    await store.setIfAbsent('bw:ledger:k1', claim, 60_000);
+    await store.setIfAbsent('ledger:k1', claim, 60_000);
     await clock.advance(60);
     expect(await ledger.run({ ...base, takeOver: true }, async () => 'again')).toEqual({
       value: 'again',
@@ -263,7 +263,7 @@ describe('ledger', () => {
 
   it('an unreadable record is treated as unknown, never as free', async () => {
     const { store, ledger } = setup();
-    await store.setIfAbsent('bw:ledger:k1', 'garbage', 60_000);
+    await store.setIfAbsent('ledger:k1', 'garbage', 60_000);
     expect(await rejection(ledger.run(base, async () => 1))).toBeInstanceOf(PreviousOutcomeUnknownError);
   });
 
@@ -275,7 +275,7 @@ describe('ledger', () => {
     for (const [answer, source, runs] of answers) {
       const { clock, store, ledger } = setup();
       const claim = JSON.stringify({ state: 'pending', fp: 'fp-a', owner: 'dead', until: clock.now() + 50 });
-      await store.setIfAbsent('bw:ledger:k1', claim, 60_000);
+      await store.setIfAbsent('ledger:k1', claim, 60_000);
       await clock.advance(60);
       let ran = 0;
       const r = await ledger.run({ ...base, reconcile: async () => answer as never }, async () => {
@@ -300,7 +300,7 @@ describe('ledger', () => {
     ]) {
       const { clock, store, ledger } = setup();
       const claim = JSON.stringify({ state: 'pending', fp: 'fp-a', owner: 'dead', until: clock.now() + 50 });
-      await store.setIfAbsent('bw:ledger:k1', claim, 60_000);
+      await store.setIfAbsent('ledger:k1', claim, 60_000);
       await clock.advance(60);
       let ran = 0;
       const err = await rejection(ledger.run({ ...base, reconcile }, async () => ++ran));
@@ -344,7 +344,7 @@ describe('ledger', () => {
     let runs = 0;
     expect(await rejection(ledger.run(base, async () => ++runs))).toBeInstanceOf(LedgerUnavailableError);
     await new Promise<void>((r) => setImmediate(r));
-    expect(await store.get('bw:ledger:k1')).toBeUndefined();
+    expect(await store.get('ledger:k1')).toBeUndefined();
     lose = false;
     expect(await ledger.run(base, async () => ++runs)).toEqual({ value: 1, source: 'executed' });
   });
