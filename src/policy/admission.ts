@@ -123,7 +123,8 @@ async function queue<T>(parts: PolicyParts, op: Operation<T>, permit: HealthPerm
   try {
     await gate!.enter({ signal: op.signal, deadlineAt: op.deadlineAt, dependency });
   } catch (err) {
-    void health.record(permit, 'neutral', 0, clock.now());
+    // Best effort, and never an unhandled rejection: health fails open.
+    health.record(permit, 'neutral', 0, clock.now())?.catch(() => undefined);
     if (!isBreakwaterError(err)) throw err;
     const reason =
       err instanceof GateRejectedError ? err.reason : err.code === 'rate_limited' ? 'cooldown' : undefined;

@@ -222,7 +222,9 @@ function settleHealth(
   durationMs: number,
   now: number,
 ): Promise<unknown> | undefined {
-  const recorded = parts.health.record(permit, verdictOf(parts, failure), durationMs, now);
+  // Health fails open: a record that rejects (a store not breakwater's own may) changes neither the
+  // call's outcome nor its slot, and is never left as an unhandled rejection.
+  const recorded = parts.health.record(permit, verdictOf(parts, failure), durationMs, now)?.catch(ignore);
   // A probe's success closes a shared breaker: others must see it closed once this call has returned.
   if (failure === undefined) return permit.probe === 0 ? undefined : recorded;
   if (failure.kind !== 'rate_limited') return recorded;
@@ -243,5 +245,7 @@ function settleHealth(
   }
   return recorded === undefined && paused.recorded === undefined
     ? undefined
-    : Promise.all([recorded, paused.recorded]);
+    : Promise.all([recorded, paused.recorded?.catch(ignore)]);
 }
+
+function ignore(): void {}

@@ -35,7 +35,10 @@ export interface Health {
    * when the breaker opened meanwhile (and the permit is then released).
    */
   stillAdmitted(permit: HealthPermit, now: number): boolean;
-  /** How the admitted call ended. A failure's record is returned, to be awaited before the call reports it. */
+  /**
+   * How the admitted call ended. A failure's record is returned, to be awaited before the call reports it.
+   * It should not reject (health fails open); if it does, the call's own outcome stands and its slot is freed.
+   */
   record(
     permit: HealthPermit,
     verdict: HealthVerdict,
