@@ -245,6 +245,7 @@ export function createRouter(options: RouterOptions): Router {
             type: 'chat',
             provider: spec.provider.name,
             model: spec.provider.model,
+            dependency: spec.id,
             describe: describeChat,
           }),
           options.observer,
