@@ -22,7 +22,7 @@ import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import type { DeploymentRuntime } from './groups/deployment.js';
 import { contentStopped, exhaustedClass, fallbackTarget, type GroupFailure } from './groups/fallbacks.js';
 import { type ResolvedGroup, resolveGroups } from './groups/options.js';
-import { estimateTokens } from './groups/quota-standin.js';
+import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './groups/quota-standin.js';
 import { type DeploymentView, pickNext } from './groups/strategies.js';
 import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
@@ -198,6 +198,8 @@ type AttemptFn<T> = (
   ctx: AttemptContext,
   shareEndsAt: number | undefined,
   answered: () => void,
+  /** The response's headers, success or HTTP error: the deployment's quota reads its rate limits there. */
+  onHeaders: (headers: Headers) => void,
 ) => Promise<T>;
 
 interface Served<T> {
@@ -450,7 +452,27 @@ export function createRouter(options: RouterOptions): Router {
         // Busy now is not broken: with somewhere else to go, move on rather than wait.
         return patient || !(isBusy(f) && alternative(at));
       };
+      // The quota is taken before the policy runs, so that a wait for it counts against this
+      // deployment's share and nothing is sent meanwhile, and a hold past the deadline is a skip
+      // (no request, no attempt, no cooldown for the other callers), not a failed attempt.
+      let first: QuotaReservation | undefined;
+      // Counted from here: a call waiting for this deployment's quota is its load too.
       d.inFlight++;
+      try {
+        first = await d.quota.acquire(estimate, {
+          signal: call.signal,
+          ...(shareEndsAt !== undefined ? { deadline: shareEndsAt } : {}),
+        });
+      } catch (err) {
+        // An abort falls through: the policy turns it into the caller's `CancelledError`.
+        if (call.signal?.aborted !== true) {
+          d.inFlight--;
+          if (!isBreakwaterError(err)) throw err;
+          report(d, 'no_quota');
+          record(d, err, true);
+          continue;
+        }
+      }
       try {
         // The policy skips a deployment without a call when its breaker is open,
         // or when it is cooling down after a 429 for longer than its share.
@@ -458,18 +480,22 @@ export function createRouter(options: RouterOptions): Router {
           async (ctx) => {
             const started = clock.now();
             const answered = () => d.latency.record(clock.now() - started);
-            // Held here, inside the attempt, so that the wait counts against the deadline and nothing is sent meanwhile.
-            const reservation = await d.quota.acquire(estimate, {
-              ...(ctx.signal ? { signal: ctx.signal } : {}),
-              ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
-            });
+            // The first attempt sends under the reservation taken above; a retry takes its own.
+            const held =
+              first ??
+              (await d.quota.acquire(estimate, {
+                signal: ctx.signal,
+                ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+              }));
+            first = undefined;
+            const headers = (h: Headers) => d.quota.observe(readRateLimitHeaders(h, clock.now()), held);
             let used: number | undefined;
             try {
-              const v = await fn(d, ctx, shareEndsAt, answered);
+              const v = await fn(d, ctx, shareEndsAt, answered, headers);
               used = totalTokens(v);
               return v;
             } finally {
-              d.quota.settle(reservation, used);
+              d.quota.settle(held, used);
             }
           },
           { signal: call.signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
@@ -496,6 +522,8 @@ export function createRouter(options: RouterOptions): Router {
         record(d, err, skipped);
       } finally {
         d.inFlight--;
+        // Never sent (an open breaker, an abort): the reservation goes back unused.
+        if (first !== undefined) d.quota.settle(first, 0);
       }
     }
     return { served: false, cls: exhaustedClass(seen), reason: last?.reason ?? 'unavailable' };

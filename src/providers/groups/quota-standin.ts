@@ -19,9 +19,12 @@ export interface QuotaReservation {
   readonly tokens: number;
 }
 export interface Quota {
-  acquire(tokens: number, opts: { signal?: AbortSignal; deadline?: number }): Promise<QuotaReservation>;
-  observe(reading: RateLimitReading): void;
-  settle(reservation: QuotaReservation, actualTokens: number | undefined): void;
+  acquire(
+    tokens: number,
+    opts?: { signal?: AbortSignal | undefined; deadline?: number | undefined },
+  ): Promise<QuotaReservation>;
+  observe(reading: RateLimitReading | undefined, answers?: QuotaReservation): void;
+  settle(reservation: QuotaReservation, actualTokens?: number | undefined): void;
   headroom(): number | undefined;
   delayFor(tokens: number): number;
 }
