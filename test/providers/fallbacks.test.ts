@@ -128,6 +128,13 @@ describe('fallbacks by error class', () => {
     expect([small.count, small2.count]).toEqual([1, 0]);
   });
 
+  it('content policy (Azure OpenAI 400 code content_filter) → fallbacks.contentPolicy', async () => {
+    small.respond(() => openaiReplies.apiError(400, 'invalid_request_error', 'content_filter'));
+    const res = await router({ fallbacks: { contentPolicy: 'long' } }).chat(hello);
+    expect(res.provider).toBe('anthropic');
+    expect([small.count, small2.count]).toEqual([1, 0]);
+  });
+
   it('content policy is thrown at once, as the caller’s, when no contentPolicy fallback is configured', async () => {
     small.respond(() => openaiReplies.apiError(400, 'invalid_request_error', 'content_policy_violation'));
     const err = await router({ fallbacks: { unavailable: 'long' } })

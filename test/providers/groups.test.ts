@@ -283,3 +283,46 @@ describe('the lowest-latency strategy', () => {
     expect(served).toEqual(['west', 'west', 'east']);
   });
 });
+
+describe('streams through a group', () => {
+  it('fail over to another deployment before the first chunk, and name the deployment on the finish', async () => {
+    east.respond(() => openaiReplies.error(503));
+    west.respond(() => openaiReplies.streamText(['he', 'llo']));
+    const router = createRouter({
+      groups: {
+        smart: {
+          deployments: [
+            { id: 'east', provider: gpt(east, 'east') },
+            { id: 'west', provider: gpt(west, 'west') },
+          ],
+        },
+      },
+      profile: quickProfile(),
+    });
+    let text = '';
+    let finish: string | undefined;
+    for await (const chunk of router.stream(hello, { group: 'smart' })) {
+      if (chunk.type === 'text') text += chunk.text;
+      if (chunk.type === 'finish') finish = chunk.response.deployment;
+    }
+    expect(text).toBe('hello');
+    expect(finish).toBe('west');
+    expect([east.count, west.count]).toEqual([1, 1]);
+  });
+
+  it('move to the contentPolicy group on a content-policy error before the first chunk', async () => {
+    east.respond(() => openaiReplies.apiError(400, 'invalid_request_error', 'content_policy_violation'));
+    const router = createRouter({
+      groups: {
+        smart: { deployments: [gpt(east, 'east')], fallbacks: { contentPolicy: 'other' } },
+        other: { deployments: [sonnet()] },
+      },
+      profile: quickProfile(),
+    });
+    const chunks = [];
+    for await (const chunk of router.stream(hello)) chunks.push(chunk);
+    const last = chunks.at(-1);
+    expect(last?.type === 'finish' && last.response.deployment).toBe('anthropic/claude-test');
+    expect([east.count, claude.count]).toEqual([1, 1]);
+  });
+});
