@@ -290,7 +290,7 @@ export function createRouter(options: RouterOptions): Router {
   /** Why `d` would be passed over now, or undefined when it can take a request. */
   function unhealthy(d: DeploymentRuntime, now: number, estimate: number): SkipReason | undefined {
     if (d.contextWindow !== undefined && estimate > d.contextWindow) return 'context_too_small';
-    if (refusals.standing(d.id, now) !== undefined) return 'refused';
+    if (refusals.standing(d, now) !== undefined) return 'refused';
     const b = d.policy.breaker;
     if (b !== undefined && (b.state === 'isolated' || (b.state === 'open' && b.retryAfterMs(now) > 0)))
       return 'open';
@@ -386,8 +386,8 @@ export function createRouter(options: RouterOptions): Router {
       last = { id: d.id, reason: error.failure.kind };
     };
     const report = (d: DeploymentRuntime, reason: SkipReason) => {
-      if (call.reported.has(d.id)) return;
-      call.reported.add(d.id);
+      if (call.reported.has(d)) return;
+      call.reported.add(d);
       scope?.event(EVENT.deploymentSkipped, {
         [BW.deployment]: d.id,
         [BW.group]: group.name,
@@ -419,7 +419,7 @@ export function createRouter(options: RouterOptions): Router {
       }
       if (why === 'refused') {
         report(d, why);
-        record(d, refusals.standing(d.id, now)!, true);
+        record(d, refusals.standing(d, now)!, true);
         continue;
       }
       if (why === 'cooling' && !patient && alternative(now)) {
@@ -516,7 +516,7 @@ export function createRouter(options: RouterOptions): Router {
             error: err,
           };
         }
-        if (verdict === 'refused') refusals.refuse(d.id, err, clock.now());
+        if (verdict === 'refused') refusals.refuse(d, err, clock.now());
         const skipped = err.attempts.length === 0;
         if (skipped && err.failure.kind === 'circuit_open') report(d, 'open');
         record(d, err, skipped);
@@ -624,7 +624,7 @@ interface Call {
   readonly estimate: number;
   readonly failures: ProviderFailure[];
   /** Deployments already named in a `deployment.skipped` event. */
-  readonly reported: Set<string>;
+  readonly reported: Set<DeploymentRuntime>;
   readonly signal: AbortSignal | undefined;
   readonly scope: OperationScope | undefined;
 }
