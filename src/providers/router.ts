@@ -478,7 +478,9 @@ export function createRouter(options: RouterOptions): Router {
         // or when it is cooling down after a 429 for longer than its share.
         const value = await d.policy.run(
           async (ctx) => {
-            const started = clock.now();
+            // From the pick for the first attempt: time queued for the quota or the gate is latency
+            // the caller waits too, so a deployment with a queue does not look fast.
+            const started = ctx.attempt === 1 ? now : clock.now();
             const answered = () => d.latency.record(clock.now() - started);
             // The first attempt sends under the reservation taken above; a retry takes its own.
             const held =
