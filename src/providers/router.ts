@@ -310,7 +310,7 @@ export function createRouter(options: RouterOptions): Router {
     };
   }
 
-  /** Runs one routed call through `start` and the groups its failures lead to. */
+  /** Runs one routed call through the group it asks for and the groups its failures lead to. */
   async function route<T>(
     request: ChatRequest,
     opts: RouterCallOptions,
@@ -326,6 +326,7 @@ export function createRouter(options: RouterOptions): Router {
       estimate: estimateTokens(request),
       failures: [],
       reported: new Set(),
+      tried: new Set(),
       signal: opts.signal,
       scope,
     };
@@ -369,7 +370,9 @@ export function createRouter(options: RouterOptions): Router {
     fn: AttemptFn<T>,
   ): Promise<GroupOutcome<T>> {
     const { patient, estimate, scope } = call;
-    const untried = [...group.members];
+    // A deployment listed in several groups is tried once per call: it would fail the same way again.
+    const untried = group.members.filter((d) => !call.tried.has(d));
+    for (const d of untried) call.tried.add(d);
     const seen: GroupFailure[] = [];
     let last: { readonly id: string; readonly reason: string } | undefined;
 
@@ -627,6 +630,8 @@ interface Call {
   readonly failures: ProviderFailure[];
   /** Deployments already named in a `deployment.skipped` event. */
   readonly reported: Set<DeploymentRuntime>;
+  /** Deployments already tried or skipped in this call, in any group. */
+  readonly tried: Set<DeploymentRuntime>;
   readonly signal: AbortSignal | undefined;
   readonly scope: OperationScope | undefined;
 }

@@ -120,6 +120,20 @@ describe('groups and deployments', () => {
     });
     expect(router.routes.map((r) => r.id)).toEqual(['east', 'anthropic/claude-test']);
   });
+
+  it('tries a deployment once per call, even when the call reaches a second group that lists it', async () => {
+    east.respond(() => openaiReplies.error(500));
+    const shared = { provider: gpt(east, 'azure-east'), id: 'east' };
+    const router = createRouter({
+      groups: {
+        cheap: { deployments: [shared], fallbacks: { unavailable: 'smart' } },
+        smart: { deployments: [shared, sonnet()] },
+      },
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+    expect((await router.chat(hello)).provider).toBe('anthropic');
+    expect(east.count).toBe(1);
+  });
 });
 
 describe('retries in a group', () => {
