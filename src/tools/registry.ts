@@ -3,10 +3,10 @@ import { proveDelivery } from '../failure/attempt-delivery.js';
 import type { FetchLike } from '../failure/classifying-fetch.js';
 import { CancelledError, type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
-import { LedgerUnavailableError } from '../idempotency/errors.js';
+import { LedgerUnavailableError, OperationInFlightError } from '../idempotency/errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { contentKey, isValidKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
-import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
+import { type ClaimCheck, createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -562,6 +562,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     if (o.deadlineMs !== undefined)
       budget = budget === undefined ? o.deadlineMs : Math.min(budget, o.deadlineMs);
     const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
+    // Set while the ledger holds this call's key: asked before every attempt after the first.
+    let stillOurs: ClaimCheck | undefined;
+    let claimLost = false;
 
     const attempt = (ctx: AttemptContext) => {
       let fetch: FetchLike | undefined;
@@ -585,7 +588,24 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           return fetch;
         },
       };
-      return entry.execute(input, toolCtx);
+      if (stillOurs === undefined || ctx.attempt === 1) return entry.execute(input, toolCtx);
+      // A process paused in the backoff (a long GC, a laptop asleep) may wake past its lease, after
+      // another process took the call over and ran it: this attempt would be a second execution.
+      return stillOurs().then((held) => {
+        if (held) return entry.execute(input, toolCtx);
+        claimLost = true;
+        // A cancel to the policy: it stops retrying and tells the breaker nothing; `run` says why.
+        throw new CancelledError({
+          failure: {
+            kind: 'cancelled',
+            delivery: 'not_sent',
+            code: 'claim_lost',
+            message: "this call's claim lapsed and another call took it over",
+            cause: undefined,
+          },
+          dependency: entry.name,
+        });
+      });
     };
     const reconcile = entry.reconcile;
     const lookUp = reconcile
@@ -603,7 +623,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
             ),
           )
       : undefined;
-    const run = async () => {
+    const run = async (check?: ClaimCheck) => {
+      stillOurs = check;
+      claimLost = false;
       let value: unknown;
       try {
         // Each attempt in its own delivery record: `not_sent` only if none of its requests reached a server.
@@ -620,6 +642,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           },
         );
       } catch (err) {
+        if (claimLost) throw new OperationInFlightError(entry.name, 'taken_over');
         // One outcome per end: a cancel that may have left the request out is unknown in the error too.
         if (err instanceof CancelledError && err.outcome !== 'unknown' && mayHaveTakenEffect(entry, err))
           throw new CancelledInFlightError(err);
