@@ -440,9 +440,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         });
       }
       if (own === undefined && !issues.some((i) => i.path === 'input' || i.path === 'jsonSchema')) {
+        const vendor = given['~standard'].vendor;
+        // zod 3's own schemas (`import { z } from 'zod'` on 3.x) keep the contract but cannot convert themselves.
+        const hint =
+          vendor === 'zod' ? " (or build it with zod 4: `import { z } from 'zod/v4'` on zod 3.25+)" : '';
         issues.push({
           path: 'jsonSchema',
-          message: `required: the ${given['~standard'].vendor} schema in input gives no JSON Schema of its own (Standard JSON Schema), so say what models are shown`,
+          message: `required: the ${vendor} schema in input gives no JSON Schema of its own (Standard JSON Schema), so say what models are shown${hint}`,
         });
       } else if (own !== undefined) {
         const { $schema: _drop, ...rest } = own;

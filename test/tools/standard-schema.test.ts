@@ -2,8 +2,10 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { generateText, stepCountIs } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { type } from 'arktype';
+import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
 import { createAiSdkTools } from '../../src/ai-sdk.js';
 import { InvalidInputError } from '../../src/failure/errors.js';
 import { createMcpServer } from '../../src/mcp.js';
@@ -205,6 +207,60 @@ describe('Standard Schema tool inputs (valibot, arktype)', () => {
     expect(() =>
       registry.register({ name: 'nothing', input: { parse: () => 1 } as never, execute: () => 1 }),
     ).toThrow(/nothing.*input: must be a zod object schema or a Standard Schema/);
+  });
+});
+
+describe('zod directly and zod through its Standard Schema face', () => {
+  const schema = z.object({
+    name: z.string().min(1),
+    count: z.number().int().nonnegative(),
+    tag: z.enum(['a', 'b']).optional(),
+  });
+  /** Only `~standard`: how the registry sees a zod it cannot recognize (another copy of zod, another library). */
+  const face = { '~standard': schema['~standard'] };
+  const registry = createRegistry();
+  const direct = registry.register({
+    name: 'direct',
+    input: schema,
+    effect: 'idempotent',
+    execute: (i) => i,
+  });
+  const standard = registry.register({
+    name: 'standard',
+    input: face,
+    effect: 'idempotent',
+    execute: (i) => i,
+  });
+
+  it('show the same JSON Schema', () => {
+    expect(standard.inputSchema).toEqual(direct.inputSchema);
+  });
+
+  it('accept and refuse the same arguments, with the same value or the same fields named', async () => {
+    // Each field present or not, each value often right and often wrong, so that every mix is reached.
+    const value = fc.oneof(
+      fc.constantFrom('a', 'b', '', 'Ada'),
+      fc.integer({ min: -1, max: 3 }),
+      fc.constantFrom(0.5, true, null),
+    );
+    const args = fc.record({ name: value, count: value, tag: value, extra: value }, { requiredKeys: [] });
+    await fc.assert(
+      fc.asyncProperty(args, async (a) => {
+        const outcome = (p: Promise<unknown>) =>
+          p.then(
+            (v) => ({ ok: true, v }),
+            (e: unknown) => ({ ok: false, v: new Set((e as InvalidInputError).issues.map((i) => i.path)) }),
+          );
+        const [d, s] = await Promise.all([
+          outcome(direct.call(a as never)),
+          outcome(standard.call(a as never)),
+        ]);
+        expect(s.ok).toBe(d.ok);
+        // Unknown fields are refused before the schema runs on the Standard path: then only those are named.
+        if (d.ok || !('extra' in a)) expect(s.v).toEqual(d.v);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
