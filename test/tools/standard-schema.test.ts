@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { RunContext } from '@openai/agents';
 import { generateText, stepCountIs } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { type } from 'arktype';
@@ -8,7 +9,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { createAiSdkTools } from '../../src/ai-sdk.js';
 import { InvalidInputError } from '../../src/failure/errors.js';
+import { createLangchainTools } from '../../src/langchain.js';
 import { createMcpServer } from '../../src/mcp.js';
+import { createAgentsTools } from '../../src/openai-agents.js';
 import { ToolDefinitionError } from '../../src/tools/errors.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { connect } from '../adapters/mcp/remote.js';
@@ -342,5 +345,34 @@ describe('Standard Schema tools through the adapters', () => {
     expect(bad.structuredContent).toMatchObject({
       error: { type: 'invalid_input', details: { issues: [{ path: 'hotel' }] } },
     });
+  });
+
+  it('OpenAI Agents SDK and LangChain: the JSON Schema is the tool parameters, and calls run through the registry', async () => {
+    const { registry, received } = registryWithBoth();
+    const [agentsPay] = createAgentsTools(registry, { only: ['pay'] });
+    expect(agentsPay?.parameters).toMatchObject({
+      required: ['amount', 'currency'],
+      additionalProperties: false,
+    });
+    expect(await agentsPay?.invoke(new RunContext(), '{"amount":"3","currency":"EUR"}')).toBe(
+      JSON.stringify({ paid: 300, currency: 'EUR' }),
+    );
+    const refused = JSON.parse(
+      String(await agentsPay?.invoke(new RunContext(), '{"amount":"3","currency":"GBP"}')),
+    );
+    expect(refused).toMatchObject({
+      error: { type: 'invalid_input', details: { issues: [{ path: 'currency' }] } },
+    });
+
+    const [langchainBook] = createLangchainTools(registry, { only: ['book_hotel'] });
+    expect(langchainBook?.schema).toEqual({ ...bookJsonSchema, additionalProperties: false });
+    expect(await langchainBook?.invoke({ hotel: 'Grand', nights: 4 })).toEqual({
+      booked: 'Grand',
+      nights: 4,
+    });
+    expect(received).toEqual([
+      { amount: 3, currency: 'EUR' },
+      { hotel: 'Grand', nights: { count: 4 } },
+    ]);
   });
 });
