@@ -201,6 +201,9 @@ export function createQuota(options: QuotaOptions): Quota {
         if (deadline !== undefined)
           deadlineTimer = clock.setTimeout(
             () => {
+              // Room that frees at the deadline itself still counts: admit first, then give up.
+              pump();
+              if (!queue.includes(waiter)) return;
               drop(waiter);
               const left = fitOf(state, tokens, clock.now());
               reject(heldPastDeadline(dependency, tokens, left.kind === 'later' ? left.waitMs : 0));
