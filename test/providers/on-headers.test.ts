@@ -135,7 +135,8 @@ describe('onHeaders with the openai client', () => {
 });
 
 describe('onHeaders with the anthropic client', () => {
-  const provider = () => createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' });
+  const provider = () =>
+    createAnthropicProvider(anthropicClient(anthropic.baseURL), { model: 'claude-test' });
 
   it('chat: the hook gets the anthropic-ratelimit-* headers', async () => {
     anthropic.enqueue(withHeaders(anthropicReplies.text('hi'), anthropicLimits()));
