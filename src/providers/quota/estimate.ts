@@ -48,7 +48,9 @@ export function estimateTokens(request: ChatRequest): number {
         chars += c.name.length + (c.rawArguments?.length ?? JSON.stringify(c.arguments).length);
   }
   chars += toolsText(request.tools);
-  const input = Math.ceil(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * request.messages.length;
+  // OpenAI sends the system prompt as one more message, framing included.
+  const framed = request.messages.length + (request.system ? 1 : 0);
+  const input = Math.ceil(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * framed;
   const output =
     request.maxTokens !== undefined && Number.isFinite(request.maxTokens) && request.maxTokens >= 0
       ? Math.ceil(request.maxTokens)

@@ -37,8 +37,13 @@ export interface Quota {
    * cannot fit before `deadline`, or ever (more than the whole limit).
    */
   acquire(tokens: number, opts?: QuotaAcquireOptions): Promise<QuotaReservation>;
-  /** What the provider said (its headers) — call on every response, success or error. */
-  observe(reading: RateLimitReading | undefined): void;
+  /**
+   * What the provider said (its headers) — call on every response, success
+   * or error. Pass the reservation the response answers when at hand: other
+   * requests still in flight then count against the reading (the provider
+   * may not have counted them yet), and this one does not count twice.
+   */
+  observe(reading: RateLimitReading | undefined, answers?: QuotaReservation): void;
   /** The request ended; its real usage, when known, corrects the estimate. Call exactly once per reservation. */
   settle(reservation: QuotaReservation, actualTokens?: number | undefined): void;
   /** The share (0..1) of the tightest known window still free; undefined when no limit is known. */
@@ -216,8 +221,8 @@ export function createQuota(options: QuotaOptions): Quota {
       });
     },
 
-    observe(reading) {
-      observe(state, reading, clock.now());
+    observe(reading, answers) {
+      observe(state, reading, clock.now(), answers === undefined ? undefined : entries.get(answers));
       if (queue.length > 0) pump();
     },
 

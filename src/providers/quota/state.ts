@@ -33,6 +33,12 @@ interface Reading extends RateLimitWindow {
   readonly resetAt: number;
   /** The admission sequence number at the moment of reading: entries from this one on are not in `remaining`. */
   readonly seq: number;
+  /**
+   * Entries in flight when the reading arrived, other than the one it
+   * answers: the provider may have counted them after it wrote the headers,
+   * so they count against the reading too (until a newer one replaces it).
+   */
+  readonly inFlight: ReadonlySet<QuotaEntry>;
 }
 
 export interface QuotaState {
@@ -105,11 +111,12 @@ function firstFit(
 }
 
 /** What counts against a window: the amount in flight, and settled amounts with the time each leaves. */
-function counted(s: QuotaState, unit: Unit, now: number, fromSeq: number) {
+function counted(s: QuotaState, unit: Unit, now: number, since: Reading | undefined) {
   let inFlight = 0;
   const expiring: Array<{ at: number; amount: number }> = [];
   for (const e of s.entries) {
-    if (e.seq < fromSeq || !live(s, e, now)) continue;
+    if (since !== undefined && e.seq < since.seq && !since.inFlight.has(e)) continue;
+    if (!live(s, e, now)) continue;
     const amount = amountOf(e, unit);
     if (e.settledAt === undefined) inFlight += amount;
     else expiring.push({ at: e.settledAt + s.windowMs, amount });
@@ -122,7 +129,7 @@ function configuredFit(s: QuotaState, unit: Unit, need: number, now: number): Fi
   const limit = unit === 'requests' ? s.rpm : s.tpm;
   if (limit === undefined) return { kind: 'now' };
   if (need > limit) return { kind: 'never', limit, unit };
-  const { inFlight, expiring } = counted(s, unit, now, 0);
+  const { inFlight, expiring } = counted(s, unit, now, undefined);
   return firstFit(need, now, () => limit, [], inFlight, expiring, s.windowMs);
 }
 
@@ -132,7 +139,7 @@ function readingFit(s: QuotaState, unit: Unit, need: number, now: number): Fit {
   if (r === undefined) return { kind: 'now' };
   if (r.limit !== undefined && need > r.limit) return { kind: 'never', limit: r.limit, unit };
   const ceiling = r.limit ?? Number.POSITIVE_INFINITY;
-  const { inFlight, expiring } = counted(s, unit, now, r.seq);
+  const { inFlight, expiring } = counted(s, unit, now, r);
   return firstFit(
     need,
     now,
@@ -191,19 +198,36 @@ export function settle(
   forget(s, now);
 }
 
-function reading(w: RateLimitWindow | undefined, s: QuotaState, now: number): Reading | undefined {
+function reading(
+  w: RateLimitWindow | undefined,
+  s: QuotaState,
+  now: number,
+  inFlight: ReadonlySet<QuotaEntry>,
+): Reading | undefined {
   if (w === undefined) return undefined;
   // A reading with no reset is taken to hold for one window, so that a lost reading cannot hold requests forever.
   const resetAt = w.resetAt === undefined ? now + s.windowMs : Math.max(now, w.resetAt);
-  return { ...w, resetAt, seq: s.nextSeq };
+  return { ...w, resetAt, seq: s.nextSeq, inFlight };
 }
 
-/** What the provider said; the newest reading of each window replaces the one before. */
-export function observe(s: QuotaState, r: RateLimitReading | undefined, now: number): void {
+/**
+ * What the provider said; the newest reading of each window replaces the
+ * one before. `answered` is the entry whose response carried it, when
+ * known: it is certainly counted in the reading, where other requests still
+ * in flight may not be.
+ */
+export function observe(
+  s: QuotaState,
+  r: RateLimitReading | undefined,
+  now: number,
+  answered?: QuotaEntry,
+): void {
   if (r === undefined) return;
-  s.requests = reading(r.requests, s, now) ?? s.requests;
-  s.tokens = reading(r.tokens, s, now) ?? s.tokens;
   forget(s, now);
+  const inFlight = new Set<QuotaEntry>();
+  for (const e of s.entries) if (e.settledAt === undefined && e !== answered) inFlight.add(e);
+  s.requests = reading(r.requests, s, now, inFlight) ?? s.requests;
+  s.tokens = reading(r.tokens, s, now, inFlight) ?? s.tokens;
 }
 
 /** Drops entries that no model needs any more: out of the window. */
@@ -228,8 +252,9 @@ export function headroom(s: QuotaState, now: number): number | undefined {
     if (configured !== undefined) consider(configured - used, configured);
     const r = unit === 'requests' ? s.requests : s.tokens;
     if (r !== undefined) {
-      let since = 0;
-      for (const e of s.entries) if (e.seq >= r.seq && live(s, e, now)) since += amountOf(e, unit);
+      const c = counted(s, unit, now, r);
+      let since = c.inFlight;
+      for (const x of c.expiring) since += x.amount;
       // Without the provider's limit there is no share to speak of.
       if (r.limit !== undefined) consider((now < r.resetAt ? r.remaining : r.limit) - since, r.limit);
     }

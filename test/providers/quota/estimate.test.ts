@@ -4,7 +4,7 @@ import { DEFAULT_OUTPUT_TOKENS, estimateTokens } from '../../../src/providers/qu
 import type { ChatRequest } from '../../../src/providers/types.js';
 
 describe('estimateTokens', () => {
-  it('counts system and message text at four characters a token, four tokens per message, plus maxTokens', () => {
+  it('counts system and message text at four characters a token, four tokens per message (the system prompt is one), plus maxTokens', () => {
     const request: ChatRequest = {
       system: 'x'.repeat(400),
       messages: [
@@ -13,7 +13,7 @@ describe('estimateTokens', () => {
       ],
       maxTokens: 50,
     };
-    expect(estimateTokens(request)).toBe(100 + 200 + 1 + 2 * 4 + 50);
+    expect(estimateTokens(request)).toBe(100 + 200 + 1 + 3 * 4 + 50);
   });
 
   it('counts tool definitions, tool-call arguments and tool results', () => {

@@ -143,7 +143,7 @@ describe('quota properties', () => {
             expect(used(now) + step.tokens).toBeLessThanOrEqual(L);
             accepted.push({ at: now, tokens: step.tokens });
             const newest = Math.max(...accepted.filter((x) => x.at + W > now).map((x) => x.at));
-            byHeaders.observe({ tokens: { remaining: L - used(now), limit: L, resetAt: newest + W } });
+            byHeaders.observe({ tokens: { remaining: L - used(now), limit: L, resetAt: newest + W } }, b);
             configured.settle(a, step.tokens);
             byHeaders.settle(b, step.tokens);
             // Right after an answer both know exactly what the provider counted: same verdict for any size.

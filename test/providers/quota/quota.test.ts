@@ -134,19 +134,34 @@ describe("createQuota: the provider's headers", () => {
     expect(quota.delayFor(9_600)).toBe(W - 1_000);
   });
 
-  it('requests admitted after a reading count against it; those admitted before are taken as counted', async () => {
+  it('requests admitted after a reading count against it; those that ended before it are taken as counted', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ clock });
-    const before = await quota.acquire(1_000);
+    quota.settle(await quota.acquire(1_000));
     quota.observe({ tokens: { remaining: 1_500, limit: 5_000, resetAt: 5_000 } });
     const after = await quota.acquire(1_000);
     expect(quota.delayFor(600)).toBe(5_000);
     expect(quota.delayFor(500)).toBe(0);
-    quota.settle(before);
     quota.settle(after);
     // A fresh reading supersedes the old one and what was admitted before it.
     quota.observe({ tokens: { remaining: 4_000, limit: 5_000, resetAt: 5_000 } });
     expect(quota.delayFor(4_000)).toBe(0);
+  });
+
+  it('requests still in flight when a reading arrives count against it, except the one it answers', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ clock });
+    const answered = await quota.acquire(1_000);
+    const other = await quota.acquire(1_000);
+    // The provider may have written these headers before it counted `other`.
+    quota.observe({ tokens: { remaining: 3_000, limit: 5_000, resetAt: 5_000 } }, answered);
+    expect(quota.delayFor(2_000)).toBe(0);
+    expect(quota.delayFor(2_001)).toBe(5_000);
+    // Without saying which request it answers, both count.
+    quota.observe({ tokens: { remaining: 3_000, limit: 5_000, resetAt: 5_000 } });
+    expect(quota.delayFor(1_001)).toBe(5_000);
+    quota.settle(answered);
+    quota.settle(other);
   });
 
   it('a reading without a reset holds for one window, so that requests are not held for ever', async () => {
@@ -163,10 +178,11 @@ describe("createQuota: the provider's headers", () => {
     const calls = Array.from({ length: 20 }, () => quota.acquire(10));
     expect(await settledNow(Promise.race(calls))).toBe(false);
     await clock.advance(300);
-    await Promise.all(calls);
+    const admitted = await Promise.all(calls);
     const one = quota.acquire(10);
     // The limit of 20 is used up by the twenty admitted since the reading.
     expect(await settledNow(one)).toBe(false);
+    for (const r of admitted) quota.settle(r);
     quota.observe({ requests: { remaining: 20, limit: 20, resetAt: 1_300 } });
     expect(await settledNow(one)).toBe(true);
   });
@@ -253,7 +269,7 @@ describe('createQuota: headroom and delayFor', () => {
     expect(createQuota({ clock }).headroom()).toBeUndefined();
     const quota = createQuota({ rpm: 10, tpm: 1_000, clock });
     expect(quota.headroom()).toBe(1);
-    await quota.acquire(250);
+    quota.settle(await quota.acquire(250));
     expect(quota.headroom()).toBe(0.75);
     quota.observe({ requests: { remaining: 2, limit: 10, resetAt: 100 } });
     expect(quota.headroom()).toBe(0.2);
