@@ -22,9 +22,10 @@ import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import type { DeploymentRuntime } from './groups/deployment.js';
 import { contentStopped, exhaustedClass, fallbackTarget, type GroupFailure } from './groups/fallbacks.js';
 import { type ResolvedGroup, resolveGroups } from './groups/options.js';
-import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './groups/quota-standin.js';
+
 import { type DeploymentView, pickNext } from './groups/strategies.js';
 import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
+import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './quota/index.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
@@ -569,8 +570,12 @@ export function createRouter(options: RouterOptions): Router {
       request,
       opts,
       { share: 'call', stopped: contentStopped },
-      async (r, ctx, _share, answered) => {
-        const res = await r.provider.chat(request, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx) });
+      async (r, ctx, _share, answered, onHeaders) => {
+        const res = await r.provider.chat(request, {
+          signal: ctx.signal,
+          timeoutMs: sdkTimeout(ctx),
+          onHeaders,
+        });
         answered();
         return res;
       },
@@ -596,9 +601,9 @@ export function createRouter(options: RouterOptions): Router {
       onOpen = resolve;
     });
     const mode: RouteMode<ChatResponse> = { share: 'first-chunk', committed: () => opened !== undefined };
-    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered) =>
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered, onHeaders) =>
       streamAttempt({
-        provider: r.provider,
+        provider: withHeaders(r.provider, onHeaders),
         request,
         ctx,
         clock,
@@ -620,6 +625,16 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   return { routes: deployments, chat, stream };
+}
+
+/** `p`, with every stream reporting its response headers to `onHeaders` (the deployment's quota). */
+function withHeaders(p: Provider, onHeaders: (headers: Headers) => void): Provider {
+  return {
+    name: p.name,
+    model: p.model,
+    chat: (request, options) => p.chat(request, { ...options, onHeaders }),
+    stream: (request, options) => p.stream(request, { ...options, onHeaders }),
+  };
 }
 
 /** One routed call's state across the groups it visits. */

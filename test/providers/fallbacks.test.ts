@@ -32,7 +32,7 @@ const gpt = (f: Fake, name: string): Provider =>
 const claude = (): Provider =>
   createAnthropicProvider(anthropicClient(large.baseURL), { model: 'claude-test' });
 
-/** About 2 500 tokens by the estimate (10 000 characters / 4). */
+/** About 2 500 tokens of input by the estimate (10 000 characters / 4), and the default output. */
 const longPrompt = { messages: [{ role: 'user' as const, content: 'x'.repeat(10_000) }] };
 
 const anthropicAnswer = (stopReason: string): FakeReply => ({
@@ -55,7 +55,8 @@ describe('the context-window pre-check', () => {
       groups: {
         smart: {
           deployments: [
-            { provider: gpt(small, 'small'), contextWindow: 1_000 },
+            // A short prompt with no maxTokens is estimated near 1 000 tokens (the default output).
+            { provider: gpt(small, 'small'), contextWindow: 2_000 },
             { provider: gpt(small2, 'roomy'), contextWindow: 8_000 },
           ],
         },
