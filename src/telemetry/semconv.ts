@@ -71,6 +71,9 @@ export const BW = {
   fallbackReason: 'breakwater.fallback.reason',
   attemptOutcome: 'breakwater.attempt.outcome',
   ledgerAction: 'breakwater.ledger.action',
+  fallbackOutcome: 'breakwater.fallback.outcome',
+  chaosStrategy: 'breakwater.chaos.strategy',
+  chaosDelayMs: 'breakwater.chaos.delay_ms',
 } as const;
 
 export const EVENT = {
@@ -83,6 +86,8 @@ export const EVENT = {
   reconciled: 'breakwater.reconciled',
   ledger: 'breakwater.ledger',
   fallback: 'breakwater.fallback',
+  fallbackUsed: 'breakwater.fallback_used',
+  chaos: 'breakwater.chaos',
 } as const;
 
 export const METRIC = {
@@ -93,4 +98,6 @@ export const METRIC = {
   fallbacks: 'breakwater.fallbacks',
   rejections: 'breakwater.rejections',
   gateWait: 'breakwater.gate.wait.duration',
+  fallbacksUsed: 'breakwater.fallbacks_used',
+  chaosInjections: 'breakwater.chaos.injections',
 } as const;
