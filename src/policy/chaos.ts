@@ -111,11 +111,17 @@ export function chaosIssues(chaos: unknown, path = 'chaos'): InputIssue[] {
   if (fault) {
     issues.push(...rateIssue(fault.rate, `${path}.fault`));
     if (!isResultFailureKind(fault.kind))
-      issues.push({ path: `${path}.fault.kind`, message: `must be one of ${RESULT_FAILURE_KINDS.join(', ')}` });
+      issues.push({
+        path: `${path}.fault.kind`,
+        message: `must be one of ${RESULT_FAILURE_KINDS.join(', ')}`,
+      });
     if (!DELIVERIES.includes(fault.delivery as Delivery))
       issues.push({ path: `${path}.fault.delivery`, message: `must be one of ${DELIVERIES.join(', ')}` });
     const status = fault.status;
-    if (status !== undefined && (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 599))
+    if (
+      status !== undefined &&
+      (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 599)
+    )
       issues.push({ path: `${path}.fault.status`, message: 'must be an HTTP status from 100 to 599' });
     const after = fault.retryAfterMs;
     if (after !== undefined && (typeof after !== 'number' || !Number.isFinite(after) || after < 0))
@@ -152,7 +158,9 @@ export function chaosActive(chaos: ChaosOptions): boolean {
 }
 
 /** Wraps a call in the chaos stage. */
-export type ChaosStage = <T>(fn: (ctx: AttemptContext) => Promise<T> | T) => (ctx: AttemptContext) => Promise<T>;
+export type ChaosStage = <T>(
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+) => (ctx: AttemptContext) => Promise<T>;
 
 export interface ChaosParts {
   readonly dependency: string;
@@ -191,7 +199,13 @@ export function createChaosStage(chaos: ChaosOptions | undefined, parts: ChaosPa
   return <T>(fn: (ctx: AttemptContext) => Promise<T> | T) =>
     async (ctx: AttemptContext): Promise<T> => {
       if (latency !== undefined && drawn(latency.rate)) {
-        emit({ type: 'chaos_injected', dependency, attempt: ctx.attempt, strategy: 'latency', delayMs: latency.ms });
+        emit({
+          type: 'chaos_injected',
+          dependency,
+          attempt: ctx.attempt,
+          strategy: 'latency',
+          delayMs: latency.ms,
+        });
         // On the policy's clock, and cut short by the attempt's signal: an attempt timeout fires as it would for a slow dependency.
         await sleep(parts.clock, latency.ms, ctx.signal);
       }

@@ -1,4 +1,9 @@
-import { type BreakwaterError, FallbackFailedError, type InputIssue, isBreakwaterError } from '../failure/errors.js';
+import {
+  type BreakwaterError,
+  FallbackFailedError,
+  type InputIssue,
+  isBreakwaterError,
+} from '../failure/errors.js';
 import { FAILURE_KINDS, type FailureKind } from '../failure/failure.js';
 import type { PolicyParts } from './operation.js';
 
@@ -57,7 +62,8 @@ export function fallbackIssues(fallback: unknown, path = 'fallback'): InputIssue
   const hasRun = f.run !== undefined;
   if (hasValue === hasRun)
     issues.push({ path, message: 'must have exactly one of value (an answer) and run (a function)' });
-  if (hasRun && typeof f.run !== 'function') issues.push({ path: `${path}.run`, message: 'must be a function' });
+  if (hasRun && typeof f.run !== 'function')
+    issues.push({ path: `${path}.run`, message: 'must be a function' });
   if (f.kinds !== undefined) {
     if (!Array.isArray(f.kinds) || f.kinds.length === 0)
       issues.push({ path: `${path}.kinds`, message: 'must be a non-empty array of failure kinds' });

@@ -9,12 +9,12 @@ import {
   startAttempt,
   tryOnce,
 } from './attempt.js';
-import { type Clock, type Random, systemClock } from './clock.js';
 import { type ChaosOptions, type ChaosStage, createChaosStage } from './chaos.js';
+import { type Clock, type Random, systemClock } from './clock.js';
 import type { Effect } from './decision.js';
 import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
-import { type Fallback, fallbackIssues, withFallback } from './fallback.js';
 import { cancelledWhile, deadlineBeforeAttempt, errorFor, RESULT_REJECTED } from './failures.js';
+import { type Fallback, fallbackIssues, withFallback } from './fallback.js';
 import { Gate } from './gate.js';
 import type { Health, HealthPermit, HealthSource } from './health.js';
 import { LocalHealth } from './local-health.js';

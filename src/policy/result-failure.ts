@@ -87,7 +87,8 @@ export function judgeResult<T>(predicate: FailOnResult<T>, value: T, effect: Eff
     return failureFrom('unknown', `failOnResult threw ${name}`, err, value, effect);
   }
   if (verdict === false || verdict === undefined) return undefined;
-  if (verdict === true) return failureFrom('unknown', 'result rejected by failOnResult', undefined, value, effect);
+  if (verdict === true)
+    return failureFrom('unknown', 'result rejected by failOnResult', undefined, value, effect);
   if (typeof verdict !== 'object' || verdict === null)
     return failureFrom(
       'unknown',

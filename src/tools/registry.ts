@@ -7,9 +7,9 @@ import { LedgerUnavailableError } from '../idempotency/errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { contentKey, isValidKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
 import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
+import { type ChaosOptions, chaosIssues } from '../policy/chaos.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
-import { type ChaosOptions, chaosIssues } from '../policy/chaos.js';
 import type { PolicyObserver } from '../policy/events.js';
 import { type Fallback, fallbackIssues } from '../policy/fallback.js';
 import { type AttemptContext, createPolicy, type Policy, type Reconciliation } from '../policy/pipeline.js';
@@ -300,7 +300,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   if (options.chaos !== undefined) {
     const issues = chaosIssues(options.chaos);
     if (issues.length > 0)
-      throw new RangeError(`invalid chaos options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+      throw new RangeError(
+        `invalid chaos options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      );
   }
   const callRules: CallRules = { requireScope: options.requireScope === true, ledgerTtlMs, leaseGraceMs };
   const tools = new Map<string, Entry>();

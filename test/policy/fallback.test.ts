@@ -31,31 +31,27 @@ const profile = (effect: 'idempotent' | 'non-idempotent'): ProfileInput => ({
 
 interface Scenario {
   /** Runs one call of `policy` that ends with a failure of the kind, the fallback given. */
-  run(
-    policy: Policy,
-    clock: VirtualClock,
-    options: RunOptions<string>,
-  ): Promise<string>;
+  run(policy: Policy, clock: VirtualClock, options: RunOptions<string>): Promise<string>;
   /** Whether a non-idempotent call ending so may have taken effect. */
   readonly unknownWhenNonIdempotent: boolean;
 }
 
-const failing =
-  (make: () => unknown, unknownWhenNonIdempotent: boolean): Scenario => ({
-    run: (policy, clock, options) =>
-      clock.run(
-        policy.run(async () => {
-          throw make();
-        }, options),
-      ),
-    unknownWhenNonIdempotent,
-  });
+const failing = (make: () => unknown, unknownWhenNonIdempotent: boolean): Scenario => ({
+  run: (policy, clock, options) =>
+    clock.run(
+      policy.run(async () => {
+        throw make();
+      }, options),
+    ),
+  unknownWhenNonIdempotent,
+});
 
 /** The value or the error: a fallback turns some rejections into values. */
-const settled = <T>(p: Promise<T>): Promise<T | unknown> => p.then(
-  (v) => v,
-  (e: unknown) => e,
-);
+const settled = <T>(p: Promise<T>): Promise<T | unknown> =>
+  p.then(
+    (v) => v,
+    (e: unknown) => e,
+  );
 
 const SCENARIOS: Record<FailureKind, Scenario> = {
   timeout: {
@@ -88,7 +84,10 @@ const SCENARIOS: Record<FailureKind, Scenario> = {
   gate_rejected: {
     run: async (policy, clock, options) => {
       const hold = new AbortController();
-      const first = policy.run(() => new Promise<string>(() => {}), { signal: hold.signal, deadlineMs: 1_000_000 });
+      const first = policy.run(() => new Promise<string>(() => {}), {
+        signal: hold.signal,
+        deadlineMs: 1_000_000,
+      });
       first.catch(() => {});
       try {
         return await clock.run(policy.run(async () => 'served', options));
@@ -204,7 +203,9 @@ describe('fallback', () => {
 
     const strict = setup('non-idempotent');
     const err = await caught(
-      strict.clock.run(strict.policy.run(image, { failOnResult: rejectEmpty, fallback: { value: placeholder } })),
+      strict.clock.run(
+        strict.policy.run(image, { failOnResult: rejectEmpty, fallback: { value: placeholder } }),
+      ),
     );
     expect(err).toBeInstanceOf(ResultRejectedError);
     expect((err as ResultRejectedError).outcome).toBe('unknown');

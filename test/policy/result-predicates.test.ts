@@ -39,8 +39,7 @@ function setup(effect: Effect) {
       },
     },
   });
-  const keyed =
-    effect === 'non-idempotent, key honored' ? { idempotencyKey: 'op-1', keyHonored: true } : {};
+  const keyed = effect === 'non-idempotent, key honored' ? { idempotencyKey: 'op-1', keyHonored: true } : {};
   return { clock, policy, events, outcomes, keyed };
 }
 
@@ -80,7 +79,8 @@ describe('failOnResult: each failure kind, each effect', () => {
         expect(policy.breaker?.snapshot().consecutiveFailures).toBe(counted ? calls : 0);
         // Telemetry's attempt wrapper sees a failed attempt, not a success.
         expect(outcomes).toHaveLength(calls);
-        for (const o of outcomes) expect(o).toMatchObject({ ok: false, failure: { kind, code: 'result_rejected' } });
+        for (const o of outcomes)
+          expect(o).toMatchObject({ ok: false, failure: { kind, code: 'result_rejected' } });
       });
     }
   }
@@ -167,7 +167,10 @@ describe('failOnResult', () => {
       ),
     );
     expect(threw).toBeInstanceOf(ResultRejectedError);
-    expect((threw as ResultRejectedError).failure).toMatchObject({ kind: 'unknown', message: 'failOnResult threw SyntaxError' });
+    expect((threw as ResultRejectedError).failure).toMatchObject({
+      kind: 'unknown',
+      message: 'failOnResult threw SyntaxError',
+    });
     const odd = await caught(
       clock.run(
         policy.run(async () => 1, {
@@ -176,7 +179,9 @@ describe('failOnResult', () => {
       ),
     );
     expect((odd as ResultRejectedError).failure.kind).toBe('unknown');
-    expect((odd as ResultRejectedError).failure.message).toContain('kind "circuit_open", not one a result can have');
+    expect((odd as ResultRejectedError).failure.message).toContain(
+      'kind "circuit_open", not one a result can have',
+    );
   });
 
   it('a rate_limited answer pauses every caller, as a 429 does', async () => {
