@@ -38,7 +38,10 @@ const steps: fc.Arbitrary<Step> = fc.oneof(
       ),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 3_000 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 3_000 }) }),
+  },
 );
 
 const profiles: fc.Arbitrary<ProfileInput> = fc
@@ -51,7 +54,11 @@ const profiles: fc.Arbitrary<ProfileInput> = fc
   .map((p) => ({
     effect: p.effect,
     timeout: { attemptMs: 100, totalMs: 10_000 },
-    retry: { maxAttempts: 2, backoff: { initialMs: 10, maxMs: 50, jitter: 'none' as const }, budget: false as const },
+    retry: {
+      maxAttempts: 2,
+      backoff: { initialMs: 10, maxMs: 50, jitter: 'none' as const },
+      budget: false as const,
+    },
     breaker: {
       mode: p.mode,
       consecutiveFailures: p.consecutiveFailures,
@@ -66,7 +73,12 @@ const profiles: fc.Arbitrary<ProfileInput> = fc
   }));
 
 /** The outcome of one call, as data both policies must agree on. */
-async function outcome(clock: VirtualClock, client: Redis, policy: Policy, bad: ResultFailureKind | undefined) {
+async function outcome(
+  clock: VirtualClock,
+  client: Redis,
+  policy: Policy,
+  bad: ResultFailureKind | undefined,
+) {
   const run = policy.run(async () => (bad === undefined ? 'good' : 'bad'), {
     failOnResult: (v) => v === 'bad' && { kind: bad! },
   });
@@ -117,7 +129,11 @@ describe.skipIf(!available)('a rejected result counts the same in process and on
     const calm = createPolicy(profile, {
       clock,
       dependency: 'images',
-      shared: createRedisStore(client, { prefix: testPrefix('result-calm'), syncMs: 0, checkPersistence: false }),
+      shared: createRedisStore(client, {
+        prefix: testPrefix('result-calm'),
+        syncMs: 0,
+        checkPersistence: false,
+      }),
     });
     for (let i = 0; i < 4; i++) await outcome(clock, client, calm, 'client_error');
     expect(calm.health.state).toBe('closed');
@@ -125,38 +141,46 @@ describe.skipIf(!available)('a rejected result counts the same in process and on
 
   it('the same outcomes and the same breaker, step by step, for any sequence of answers', async () => {
     await fc.assert(
-      fc.asyncProperty(profiles, fc.array(steps, { minLength: 1, maxLength: 25 }), async (profile, script) => {
-        // Two clocks on the same start: each policy's waits advance only its own.
-        const localClock = createVirtualClock(1_700_000_000_000);
-        const sharedClock = createVirtualClock(1_700_000_000_000);
-        const local = createPolicy(profile, { clock: localClock, dependency: 'images', random: () => 0.5 });
-        const shared = createPolicy(profile, {
-          clock: sharedClock,
-          dependency: 'images',
-          random: () => 0.5,
-          shared: createRedisStore(client, { prefix: testPrefix('result'), syncMs: 0, checkPersistence: false }),
-        });
-        for (const [i, step] of script.entries()) {
-          const at = `step ${i} of ${JSON.stringify(script.slice(0, i + 1))}`;
-          if (step.kind === 'wait') {
-            await localClock.advance(step.ms);
-            await sharedClock.advance(step.ms);
-          } else {
-            const a = await outcome(localClock, client, local, step.bad);
-            const b = await outcome(sharedClock, client, shared, step.bad);
-            expect(b, at).toEqual(a);
-          }
-          expect(sharedClock.now(), at).toBe(localClock.now());
-          await (shared.health as RedisHealth).sync(sharedClock.now());
-          const l = local.health.snapshot(localClock.now());
-          const r = shared.health.snapshot(sharedClock.now());
-          expect({ state: r.state, failures: r.consecutiveFailures, trips: r.trips }, at).toEqual({
-            state: l.state,
-            failures: l.consecutiveFailures,
-            trips: l.trips,
+      fc.asyncProperty(
+        profiles,
+        fc.array(steps, { minLength: 1, maxLength: 25 }),
+        async (profile, script) => {
+          // Two clocks on the same start: each policy's waits advance only its own.
+          const localClock = createVirtualClock(1_700_000_000_000);
+          const sharedClock = createVirtualClock(1_700_000_000_000);
+          const local = createPolicy(profile, { clock: localClock, dependency: 'images', random: () => 0.5 });
+          const shared = createPolicy(profile, {
+            clock: sharedClock,
+            dependency: 'images',
+            random: () => 0.5,
+            shared: createRedisStore(client, {
+              prefix: testPrefix('result'),
+              syncMs: 0,
+              checkPersistence: false,
+            }),
           });
-        }
-      }),
+          for (const [i, step] of script.entries()) {
+            const at = `step ${i} of ${JSON.stringify(script.slice(0, i + 1))}`;
+            if (step.kind === 'wait') {
+              await localClock.advance(step.ms);
+              await sharedClock.advance(step.ms);
+            } else {
+              const a = await outcome(localClock, client, local, step.bad);
+              const b = await outcome(sharedClock, client, shared, step.bad);
+              expect(b, at).toEqual(a);
+            }
+            expect(sharedClock.now(), at).toBe(localClock.now());
+            await (shared.health as RedisHealth).sync(sharedClock.now());
+            const l = local.health.snapshot(localClock.now());
+            const r = shared.health.snapshot(sharedClock.now());
+            expect({ state: r.state, failures: r.consecutiveFailures, trips: r.trips }, at).toEqual({
+              state: l.state,
+              failures: l.consecutiveFailures,
+              trips: l.trips,
+            });
+          }
+        },
+      ),
       { numRuns: 15 },
     );
   }, 120_000);
