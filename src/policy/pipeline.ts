@@ -176,21 +176,14 @@ export function createPolicy(
   ): Promise<T> => {
     const call = chaos === undefined ? fn : chaos(fn);
     const fallback = opts.fallback;
-    let body = () => execute(parts, call, opts);
-    if (fallback !== undefined) {
-      const issues = fallbackIssues(fallback);
-      if (issues.length > 0)
-        return Promise.reject(
-          new TypeError(`invalid run options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`),
-        );
-      body = () => withFallback(parts, execute(parts, call, opts), fallback, opts.signal);
-    }
+    if (fallback !== undefined) return runWithFallback(parts, call, opts, fallback);
+    // No fallback (the usual case): no closure beyond what the observers need.
     return observers.hasOperation
       ? observers.operation(
           { dependency, profile: profile.name, effect: opts.effect ?? profile.effect },
-          body,
+          () => execute(parts, call, opts),
         )
-      : body();
+      : execute(parts, call, opts);
   };
   return {
     profile,
@@ -201,6 +194,25 @@ export function createPolicy(
     observe: (observer) => observers.add(observer),
     run,
   };
+}
+
+/** An operation with a fallback, checked before anything runs; the fallback inside the operation's observers, so its event is the operation's. */
+function runWithFallback<T>(
+  parts: PolicyParts,
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+  opts: RunOptions<T>,
+  fallback: Fallback<T>,
+): Promise<T> {
+  const issues = fallbackIssues(fallback);
+  if (issues.length > 0)
+    return Promise.reject(
+      new TypeError(`invalid run options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`),
+    );
+  const body = () => withFallback(parts, execute(parts, fn, opts), fallback, opts.signal);
+  const { observers, profile, dependency } = parts;
+  return observers.hasOperation
+    ? observers.operation({ dependency, profile: profile.name, effect: opts.effect ?? profile.effect }, body)
+    : body();
 }
 
 /** The deadline of one operation: the profile's total, or the caller's, whichever is sooner. */
