@@ -57,8 +57,9 @@ describe('failOnResult on a tool', () => {
       retryable: false,
       details: { tool: 'draw', kind: 'server_error', attempts: 1 },
     });
-    expect(payload.error.message).toContain('result rejected: no image in the answer');
-    expect(payload.error.message).toContain('Do not call the tool again');
+    expect(payload.error.message).toBe(
+      'failed on draw: result rejected: no image in the answer. Do not call the tool again for the same purpose until you have checked whether it took effect.',
+    );
     expect(billed).toBe(1);
     // The same call delivered again: the ledger knows it may have happened, and refuses.
     const again = await caught(clock.run(registry.call('draw', { prompt: 'a cat' }, { callId: 'call_1' })));
