@@ -142,7 +142,8 @@ let refusalReported = false;
 /** The rule, in one place: the option, the environment variable, and production's own switch. */
 export function chaosActive(chaos: ChaosOptions): boolean {
   if (chaos.enabled !== true) return false;
-  const env = chaos.env ?? process.env;
+  // A runtime without `process` (an edge worker) has no variable set: chaos stays off there.
+  const env = chaos.env ?? (typeof process === 'undefined' ? {} : process.env);
   if (env.BREAKWATER_CHAOS !== '1') return false;
   if (env.NODE_ENV === 'production' && chaos.inProduction !== true) {
     if (!refusalReported) {
