@@ -146,7 +146,7 @@ export function chaosActive(chaos: ChaosOptions): boolean {
   const env = chaos.env ?? (typeof process === 'undefined' ? {} : process.env);
   if (env.BREAKWATER_CHAOS !== '1') return false;
   if (env.NODE_ENV === 'production' && chaos.inProduction !== true) {
-    if (!refusalReported) {
+    if (!refusalReported && typeof process !== 'undefined') {
       refusalReported = true;
       process.emitWarning(
         'chaos is enabled and BREAKWATER_CHAOS=1, but NODE_ENV=production: nothing is injected (set chaos.inProduction to mean it)',
