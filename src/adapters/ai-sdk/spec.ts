@@ -49,8 +49,7 @@ export interface AiSdkFunctionTool {
   type: 'function';
   name: string;
   description?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON Schema as the specification types it (its JSONSchema7), which no narrower type here is assignable to
-  inputSchema: Record<string, any>;
+  inputSchema: { [key: string]: unknown };
 }
 
 export type AiSdkToolChoice =
