@@ -64,8 +64,11 @@ export interface BreakwaterModelMiddleware {
   }) => Promise<S>;
 }
 
-/** Parts a stream sends before it says anything: not yet proof that the model is answering. */
-const PREAMBLE = new Set(['stream-start', 'response-metadata', 'raw']);
+/**
+ * Parts a stream sends before it says anything: not yet proof that the model
+ * is answering (a text block opened, then an error event, is an error).
+ */
+const PREAMBLE = new Set(['stream-start', 'response-metadata', 'raw', 'text-start', 'reasoning-start']);
 
 type Part = StreamResultLike['stream'] extends ReadableStream<infer P> ? P : never;
 

@@ -83,16 +83,16 @@ describe('createAiSdkProvider: an AI SDK model as a breakwater provider', () => 
       reply: openaiReplies.error(500),
       expected: { kind: 'server_error', delivery: 'unknown', status: 500 },
     },
-  ])('classifies $name, after exactly one request (the AI SDK does not retry doGenerate)', async ({
-    reply,
-    expected,
-  }) => {
-    fake.enqueue(reply);
-    const err = await failureOf(createAiSdkProvider(openaiModel()).chat(hello));
-    expect(err.failure).toMatchObject(expected);
-    expect(err.dependency).toBe('openai.chat/gpt-test');
-    expect(fake.count).toBe(1);
-  });
+  ])(
+    'classifies $name, after exactly one request (the AI SDK does not retry doGenerate)',
+    async ({ reply, expected }) => {
+      fake.enqueue(reply);
+      const err = await failureOf(createAiSdkProvider(openaiModel()).chat(hello));
+      expect(err.failure).toMatchObject(expected);
+      expect(err.dependency).toBe('openai.chat/gpt-test');
+      expect(fake.count).toBe(1);
+    },
+  );
 
   it("classifies Anthropic's 529 through @ai-sdk/anthropic as overloaded", async () => {
     claude.enqueue(anthropicReplies.overloaded());
@@ -185,6 +185,29 @@ describe('breakwaterMiddleware: the policy around one AI SDK model', () => {
     expect(fake.count).toBe(3);
   });
 
+  it('retries a stream whose error event comes before any text (@ai-sdk/anthropic)', async () => {
+    claude.enqueue(
+      anthropicReplies.streamText(['x'], { errorAfter: 0, errorType: 'overloaded_error' }),
+      anthropicReplies.streamText(['o', 'k']),
+    );
+    const model = wrapLanguageModel({
+      model: createAnthropic({ baseURL: `${claude.url}/v1`, apiKey: 'k' })('claude-test'),
+      middleware: breakwaterMiddleware({ profile: quickProfile() }),
+    });
+    const errors: unknown[] = [];
+    const result = streamText({
+      model,
+      prompt: 'Say ok.',
+      maxRetries: 0,
+      onError: ({ error }) => {
+        errors.push(error);
+      },
+    });
+    expect(await result.text).toBe('ok');
+    expect(errors).toEqual([]);
+    expect(claude.count).toBe(2);
+  });
+
   it('does not retry once the stream has been handed over', async () => {
     fake.enqueue(openaiReplies.streamText(['a', 'b', 'c'], { errorAfter: 2 }));
     const model = wrapLanguageModel({
@@ -192,7 +215,11 @@ describe('breakwaterMiddleware: the policy around one AI SDK model', () => {
       middleware: breakwaterMiddleware({ profile: quickProfile({ retry: { maxAttempts: 3 } }) }),
     });
     const errors: unknown[] = [];
-    const result = streamText({ model, prompt: 'Say ok.', maxRetries: 0, onError: ({ error }) => {
+    const result = streamText({
+      model,
+      prompt: 'Say ok.',
+      maxRetries: 0,
+      onError: ({ error }) => {
         errors.push(error);
       },
     });
@@ -217,7 +244,8 @@ describe('breakwaterMiddleware: the policy around one AI SDK model', () => {
         model: createOpenAI({ baseURL: other.baseURL, apiKey: 'k' }).chat('gpt-other'),
         middleware,
       });
-      for (let i = 0; i < 2; i++) await failureOf(generateText({ model: failing, prompt: 'x', maxRetries: 0 }));
+      for (let i = 0; i < 2; i++)
+        await failureOf(generateText({ model: failing, prompt: 'x', maxRetries: 0 }));
       const open = await failureOf(generateText({ model: failing, prompt: 'x', maxRetries: 0 }));
       expect(open.code).toBe('circuit_open');
       expect(fake.count).toBe(2);
