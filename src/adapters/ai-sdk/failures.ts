@@ -62,11 +62,13 @@ export function aiSdkError(
 
 /**
  * An `error` part inside a model's stream. Provider packages put the error
- * event's body there (`{ type: 'overloaded_error', … }`) after HTTP 200, or
- * an `Error` when reading the stream failed.
+ * event's body there after HTTP 200 (`{ type: 'overloaded_error', … }`; the
+ * v4 packages add a `statusCode` they derived from that type), or an `Error`
+ * when reading the stream failed. The body's type says more than a derived
+ * status, so it is read as the SDK clients' stream errors are.
  */
 export function streamPartError(error: unknown, dependency: string): BreakwaterError {
-  if (error instanceof Error || apiCallError(error) !== undefined) return aiSdkError(error, true, dependency);
+  if (error instanceof Error) return aiSdkError(error, true, dependency);
   // Shaped like the SDK clients' stream errors, so that their vocabulary of error types applies.
   return providerError({ error }, true, dependency);
 }

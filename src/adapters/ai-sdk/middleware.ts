@@ -65,10 +65,24 @@ export interface BreakwaterModelMiddleware {
 }
 
 /**
- * Parts a stream sends before it says anything: not yet proof that the model
- * is answering (a text block opened, then an error event, is an error).
+ * Parts that are the answer itself: the first of them hands the stream over.
+ * Everything before (`stream-start`, metadata, a text block opened, a
+ * provider's `custom` notice) is held back, so that an error part after it is
+ * still the attempt's failure and is retried.
  */
-const PREAMBLE = new Set(['stream-start', 'response-metadata', 'raw', 'text-start', 'reasoning-start']);
+const SUBSTANCE = new Set([
+  'text-delta',
+  'reasoning-delta',
+  'tool-input-start',
+  'tool-input-delta',
+  'tool-call',
+  'tool-result',
+  'tool-approval-request',
+  'file',
+  'reasoning-file',
+  'source',
+  'finish',
+]);
 
 type Part = StreamResultLike['stream'] extends ReadableStream<infer P> ? P : never;
 
@@ -96,7 +110,7 @@ async function opened(
       if (next.done) throw truncatedStream(dependency);
       if (next.value.type === 'error') throw streamPartError(next.value.error, dependency);
       read.push(next.value);
-      if (!PREAMBLE.has(next.value.type)) break;
+      if (SUBSTANCE.has(next.value.type)) break;
     }
   } catch (err) {
     void reader.cancel().catch(() => undefined);
