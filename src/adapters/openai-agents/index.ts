@@ -1,3 +1,2 @@
-export { chatRequestFromModelRequest, outputItems } from './items.js';
 export { type AgentsModelProviderOptions, createAgentsModelProvider } from './model-provider.js';
 export { type AgentsTool, type AgentsToolsOptions, createAgentsTools } from './tools.js';
