@@ -15,7 +15,9 @@ import type {
 } from './spec.js';
 
 export interface RouterModelOptions {
-  /** The model id the AI SDK reports (telemetry, `response.modelId` until a deployment answers). Default `router`. */
+  /** The router's model group that serves this model. Default: the router's `defaultGroup`. */
+  readonly group?: string | undefined;
+  /** The model id the AI SDK reports (telemetry, `response.modelId` until a deployment answers). Default: the group, else `router`. */
   readonly modelId?: string | undefined;
   /** Time for each model call (every deployment and wait included). Default: the router profile's `timeout.totalMs`. */
   readonly deadlineMs?: number | undefined;
@@ -56,14 +58,13 @@ function usageOf(u: Usage | undefined): AiSdkUsage {
   };
 }
 
-/** Which provider and model answered (and which deployment, when the router says), for `result.providerMetadata.breakwater`. */
+/** Which deployment, provider and model answered, for `result.providerMetadata.breakwater`. */
 function metadata(r: ChatResponse): AiSdkProviderMetadata {
-  const deployment = (r as { deployment?: unknown }).deployment;
   return {
     breakwater: {
       provider: r.provider,
       model: r.model,
-      ...(typeof deployment === 'string' ? { deployment } : {}),
+      ...(r.deployment !== undefined ? { deployment: r.deployment } : {}),
     },
   };
 }
@@ -145,12 +146,13 @@ class PartMapper {
 export function createRouterModel(router: Router, options: RouterModelOptions = {}): RouterLanguageModel {
   const callOptions = (signal: AbortSignal | undefined): RouterCallOptions => ({
     ...(signal ? { signal } : {}),
+    ...(options.group !== undefined ? { group: options.group } : {}),
     ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
   });
   return {
     specificationVersion: 'v3',
     provider: 'breakwater',
-    modelId: options.modelId ?? 'router',
+    modelId: options.modelId ?? options.group ?? 'router',
     supportedUrls: {},
 
     async doGenerate(params) {

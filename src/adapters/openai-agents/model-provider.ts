@@ -12,6 +12,16 @@ import type { ChatResponse } from '../../providers/types.js';
 import { chatRequestFromModelRequest, outputItems } from './items.js';
 
 export interface AgentsModelProviderOptions {
+  /**
+   * Which of the router's model groups serves an agent's `model` name: a
+   * table (`{ 'gpt-4.1': 'smart', 'gpt-4.1-mini': 'fast' }`) or a function
+   * (`(name) => name` when agents name groups directly). A name it leaves
+   * unmapped goes to the router's `defaultGroup`.
+   */
+  readonly groups?:
+    | Readonly<Record<string, string>>
+    | ((modelName: string | undefined) => string | undefined)
+    | undefined;
   /** Time for each model call (every deployment and wait included). Default: the router profile's `timeout.totalMs`. */
   readonly deadlineMs?: number | undefined;
 }
@@ -25,13 +35,12 @@ function usageOf(r: ChatResponse): Usage {
   });
 }
 
-/** Which provider and model answered (and which deployment, when the router says). */
+/** Which deployment, provider and model answered. */
 function providerData(r: ChatResponse): Record<string, string> {
-  const deployment = (r as { deployment?: unknown }).deployment;
   return {
     provider: r.provider,
     model: r.model,
-    ...(typeof deployment === 'string' ? { deployment } : {}),
+    ...(r.deployment !== undefined ? { deployment: r.deployment } : {}),
   };
 }
 
@@ -53,13 +62,15 @@ function modelResponse(r: ChatResponse): ModelResponse {
 class RouterModel implements Model {
   constructor(
     private readonly router: Router,
-    private readonly options: AgentsModelProviderOptions,
+    private readonly group: string | undefined,
+    private readonly deadlineMs: number | undefined,
   ) {}
 
   private callOptions(signal: AbortSignal | undefined): RouterCallOptions {
     return {
       ...(signal ? { signal } : {}),
-      ...(this.options.deadlineMs !== undefined ? { deadlineMs: this.options.deadlineMs } : {}),
+      ...(this.group !== undefined ? { group: this.group } : {}),
+      ...(this.deadlineMs !== undefined ? { deadlineMs: this.deadlineMs } : {}),
     };
   }
 
@@ -106,13 +117,31 @@ class RouterModel implements Model {
 
 /**
  * The router as an Agents SDK `ModelProvider`:
- * `new Runner({ modelProvider: createAgentsModelProvider(router) })`. Every
- * agent's model calls go through the router, whatever its `model` name.
+ * `new Runner({ modelProvider: createAgentsModelProvider(router, { groups }) })`.
+ * Every agent's model calls go through the router, to the group its `model`
+ * name maps to. An unknown group is the router's `RangeError`, at the first call.
  */
 export function createAgentsModelProvider(
   router: Router,
   options: AgentsModelProviderOptions = {},
 ): ModelProvider {
-  const model = new RouterModel(router, options);
-  return { getModel: () => model };
+  const groups = options.groups;
+  const groupOf = (name: string | undefined): string | undefined =>
+    typeof groups === 'function'
+      ? groups(name)
+      : groups !== undefined && name !== undefined && Object.hasOwn(groups, name)
+        ? groups[name]
+        : undefined;
+  const models = new Map<string | undefined, RouterModel>();
+  return {
+    getModel(name) {
+      const group = groupOf(name);
+      let model = models.get(group);
+      if (model === undefined) {
+        model = new RouterModel(router, group, options.deadlineMs);
+        models.set(group, model);
+      }
+      return model;
+    },
+  };
 }

@@ -232,6 +232,50 @@ describe('the router as an AI SDK model (ai@6 generateText / streamText)', () =>
     ]);
   });
 
+  it('asks the group it is given, and says which deployment answered', async () => {
+    const router = createRouter({
+      groups: {
+        smart: {
+          deployments: [
+            {
+              provider: createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-big' }),
+              id: 'big',
+            },
+          ],
+        },
+        fast: {
+          deployments: [
+            {
+              provider: createOpenAIProvider(openaiClient(secondary.baseURL), { model: 'gpt-small' }),
+              id: 'small',
+            },
+          ],
+        },
+      },
+      profile: quickProfile(),
+    });
+    secondary.enqueue(openaiReplies.text('quick'));
+    const result = await generateText({
+      model: createRouterModel(router, { group: 'fast' }),
+      prompt: 'hi',
+      maxRetries: 0,
+    });
+    expect(result.text).toBe('quick');
+    expect(result.providerMetadata?.breakwater).toEqual({
+      provider: 'openai',
+      model: 'gpt-fake',
+      deployment: 'small',
+    });
+    expect(primary.count).toBe(0);
+
+    const err = await generateText({
+      model: createRouterModel(router, { group: 'slow' }),
+      prompt: 'hi',
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RangeError);
+    expect((err as Error).message).toMatch(/group: unknown group 'slow'/);
+  });
+
   it('refuses an image part by name, before any deployment is asked', async () => {
     const err = await generateText({
       model: createRouterModel(sdkRouter()),

@@ -124,6 +124,32 @@ describe('the router as an OpenAI Agents SDK model provider', () => {
     expect((claude.requests[0]!.body as { messages: unknown[] }).messages).toEqual(continuedOnAnthropic);
   });
 
+  it("maps each agent's model name to a group", async () => {
+    const groups = createRouter({
+      groups: {
+        smart: { deployments: [createOpenAIProvider(openaiClient(primary.baseURL), { model: 'gpt-big' })] },
+        fast: {
+          deployments: [createAnthropicProvider(anthropicClient(claude.baseURL), { model: 'claude-small' })],
+        },
+      },
+      profile: quickProfile(),
+    });
+    primary.enqueue(openaiReplies.text('from the smart group'));
+    claude.enqueue(anthropicReplies.text('from the fast group'));
+    const runner = new Runner({
+      modelProvider: createAgentsModelProvider(groups, {
+        groups: { 'gpt-4.1': 'smart', 'gpt-4.1-mini': 'fast' },
+      }),
+      tracingDisabled: true,
+    });
+    const fast = new Agent({ name: 'fast', instructions: 'Be brief.', model: 'gpt-4.1-mini' });
+    const smart = new Agent({ name: 'smart', instructions: 'Be brief.', model: 'gpt-4.1' });
+
+    expect((await runner.run(fast, 'hi')).finalOutput).toBe('from the fast group');
+    expect((await runner.run(smart, 'hi')).finalOutput).toBe('from the smart group');
+    expect([primary.count, claude.count]).toEqual([1, 1]);
+  });
+
   it('refuses an image input by name, before any deployment is asked', async () => {
     const { agent } = travelAgent();
     const runner = new Runner({ modelProvider: createAgentsModelProvider(router()), tracingDisabled: true });
