@@ -276,6 +276,31 @@ describe('the router as an AI SDK model (ai@6 generateText / streamText)', () =>
     expect((err as Error).message).toMatch(/group: unknown group 'slow'/);
   });
 
+  it("streamText's abort signal closes the deployment's request mid-stream", async () => {
+    const reply = openaiReplies.streamText(['a', 'b']);
+    // Two text chunks, then the server keeps the stream open.
+    primary.enqueue({
+      kind: 'sse',
+      events: reply.kind === 'sse' ? reply.events.slice(0, 3) : [],
+      end: 'hang',
+    });
+    const controller = new AbortController();
+    const result = streamText({
+      model: createRouterModel(sdkRouter()),
+      prompt: 'hi',
+      abortSignal: controller.signal,
+      maxRetries: 0,
+    });
+    const deltas: string[] = [];
+    for await (const d of result.textStream) {
+      deltas.push(d);
+      if (deltas.length === 2) controller.abort(new Error('user left'));
+    }
+    expect(deltas).toEqual(['a', 'b']);
+    await primary.until((r) => r[0]!.clientClosed);
+    expect(primary.count + claude.count).toBe(1);
+  });
+
   it('refuses an image part by name, before any deployment is asked', async () => {
     const err = await generateText({
       model: createRouterModel(sdkRouter()),

@@ -150,6 +150,19 @@ describe('the router as an OpenAI Agents SDK model provider', () => {
     expect([primary.count, claude.count]).toEqual([1, 1]);
   });
 
+  it("the run's abort signal cancels the routed call, and no other deployment is tried", async () => {
+    const { agent } = travelAgent();
+    primary.enqueue({ kind: 'hang' });
+    const controller = new AbortController();
+    const runner = new Runner({ modelProvider: createAgentsModelProvider(router()), tracingDisabled: true });
+    const run = runner.run(agent, 'hi', { signal: controller.signal }).catch((e: unknown) => e);
+    await primary.until((r) => r.length === 1);
+    controller.abort(new Error('user left'));
+    expect(await run).toBeInstanceOf(Error);
+    await primary.until((r) => r[0]!.clientClosed);
+    expect(claude.count).toBe(0);
+  });
+
   it('refuses an image input by name, before any deployment is asked', async () => {
     const { agent } = travelAgent();
     const runner = new Runner({ modelProvider: createAgentsModelProvider(router()), tracingDisabled: true });
