@@ -1,4 +1,5 @@
 import type { BuiltinProfileName, Profile, ProfileInput } from '../../policy/profile.js';
+import { type HeadersHook, reportHeaders } from '../../providers/response-headers.js';
 import type { Provider } from '../../providers/types.js';
 import { toAiSdkCallOptions } from './chat-to-prompt.js';
 import { guardModelCall } from './failures.js';
@@ -25,8 +26,30 @@ export interface AiSdkProviderOptions {
  * not involved), so the router's policy is the only retry loop. The SDK's
  * `APICallError` is classified like the SDK clients' errors (status,
  * Retry-After, the provider's error code), and a failure before any request
- * was written is proven `not_sent`.
+ * was written is proven `not_sent`. The response headers (an error's too)
+ * reach `onHeaders`, so a deployment's quota reads the rate-limit headers.
  */
+/**
+ * Awaits a model call, reporting its response headers (or its
+ * `APICallError`'s `responseHeaders`) to `onHeaders` when given: the
+ * rate-limit headers a deployment's quota reads.
+ */
+async function withHeaders<T extends { readonly response?: { readonly headers?: unknown } }>(
+  call: () => PromiseLike<T>,
+  onHeaders: HeadersHook | undefined,
+): Promise<T> {
+  if (onHeaders === undefined) return await call();
+  try {
+    const result = await call();
+    reportHeaders(onHeaders, result.response?.headers);
+    return result;
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && 'responseHeaders' in err)
+      reportHeaders(onHeaders, (err as { responseHeaders: unknown }).responseHeaders);
+    throw err;
+  }
+}
+
 export function createAiSdkProvider(model: AiSdkLanguageModel, options: AiSdkProviderOptions = {}): Provider {
   const name = options.name ?? model.provider;
   const modelId = model.modelId;
@@ -38,13 +61,17 @@ export function createAiSdkProvider(model: AiSdkLanguageModel, options: AiSdkPro
     async chat(request, callOptions = {}) {
       const params: AiSdkCallOptions = { ...toAiSdkCallOptions(request) };
       if (callOptions.signal) params.abortSignal = callOptions.signal;
-      const raw = await guardModelCall(dependency, callOptions.signal, () => model.doGenerate(params));
+      const raw = await guardModelCall(dependency, callOptions.signal, () =>
+        withHeaders(() => model.doGenerate(params), callOptions.onHeaders),
+      );
       return fromAiSdkResult(raw, name, modelId, dependency);
     },
     async *stream(request, callOptions = {}) {
       const params: AiSdkCallOptions = { ...toAiSdkCallOptions(request) };
       if (callOptions.signal) params.abortSignal = callOptions.signal;
-      const { stream } = await guardModelCall(dependency, callOptions.signal, () => model.doStream(params));
+      const { stream } = await guardModelCall(dependency, callOptions.signal, () =>
+        withHeaders(() => model.doStream(params), callOptions.onHeaders),
+      );
       yield* fromAiSdkStream(stream, name, modelId, dependency, callOptions.signal);
     },
   };

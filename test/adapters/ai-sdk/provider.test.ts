@@ -6,6 +6,7 @@ import { breakwaterMiddleware, createAiSdkProvider } from '../../../src/ai-sdk.j
 import { type BreakwaterError, isBreakwaterError } from '../../../src/failure/errors.js';
 import type { ChatChunk } from '../../../src/providers/index.js';
 import { anthropicReplies, startFakeAnthropic } from '../../fakes/anthropic-server.js';
+import type { FakeReply } from '../../fakes/llm-http.js';
 import { openaiReplies, startFakeOpenAI } from '../../fakes/openai-server.js';
 import { hello, quickProfile } from '../../providers/helpers.js';
 
@@ -132,6 +133,24 @@ describe('createAiSdkProvider: an AI SDK model as a breakwater provider', () => 
     fake.enqueue(openaiReplies.streamText(['a', 'b'], { errorAfter: 1, errorType: 'server_error' }));
     const err = await failureOf(collect(createAiSdkProvider(openaiModel()).stream(hello)));
     expect(err.failure).toMatchObject({ kind: 'server_error', code: 'stream_server_error' });
+  });
+
+  it('hands the response headers to onHeaders, on success, on a stream and on a 429', async () => {
+    const limits = { 'x-ratelimit-remaining-requests': '41', 'x-ratelimit-remaining-tokens': '9000' };
+    const withLimits = (reply: FakeReply): FakeReply =>
+      reply.kind === 'json' || reply.kind === 'sse' ? { ...reply, headers: limits } : reply;
+    fake.enqueue(
+      withLimits(openaiReplies.text('ok')),
+      withLimits(openaiReplies.streamText(['o', 'k'])),
+      openaiReplies.rateLimited('x-ratelimit-reset', 2_000),
+    );
+    const seen: Array<string | null> = [];
+    const onHeaders = (h: Headers) => seen.push(h.get('x-ratelimit-remaining-requests'));
+    const provider = createAiSdkProvider(openaiModel());
+    await provider.chat(hello, { onHeaders });
+    await collect(provider.stream(hello, { onHeaders }));
+    await failureOf(provider.chat(hello, { onHeaders }));
+    expect(seen).toEqual(['41', '41', '0']);
   });
 
   it('aborts the request when the caller aborts', async () => {
