@@ -191,13 +191,18 @@ function partStream(
     },
     async pull(controller) {
       try {
-        const current = next ?? (await iterator.next());
-        next = undefined;
-        if (current.done) {
-          controller.close();
-          return;
+        // A chunk with no part of its own (usage) must not end a pull empty-handed: the reader would wait forever.
+        for (;;) {
+          const current = next ?? (await iterator.next());
+          next = undefined;
+          if (current.done) {
+            controller.close();
+            return;
+          }
+          const parts = mapper.map(current.value);
+          for (const part of parts) controller.enqueue(part);
+          if (parts.length > 0) return;
         }
-        for (const part of mapper.map(current.value)) controller.enqueue(part);
       } catch (error) {
         controller.enqueue({ type: 'error', error });
         controller.close();
