@@ -1,6 +1,8 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
+import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { generateText, streamText, wrapLanguageModel } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { breakwaterMiddleware, createAiSdkProvider } from '../../../src/ai-sdk.js';
 import { type BreakwaterError, isBreakwaterError } from '../../../src/failure/errors.js';
@@ -126,6 +128,53 @@ describe('createAiSdkProvider: an AI SDK model as a breakwater provider', () => 
     expect(finish).toMatchObject({
       finishReason: 'tool_calls',
       response: { toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+    });
+  });
+
+  it("takes a model that streams tool calls only whole, and leaves provider-executed calls to the provider (ai/test's mock)", async () => {
+    const parts: LanguageModelV3StreamPart[] = [
+      { type: 'stream-start', warnings: [] },
+      { type: 'response-metadata', id: 'resp_1', modelId: 'mock-2' },
+      { type: 'tool-call', toolCallId: 'ws', toolName: 'web_search', input: '{}', providerExecuted: true },
+      { type: 'tool-call', toolCallId: 'call_9', toolName: 'get_weather', input: '{"city":"Oslo"}' },
+      {
+        type: 'finish',
+        finishReason: { unified: 'tool-calls', raw: 'tool_use' },
+        usage: {
+          inputTokens: { total: 3, noCache: 3, cacheRead: 0, cacheWrite: 0 },
+          outputTokens: { total: 2, text: 2, reasoning: 0 },
+        },
+      },
+    ];
+    const model = new MockLanguageModelV3({
+      provider: 'mock',
+      modelId: 'mock-1',
+      doStream: async () => ({
+        stream: new ReadableStream<LanguageModelV3StreamPart>({
+          start(c) {
+            for (const p of parts) c.enqueue(p);
+            c.close();
+          },
+        }),
+      }),
+    });
+    const chunks = await collect(createAiSdkProvider(model).stream(hello));
+    expect(chunks.at(-1)).toEqual({
+      type: 'finish',
+      finishReason: 'tool_calls',
+      response: {
+        provider: 'mock',
+        model: 'mock-2',
+        id: 'resp_1',
+        message: {
+          role: 'assistant',
+          content: '',
+          toolCalls: [{ id: 'call_9', name: 'get_weather', arguments: { city: 'Oslo' } }],
+        },
+        toolCalls: [{ id: 'call_9', name: 'get_weather', arguments: { city: 'Oslo' } }],
+        finishReason: 'tool_calls',
+        usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 },
+      },
     });
   });
 
