@@ -10,6 +10,18 @@ export {
   type FakeToolUse,
 } from './testing/anthropic.js';
 export {
+  type ChaosFailure,
+  type ChaosFaults,
+  type ChaosOptions,
+  type ChaosReport,
+  formatSchedule,
+  type Injectable,
+  type Invariant,
+  invariants,
+  runChaos,
+} from './testing/chaos.js';
+export { type ChaosSchedule, type ScheduleShape, scheduleFromSeed } from './testing/chaos-schedule.js';
+export {
   AFTER_PROCESSING_FAULTS,
   createFaultPlan,
   FAULTS,
