@@ -67,4 +67,10 @@ export {
   TRACK_HEADER,
   type Tracker,
 } from './testing/step-clock.js';
+export {
+  type TestClock,
+  type TestClockOptions,
+  type TestHooks,
+  useVirtualClock,
+} from './testing/test-clock.js';
 export type { ScriptedToolCall, ScriptedTurn, Turn } from './testing/turns.js';

@@ -207,10 +207,6 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
       } catch {
         rec.body = body;
       }
-      if (!isAction) {
-        if (!options.other?.(req, url, send)) send({ status: 404, body: { error: 'not found' } });
-        return;
-      }
       if (fault === 'reset_after_read') {
         reset(req, rec);
         return;
@@ -218,6 +214,11 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
       const early = PRE_PROCESSING[fault];
       if (early) {
         send(early(options.retryAfterMs ?? 1_000));
+        return;
+      }
+      // Lookups do no work a fault could lose: only the faults before processing apply to them.
+      if (!isAction) {
+        if (!options.other?.(req, url, send)) send({ status: 404, body: { error: 'not found' } });
         return;
       }
       const tag = req.headers[TRACK_HEADER];
