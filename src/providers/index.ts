@@ -20,6 +20,14 @@ export {
   type StreamInterruptedOptions,
 } from './errors.js';
 export { guardCall, providerError } from './failures.js';
+export type {
+  Deployment,
+  FallbackClass,
+  GroupFallbacks,
+  ModelGroup,
+  SkipReason,
+  StrategyName,
+} from './groups/types.js';
 export {
   createOpenAIProvider,
   fromOpenAIResponse,
@@ -34,6 +42,18 @@ export {
   type OpenAIToolParam,
   toOpenAIRequest,
 } from './openai.js';
+export {
+  createQuota,
+  DEFAULT_OUTPUT_TOKENS,
+  estimateTokens,
+  type Quota,
+  type QuotaAcquireOptions,
+  type QuotaOptions,
+  type QuotaReservation,
+  type RateLimitReading,
+  type RateLimitWindow,
+  readRateLimitHeaders,
+} from './quota/index.js';
 export {
   createRouter,
   type Route,
