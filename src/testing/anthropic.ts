@@ -203,6 +203,10 @@ export function anthropicTurn(turn: Turn, request: RecordedRequest): FakeReply {
       ? anthropicReplies.streamToolUse(calls, turn.text)
       : anthropicReplies.toolUse(calls, turn.text);
   } else reply = stream ? anthropicReplies.streamText(pieces(turn.text)) : anthropicReplies.text(turn.text);
+  // The model that answers is the one asked for, as the real APIs say.
+  const model = (request.body as { model?: unknown } | undefined)?.model;
+  if (reply.kind === 'json' && typeof model === 'string')
+    reply = { ...reply, body: { ...(reply.body as Record<string, unknown>), model } };
   return reply.kind === 'json' || reply.kind === 'sse'
     ? { ...reply, headers: { ...rateLimitHeaders(), ...reply.headers } }
     : reply;

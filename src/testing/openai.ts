@@ -192,6 +192,10 @@ export function openaiTurn(turn: Turn, request: RecordedRequest): FakeReply {
     const calls = turn.toolCalls.map((c, i) => ({ ...c, id: c.id ?? `call_${request.index + 1}_${i + 1}` }));
     reply = stream ? openaiReplies.streamToolCalls(calls) : openaiReplies.toolCalls(calls, turn.text ?? null);
   } else reply = stream ? openaiReplies.streamText(pieces(turn.text)) : openaiReplies.text(turn.text);
+  // The model that answers is the one asked for, as the real APIs say.
+  const model = (request.body as { model?: unknown } | undefined)?.model;
+  if (reply.kind === 'json' && typeof model === 'string')
+    reply = { ...reply, body: { ...(reply.body as Record<string, unknown>), model } };
   return reply.kind === 'json' || reply.kind === 'sse'
     ? { ...reply, headers: { ...RATE_LIMIT_HEADERS, ...reply.headers } }
     : reply;
