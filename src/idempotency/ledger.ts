@@ -78,7 +78,7 @@ export interface LedgerResult<T> {
 
 /**
  * Whether this call still holds its key, asked by the operation before each
- * attempt after its first (the ledger asks before the first): false means
+ * attempt, the first too (it may wait for admission after the ledger's own check): false means
  * the claim lapsed and another call took the key over, so nothing more may
  * be sent. Answered at once while the lease is fresh.
  */

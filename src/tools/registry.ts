@@ -52,6 +52,7 @@ import {
   type StandardOutput,
   type StandardSchema,
 } from './standard-schema.js';
+import { validationBounded } from './validation-bounded.js';
 
 /** Who asked for a call: handed to a custom key function. */
 export interface ToolCallInfo {
@@ -550,23 +551,26 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
 
   async function invoke(entry: Entry, args: unknown, o: CallOptions): Promise<LedgerResult<unknown>> {
     checkCallOptions(entry.name, o, callRules);
-    // Zod answers at once and is not awaited; a Standard Schema may answer with a promise.
+    const profile = entry.policy.profile;
+    let budget = profile.timeout.totalMs ?? undefined;
+    if (o.deadlineMs !== undefined)
+      budget = budget === undefined ? o.deadlineMs : Math.min(budget, o.deadlineMs);
+    // From before validating: an async schema's checks come out of the call's time too.
+    const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
+    // Zod answers at once and is not awaited; a Standard Schema may answer with a promise, awaited no longer
+    // than the call may last (a check that never settles must not hold it forever).
     const input =
       entry.input.kind === 'zod'
         ? parseArguments(entry.name, entry.input.schema, args, { maxArgumentBytes })
         : await parseStandardArguments(entry.name, entry.input.schema, args, {
             maxArgumentBytes,
             known: entry.input.known,
+            within: (answer) => validationBounded(clock, deadlineAt, o.signal, entry.name, answer),
           });
     const { key, keyed } = keyFor(entry, input, o);
-    const profile = entry.policy.profile;
     const connectMs = profile.timeout.connectMs ?? undefined;
     const sendKey = entry.effect === 'non-idempotent' ? key : undefined;
-    let budget = profile.timeout.totalMs ?? undefined;
-    if (o.deadlineMs !== undefined)
-      budget = budget === undefined ? o.deadlineMs : Math.min(budget, o.deadlineMs);
-    const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
-    // Set while the ledger holds this call's key: asked before every attempt after the first.
+    // Set while the ledger holds this call's key: asked before every attempt.
     let stillOurs: ClaimCheck | undefined;
     let claimLost = false;
 
@@ -592,9 +596,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           return fetch;
         },
       };
-      if (stillOurs === undefined || ctx.attempt === 1) return entry.execute(input, toolCtx);
+      if (stillOurs === undefined) return entry.execute(input, toolCtx);
       // A process paused in the backoff (a long GC, a laptop asleep) may wake past its lease, after
       // another process took the call over and ran it: this attempt would be a second execution.
+      // The first attempt too: it may have waited for admission (the gate's queue, an open breaker)
+      // since the ledger confirmed the claim. Answered at once while the lease is fresh.
       return stillOurs().then((held) => {
         if (held) return entry.execute(input, toolCtx);
         claimLost = true;
