@@ -153,6 +153,8 @@ function inspect(value: unknown, maxBytes: number): InputIssue[] {
 export interface ParseOptions {
   /** Longest JSON text accepted, in bytes: a string before parsing, an object by its size as JSON text. */
   readonly maxArgumentBytes: number;
+  /** Handed the arguments as sent (parsed, within the limits) before any schema sees or transforms them. */
+  readonly onRead?: ((sent: object) => void) | undefined;
 }
 
 /**
@@ -343,6 +345,7 @@ function readArguments(tool: string, args: unknown, options: ParseOptions): obje
     throw fail(tool, [{ path: '', message: 'arguments could not be read (a getter or proxy threw)' }]);
   }
   if (refused.length > 0) throw fail(tool, refused);
+  options.onRead?.(value);
   return value;
 }
 

@@ -312,3 +312,63 @@ describe('never twice: the claim check and the first attempt', () => {
 
 // Keep the imports honest for the checks that use them only in types.
 void isBreakwaterError;
+
+describe('never twice: a schema whose output differs on every validation', () => {
+  // Each validation stamps a fresh value (a request id, a timestamp): valibot's and zod's defaults, and a
+  // valibot transform. The same model call, delivered twice, must still be one operation.
+  let n = 0;
+  const stamp = () => `req-${++n}`;
+  const stamping = fc.constantFrom<readonly [string, () => z.ZodObject | StandardSchema]>(
+    [
+      'valibot optional default',
+      () => v.object({ sku: v.string(), requestId: v.optional(v.string(), stamp) }),
+    ],
+    [
+      'valibot transform',
+      () =>
+        v.pipe(
+          v.object({ sku: v.string() }),
+          v.transform((o) => ({ ...o, requestId: stamp() })),
+        ),
+    ],
+    ['zod default', () => z.object({ sku: z.string(), requestId: z.string().default(stamp) })],
+  );
+
+  it('a re-delivered call id replays its result instead of being refused as key reuse', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        stamping,
+        fc.constantFrom('idempotent', 'non-idempotent' as const),
+        async ([, make], effect) => {
+          const registry = createRegistry();
+          let ran = 0;
+          registry.register({
+            name: 'reserve',
+            input: make(),
+            jsonSchema: {
+              type: 'object',
+              properties: { sku: { type: 'string' }, requestId: { type: 'string' } },
+            },
+            effect,
+            execute: () => ({ reservation: ++ran }),
+          });
+          const delivery = [
+            { type: 'function', id: 'call_r', function: { name: 'reserve', arguments: '{"sku":"X1"}' } },
+          ];
+          const [one] = await registry.handleToolCalls(delivery);
+          const [two] = await registry.handleToolCalls(delivery);
+          expect(ran).toBe(1);
+          expect((two as { content: string }).content).toBe((one as { content: string }).content);
+          // Still one key, one input: the same call id sent with other arguments is refused, not run.
+          const other = [
+            { type: 'function', id: 'call_r', function: { name: 'reserve', arguments: '{"sku":"X2"}' } },
+          ];
+          const [three] = await registry.handleToolCalls(other);
+          expect((three as { content: string }).content).toMatch(/already used with different input/);
+          expect(ran).toBe(1);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+});
