@@ -213,6 +213,27 @@ describe('bad input is refused naming the field, never echoing the value', () =>
     ['arktype picklist', () => type({ a: "'red'|'blue'" }), (s) => ({ a: s })],
     ['arktype array', () => type({ a: "'red'[]" }), (s) => ({ a: ['red', s] })],
     ['arktype email', () => type({ a: 'string.email' }), (s) => ({ a: s })],
+    // Unions of objects: the issue may sit at the root while its message quotes a nested value.
+    [
+      'valibot union of objects',
+      () => v.union([v.object({ a: v.literal('red') }), v.object({ a: v.number(), b: v.string() })]),
+      (s) => ({ a: s }),
+    ],
+    [
+      'valibot variant',
+      () => v.variant('kind', [v.object({ kind: v.literal('x'), a: v.literal('red') }), v.object({ kind: v.literal('y') })]),
+      (s) => ({ kind: 'x', a: s }),
+    ],
+    ['valibot variant key', () => v.variant('kind', [v.object({ kind: v.literal('x') })]), (s) => ({ kind: s })],
+    ['valibot tuple', () => v.object({ a: v.tuple([v.literal('red')]) }), (s) => ({ a: [s] })],
+    ['arktype union of objects', () => type({ a: "'red'" }).or({ a: 'number', b: 'string' }), (s) => ({ a: s })],
+    [
+      'arktype discriminated union',
+      () => type({ kind: "'x'", a: "'red'" }).or({ kind: "'y'" }),
+      (s) => ({ kind: 'x', a: s }),
+    ],
+    ['arktype union key', () => type({ kind: "'x'" }).or({ kind: "'y'" }), (s) => ({ kind: s })],
+    ['arktype nested record', () => type({ a: { '[string]': "'red'" } }), (s) => ({ a: { k: s } })],
   );
 
   it('the text the model reads does not depend on the offending string (valibot and arktype)', async () => {
