@@ -559,11 +559,25 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
     // Zod answers at once and is not awaited; a Standard Schema may answer with a promise, awaited no longer
     // than the call may last (a check that never settles must not hold it forever).
+    // A key that names the delivery (the model's call id, the caller's own key) is checked against what was
+    // sent, not the schema's output: a schema may stamp each validation (a default of `Date.now()`, a random
+    // id), and the same call delivered again must replay, not be refused as key reuse. Taken before the
+    // schema runs, which may change the object it is given.
+    const namesDelivery =
+      o.idempotencyKey !== undefined ||
+      (entry.key === 'call-id' && o.callId !== undefined && o.callId !== '');
+    let sentFingerprint: string | undefined;
+    const onRead = namesDelivery
+      ? (sent: object) => {
+          sentFingerprint = fingerprint(sent);
+        }
+      : undefined;
     const input =
       entry.input.kind === 'zod'
-        ? parseArguments(entry.name, entry.input.schema, args, { maxArgumentBytes })
+        ? parseArguments(entry.name, entry.input.schema, args, { maxArgumentBytes, onRead })
         : await parseStandardArguments(entry.name, entry.input.schema, args, {
             maxArgumentBytes,
+            onRead,
             known: entry.input.known,
             within: (answer) => validationBounded(clock, deadlineAt, o.signal, entry.name, answer),
           });
@@ -666,7 +680,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     const recorded = ledger.run(
       {
         key: `${entry.name}:${key}`,
-        fingerprint: fingerprint(input),
+        fingerprint: sentFingerprint ?? fingerprint(input),
         signal: o.signal,
         deadlineAt,
         // A claim outlives the deadline by the grace; without a deadline it is renewed while the call runs.

@@ -14,6 +14,7 @@ import {
   OperationInFlightError,
   type StandardSchema,
   TimeoutError,
+  ToolError,
 } from '../../src/index.js';
 
 /**
@@ -221,12 +222,24 @@ describe('bad input is refused naming the field, never echoing the value', () =>
     ],
     [
       'valibot variant',
-      () => v.variant('kind', [v.object({ kind: v.literal('x'), a: v.literal('red') }), v.object({ kind: v.literal('y') })]),
+      () =>
+        v.variant('kind', [
+          v.object({ kind: v.literal('x'), a: v.literal('red') }),
+          v.object({ kind: v.literal('y') }),
+        ]),
       (s) => ({ kind: 'x', a: s }),
     ],
-    ['valibot variant key', () => v.variant('kind', [v.object({ kind: v.literal('x') })]), (s) => ({ kind: s })],
+    [
+      'valibot variant key',
+      () => v.variant('kind', [v.object({ kind: v.literal('x') })]),
+      (s) => ({ kind: s }),
+    ],
     ['valibot tuple', () => v.object({ a: v.tuple([v.literal('red')]) }), (s) => ({ a: [s] })],
-    ['arktype union of objects', () => type({ a: "'red'" }).or({ a: 'number', b: 'string' }), (s) => ({ a: s })],
+    [
+      'arktype union of objects',
+      () => type({ a: "'red'" }).or({ a: 'number', b: 'string' }),
+      (s) => ({ a: s }),
+    ],
     [
       'arktype discriminated union',
       () => type({ kind: "'x'", a: "'red'" }).or({ kind: "'y'" }),
@@ -328,6 +341,57 @@ describe('never twice: the claim check and the first attempt', () => {
     const err = await one;
     expect(err).toBeInstanceOf(OperationInFlightError);
     expect(runs).toEqual(['second']);
+  });
+});
+
+describe('never twice: a host suspended between attempts', () => {
+  it('does not retry after its sleep let the claim lapse, though its monotonic clock saw no time pass', async () => {
+    const world = createVirtualClock(0);
+    const store = createMemoryStore({ clock: world });
+    // The first process's host sleeps: its monotonic clock (performance.now) stops, its wall clock does not.
+    const base = createVirtualClock(0);
+    let asleep = 0;
+    const suspended: Clock = {
+      now: () => base.now(),
+      wallNow: () => base.now() + asleep,
+      setTimeout: (callback, ms) => base.setTimeout(callback, ms),
+      clearTimeout: (handle) => base.clearTimeout(handle),
+    };
+    const runs: string[] = [];
+    const make = (name: string, clock: Clock) => {
+      const registry = createRegistry({ store, clock, random: () => 0.5 });
+      registry.register({
+        name: 'sync_inventory',
+        input: z.object({ sku: z.string() }),
+        effect: 'idempotent',
+        profile: { timeout: { attemptMs: null, totalMs: null } },
+        execute: ({ sku }) => {
+          runs.push(name);
+          if (name === 'first' && runs.length === 1)
+            throw new ToolError('busy', { kind: 'server_error', delivery: 'not_processed' });
+          return { sku, by: name };
+        },
+      });
+      return registry;
+    };
+    const a = make('first', suspended);
+    const b = make('second', world);
+    const call = { callId: 'call_sleep', scope: 'tenant-1' };
+    const one = rejection(a.call('sync_inventory', { sku: 'X1' }, call));
+    for (let i = 0; i < 20 && runs.length === 0; i++) await turn();
+    await turn();
+    expect(runs).toEqual(['first']);
+
+    // Asleep two minutes, in its backoff: the store's clock goes on, the lease (30 s) lapses, the call is
+    // re-delivered to another process, which takes it over.
+    asleep = 120_000;
+    await world.advance(120_000);
+    expect(await b.call('sync_inventory', { sku: 'X1' }, call)).toEqual({ sku: 'X1', by: 'second' });
+
+    // Awake: what is left of its backoff passes, and the retry must not be a second execution.
+    await base.advance(60_000);
+    expect(await one).toBeInstanceOf(OperationInFlightError);
+    expect(runs).toEqual(['first', 'second']);
   });
 });
 
