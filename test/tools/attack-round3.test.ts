@@ -344,6 +344,56 @@ describe('never twice: the claim check and the first attempt', () => {
   });
 });
 
+describe('never twice: calling again after OperationInFlightError(taken_over)', () => {
+  it('while the process that took it over is still running it: waits for its result, runs nothing', async () => {
+    const world = createVirtualClock(0);
+    const store = createMemoryStore({ clock: world });
+    const first = pausableClock(0);
+    const runs: string[] = [];
+    let finish: () => void = () => {};
+    const make = (name: string, clock: Clock) => {
+      const registry = createRegistry({ store, clock, random: () => 0.5 });
+      registry.register({
+        name: 'sync_inventory',
+        input: z.object({ sku: z.string() }),
+        effect: 'idempotent',
+        profile: { timeout: { attemptMs: null, totalMs: null } },
+        execute: async ({ sku }) => {
+          runs.push(name);
+          if (name === 'first')
+            throw new ToolError('busy', { kind: 'server_error', delivery: 'not_processed' });
+          await new Promise<void>((r) => (finish = r));
+          return { sku, by: name };
+        },
+      });
+      return registry;
+    };
+    const a = make('first', first.clock);
+    const b = make('second', world);
+    const call = { callId: 'call_again', scope: 'tenant-1' };
+    const one = rejection(a.call('sync_inventory', { sku: 'X1' }, call));
+    for (let i = 0; i < 20 && runs.length === 0; i++) await turn();
+    first.pause(120_000);
+    await world.advance(120_000);
+    // Taken over, and still running there.
+    const theirs = b.call('sync_inventory', { sku: 'X1' }, call);
+    for (let i = 0; i < 20 && runs.length < 2; i++) await turn();
+    expect(runs).toEqual(['first', 'second']);
+    await first.base.advance(120_000);
+    expect(await one).toBeInstanceOf(OperationInFlightError);
+
+    // The caller does what the error says: calls again with the same key, on the first process.
+    const again = a.call('sync_inventory', { sku: 'X1' }, call);
+    await first.base.advance(1_000);
+    expect(runs).toEqual(['first', 'second']);
+    finish();
+    await theirs;
+    await first.base.advance(1_000);
+    expect(await again).toEqual({ sku: 'X1', by: 'second' });
+    expect(runs).toEqual(['first', 'second']);
+  });
+});
+
 describe('never twice: a host suspended between attempts', () => {
   it('does not retry after its sleep let the claim lapse, though its monotonic clock saw no time pass', async () => {
     const world = createVirtualClock(0);
