@@ -1,6 +1,6 @@
 import { RateLimitedError } from '../../failure/errors.js';
 import type { Failure } from '../../failure/failure.js';
-import type { Clock, TimerHandle } from '../../policy/clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../../policy/clock.js';
 import type { RateLimitReading } from './headers.js';
 import {
   admit,
@@ -57,7 +57,8 @@ export interface QuotaOptions {
   readonly rpm?: number | undefined;
   /** Tokens per window (a minute), counted by estimate (`estimateTokens`) until the real usage is known. */
   readonly tpm?: number | undefined;
-  readonly clock: Clock;
+  /** Default: the system's monotonic clock. */
+  readonly clock?: Clock | undefined;
   /** The window `rpm` and `tpm` count over. Default 60 000 ms; shorter only to compress time in tests and benchmarks. */
   readonly windowMs?: number | undefined;
   /** Named in errors (the deployment's id). Default `quota`. */
@@ -113,11 +114,11 @@ function tooLarge(dependency: string, f: Extract<Fit, { kind: 'never' }>, tokens
  * estimate until `settle`, so twenty concurrent callers see twenty
  * reservations, not the same `remaining` twenty times.
  */
-export function createQuota(options: QuotaOptions): Quota {
+export function createQuota(options: QuotaOptions = {}): Quota {
   const rpm = positive(options.rpm, 'rpm');
   const tpm = positive(options.tpm, 'tpm');
   const windowMs = positive(options.windowMs, 'windowMs') ?? 60_000;
-  const clock = options.clock;
+  const clock = options.clock ?? systemClock;
   const dependency = options.name ?? 'quota';
   const state = createQuotaState(rpm, tpm, windowMs);
   const entries = new WeakMap<QuotaReservation, QuotaEntry>();
