@@ -164,6 +164,32 @@ describe("createQuota: the provider's headers", () => {
     quota.settle(other);
   });
 
+  it('with a configured limit, requests in flight at a reading are taken as counted in it: it adds only what the quota cannot see', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ tpm: 10_000, clock });
+    const answered = await quota.acquire(1_000);
+    const other = await quota.acquire(1_000);
+    // Another process used 5 000 on the same key: the provider says 3 000 are left.
+    quota.observe({ tokens: { remaining: 3_000, limit: 10_000, resetAt: 5_000 } }, answered);
+    expect(quota.delayFor(3_000)).toBe(0);
+    expect(quota.delayFor(3_001)).toBe(5_000);
+    quota.settle(answered);
+    quota.settle(other);
+  });
+
+  it('a late answer to an older request does not replace the reading of a newer one', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ clock });
+    const older = await quota.acquire(0);
+    const newer = await quota.acquire(0);
+    quota.observe({ requests: { remaining: 5, limit: 10, resetAt: 1_000 } }, newer);
+    quota.observe({ requests: { remaining: 9, limit: 10, resetAt: 1_000 } }, older);
+    quota.settle(older);
+    quota.settle(newer);
+    // 5 left, less `older`, whose order against the newer answer is unknown (no configured limit): 4 of 10.
+    expect(quota.headroom()).toBe(0.4);
+  });
+
   it('a reading without a reset holds for one window, so that requests are not held for ever', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ clock });
