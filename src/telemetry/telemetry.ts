@@ -102,7 +102,8 @@ export interface OperationScope {
   replayed(): void;
   /** A successful result, recorded only with `captureContent`. */
   result(value: unknown): void;
-  fallback(from: string, to: string, reason: string): void;
+  /** `fallbackClass`: set when the call moved between model groups, for why (`context_window`, …). */
+  fallback(from: string, to: string, reason: string, fallbackClass?: string): void;
 }
 
 /** What an attempt span is about: a tool attempt, or one call to a model provider. */
@@ -320,13 +321,15 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         if (capture && spec.type === 'tool')
           span.setAttribute(GEN_AI_TOOL_CALL_RESULT, content(value, 'tool.result'));
       },
-      fallback: (from, to, reason) => {
-        span.addEvent(EVENT.fallback, {
+      fallback: (from, to, reason, fallbackClass) => {
+        const attributes: Attributes = {
           [BW.fallbackFrom]: from,
           [BW.fallbackTo]: to,
           [BW.fallbackReason]: reason,
-        });
-        fallbacks.add(1, { [BW.fallbackFrom]: from, [BW.fallbackTo]: to, [BW.fallbackReason]: reason });
+          ...(fallbackClass !== undefined ? { [BW.fallbackClass]: fallbackClass } : {}),
+        };
+        span.addEvent(EVENT.fallback, attributes);
+        fallbacks.add(1, attributes);
       },
     };
     const metricAttrs: Attributes =
