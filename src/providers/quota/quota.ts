@@ -11,6 +11,7 @@ import {
   observe,
   type QuotaEntry,
   settle,
+  unadmit,
 } from './state.js';
 
 /** One admitted request; hand it back to `settle` when the request ends, however it ends. */
@@ -33,7 +34,8 @@ export interface QuotaAcquireOptions {
 export interface Quota {
   /**
    * Waits (on the injected clock, abortable) until `tokens` fit, in order of
-   * arrival; rejects at once with a `not_sent` `RateLimitedError` when they
+   * arrival (a later, smaller request goes first only into room the first
+   * one could not use); rejects at once with a `not_sent` `RateLimitedError` when they
    * cannot fit before `deadline`, or ever (more than the whole limit).
    */
   acquire(tokens: number, opts?: QuotaAcquireOptions): Promise<QuotaReservation>;
@@ -110,7 +112,7 @@ function tooLarge(dependency: string, f: Extract<Fit, { kind: 'never' }>, tokens
 
 /**
  * A quota for one deployment. Requests wait in order of arrival (a large one
- * is not overtaken for ever by small ones); each admitted request holds its
+ * is not held back by small ones: they may use only room it leaves over); each admitted request holds its
  * estimate until `settle`, so twenty concurrent callers see twenty
  * reservations, not the same `remaining` twenty times.
  */
@@ -143,6 +145,25 @@ export function createQuota(options: QuotaOptions = {}): Quota {
     w.cleanup();
   };
 
+  /**
+   * While the head waits for room, a caller behind it whose request fits
+   * now goes ahead — only when the head would still fit at the same moment
+   * with it admitted: the room left over beside the head, not the head's.
+   */
+  const backfill = (head: Waiter, headWaitMs: number, now: number): void => {
+    for (const w of queue.slice(1)) {
+      if (fitOf(state, w.tokens, now).kind !== 'now') continue;
+      const entry = admit(state, w.tokens, now);
+      const after = fitOf(state, head.tokens, now);
+      if (after.kind === 'later' && after.exact && after.waitMs <= headWaitMs) {
+        drop(w);
+        const reservation: QuotaReservation = Object.freeze({ tokens: w.tokens });
+        entries.set(reservation, entry);
+        w.resolve(reservation);
+      } else unadmit(state, entry);
+    }
+  };
+
   /** Admits waiters from the head while they fit; sets one timer for the head otherwise. */
   const pump = (): void => {
     if (timer !== undefined) {
@@ -168,6 +189,7 @@ export function createQuota(options: QuotaOptions = {}): Quota {
         head.reject(heldPastDeadline(dependency, head.tokens, f.waitMs));
         continue;
       }
+      if (f.exact) backfill(head, f.waitMs, now);
       // A wait that needs a request in flight to end is woken by `settle` or `observe`, not by a timer.
       if (f.exact || f.waitMs > 0) timer = clock.setTimeout(pump, Math.max(1, f.waitMs));
       return;
@@ -218,7 +240,8 @@ export function createQuota(options: QuotaOptions = {}): Quota {
             Math.max(0, deadline - now),
           );
         queue.push(waiter);
-        if (queue.length === 1) pump();
+        // Alone, it is the head; behind others, it may fit beside the head.
+        pump();
       });
     },
 

@@ -214,6 +214,14 @@ export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
   return entry;
 }
 
+/** Takes back an admission made a moment ago (`admit` just returned it, nothing else happened since). */
+export function unadmit(s: QuotaState, entry: QuotaEntry): void {
+  if (s.entries[s.entries.length - 1] !== entry)
+    throw new Error('quota: only the last admission can be taken back');
+  s.entries.pop();
+  s.nextSeq--;
+}
+
 /**
  * The request ended. `actualTokens` replaces the estimate only when larger:
  * providers count the requested output at admission, so a shorter answer

@@ -70,7 +70,24 @@ describe('createQuota: configured limits', () => {
     expect(await settledNow(third)).toBe(true);
   });
 
-  it('serves callers in order of arrival: a large request is not overtaken by a small one that would fit', async () => {
+  it('serves callers in order of arrival: a small request behind a large one does not delay it', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ tpm: 1_000, clock });
+    quota.settle(await quota.acquire(800));
+    const order: string[] = [];
+    const big = quota.acquire(900).then((r) => {
+      order.push('big');
+      quota.settle(r);
+    });
+    const small = quota.acquire(150).then(() => order.push('small'));
+    await clock.advance(0);
+    // 150 now would leave 850 when the 800 leave the window: not enough for the 900 waiting first.
+    expect(order).toEqual([]);
+    await clock.run(Promise.all([big, small]));
+    expect(order).toEqual(['big', 'small']);
+  });
+
+  it('a small request behind a large one goes first into room the large one cannot use', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ tpm: 1_000, clock });
     quota.settle(await quota.acquire(800));
@@ -78,9 +95,11 @@ describe('createQuota: configured limits', () => {
     const big = quota.acquire(900).then(() => order.push('big'));
     const small = quota.acquire(100).then(() => order.push('small'));
     await clock.advance(0);
-    expect(order).toEqual([]);
-    await clock.run(Promise.all([big, small]));
-    expect(order).toEqual(['big', 'small']);
+    // 100 beside the 900 still fits when the 800 leave: it goes now, and the 900 at the same moment as before.
+    expect(order).toEqual(['small']);
+    await clock.advance(W);
+    expect(order).toEqual(['small', 'big']);
+    await Promise.all([big, small]);
   });
 
   it('the real usage replaces a smaller estimate; a smaller usage keeps the estimate', async () => {
