@@ -9,9 +9,9 @@ import type { RateLimitReading, RateLimitWindow } from './headers.js';
  * Two models are kept, and a request waits for the stricter:
  * - the configured limits (`rpm`, `tpm`): a sliding window over what this
  *   quota admitted. A reservation counts in full while its request is in
- *   flight and for one window after it settles, because the provider counted
- *   it at some moment in between: counting it from the acquire would free it
- *   before the provider does.
+ *   flight and for one window after its headers arrived (or it settled),
+ *   because the provider counted it at some moment in between: counting it
+ *   from the acquire would free it before the provider does.
  * - the provider's last reading (its headers): `remaining`, plus what this
  *   quota's own requests counted in the reading give back as they leave the
  *   window, until the reset, then `limit`; less every request not counted
@@ -34,6 +34,11 @@ export interface QuotaEntry {
   tokens: number;
   /** When its request ended; undefined while in flight. */
   settledAt: number | undefined;
+  /**
+   * When its response's headers arrived, if before it ended (a stream): the
+   * provider had counted it by then, so its window can start there.
+   */
+  heardAt: number | undefined;
   /** How many requests had been admitted when it ended (`nextSeq` then). */
   settledSeq: number | undefined;
 }
@@ -96,9 +101,14 @@ type Unit = 'requests' | 'tokens';
 
 const amountOf = (e: QuotaEntry, unit: Unit): number => (unit === 'requests' ? 1 : e.tokens);
 
-/** An entry still counts against the window: in flight, or settled less than a window ago. */
-const live = (s: QuotaState, e: QuotaEntry, now: number): boolean =>
-  e.settledAt === undefined || e.settledAt + s.windowMs > now;
+/** Where an entry's window starts: when the provider had certainly counted it (headers, or the end). */
+const countsFrom = (e: QuotaEntry): number | undefined => e.heardAt ?? e.settledAt;
+
+/** An entry still counts against the window: in flight, or counted by the provider less than a window ago. */
+const live = (s: QuotaState, e: QuotaEntry, now: number): boolean => {
+  const from = countsFrom(e);
+  return from === undefined || from + s.windowMs > now;
+};
 
 /**
  * When `need` more fits under `capacity(t)`, given what counts now: the
@@ -144,8 +154,9 @@ function counted(s: QuotaState, unit: Unit, now: number, since: Reading | undefi
     if (since !== undefined && countedIn(since, e)) continue;
     if (!live(s, e, now)) continue;
     const amount = amountOf(e, unit);
-    if (e.settledAt === undefined) inFlight += amount;
-    else expiring.push({ at: e.settledAt + s.windowMs, amount });
+    const from = countsFrom(e);
+    if (from === undefined) inFlight += amount;
+    else expiring.push({ at: from + s.windowMs, amount });
   }
   return { inFlight, expiring };
 }
@@ -155,9 +166,11 @@ function readingCapacity(s: QuotaState, r: Reading, unit: Unit) {
   const ceiling = r.limit ?? Number.POSITIVE_INFINITY;
   const returns: Array<{ at: number; amount: number }> = [];
   // Entries already out of the window but not yet forgotten have given theirs back too.
-  for (const e of s.entries)
-    if (countedIn(r, e) && e.settledAt !== undefined)
-      returns.push({ at: e.settledAt + s.windowMs, amount: amountOf(e, unit) });
+  for (const e of s.entries) {
+    const from = countsFrom(e);
+    if (countedIn(r, e) && from !== undefined)
+      returns.push({ at: from + s.windowMs, amount: amountOf(e, unit) });
+  }
   const capacity = (t: number): number => {
     if (t >= r.resetAt) return ceiling;
     let c = r.remaining + r.released;
@@ -209,7 +222,13 @@ export function fitOf(s: QuotaState, tokens: number, now: number): Fit {
 /** Counts one request of `tokens` as admitted (call only when `fit` said `now`). */
 export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
   forget(s, now);
-  const entry: QuotaEntry = { seq: s.nextSeq++, tokens, settledAt: undefined, settledSeq: undefined };
+  const entry: QuotaEntry = {
+    seq: s.nextSeq++,
+    tokens,
+    settledAt: undefined,
+    settledSeq: undefined,
+    heardAt: undefined,
+  };
   s.entries.push(entry);
   return entry;
 }
@@ -279,6 +298,8 @@ export function observe(
   now: number,
   answered?: QuotaEntry,
 ): void {
+  // Headers mean the provider has counted the request, rate-limit figures or not.
+  if (answered !== undefined && answered.settledAt === undefined) answered.heardAt ??= now;
   if (r === undefined) return;
   forget(s, now);
   let cutoff = answered?.seq ?? s.nextSeq;

@@ -102,6 +102,19 @@ describe('createQuota: configured limits', () => {
     await Promise.all([big, small]);
   });
 
+  it("a stream's minute starts when its headers arrive (the provider had counted it), not when it ends", async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ tpm: 1_000, clock });
+    const stream = await quota.acquire(1_000);
+    await clock.advance(100);
+    quota.observe(undefined, stream);
+    // Still streaming: the wait is known, a minute after the headers.
+    expect(quota.delayFor(500)).toBe(W);
+    await clock.advance(30_000);
+    quota.settle(stream);
+    expect(quota.delayFor(500)).toBe(W + 100 - 30_100);
+  });
+
   it('the real usage replaces a smaller estimate; a smaller usage keeps the estimate', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ tpm: 1_000, clock });
