@@ -22,9 +22,10 @@ import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import type { DeploymentRuntime } from './groups/deployment.js';
 import { contentStopped, exhaustedClass, fallbackTarget, type GroupFailure } from './groups/fallbacks.js';
 import { type ResolvedGroup, resolveGroups } from './groups/options.js';
-import { estimateTokens } from './groups/quota-standin.js';
+
 import { type DeploymentView, pickNext } from './groups/strategies.js';
 import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
+import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './quota/index.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
@@ -198,6 +199,8 @@ type AttemptFn<T> = (
   ctx: AttemptContext,
   shareEndsAt: number | undefined,
   answered: () => void,
+  /** The response's headers, success or HTTP error: the deployment's quota reads its rate limits there. */
+  onHeaders: (headers: Headers) => void,
 ) => Promise<T>;
 
 interface Served<T> {
@@ -245,6 +248,7 @@ export function createRouter(options: RouterOptions): Router {
             type: 'chat',
             provider: spec.provider.name,
             model: spec.provider.model,
+            dependency: spec.id,
             describe: describeChat,
           }),
           options.observer,
@@ -287,7 +291,7 @@ export function createRouter(options: RouterOptions): Router {
   /** Why `d` would be passed over now, or undefined when it can take a request. */
   function unhealthy(d: DeploymentRuntime, now: number, estimate: number): SkipReason | undefined {
     if (d.contextWindow !== undefined && estimate > d.contextWindow) return 'context_too_small';
-    if (refusals.standing(d.id, now) !== undefined) return 'refused';
+    if (refusals.standing(d, now) !== undefined) return 'refused';
     const b = d.policy.breaker;
     if (b !== undefined && (b.state === 'isolated' || (b.state === 'open' && b.retryAfterMs(now) > 0)))
       return 'open';
@@ -307,7 +311,7 @@ export function createRouter(options: RouterOptions): Router {
     };
   }
 
-  /** Runs one routed call through `start` and the groups its failures lead to. */
+  /** Runs one routed call through the group it asks for and the groups its failures lead to. */
   async function route<T>(
     request: ChatRequest,
     opts: RouterCallOptions,
@@ -323,6 +327,7 @@ export function createRouter(options: RouterOptions): Router {
       estimate: estimateTokens(request),
       failures: [],
       reported: new Set(),
+      tried: new Set(),
       signal: opts.signal,
       scope,
     };
@@ -366,7 +371,9 @@ export function createRouter(options: RouterOptions): Router {
     fn: AttemptFn<T>,
   ): Promise<GroupOutcome<T>> {
     const { patient, estimate, scope } = call;
-    const untried = [...group.members];
+    // A deployment listed in several groups is tried once per call: it would fail the same way again.
+    const untried = group.members.filter((d) => !call.tried.has(d));
+    for (const d of untried) call.tried.add(d);
     const seen: GroupFailure[] = [];
     let last: { readonly id: string; readonly reason: string } | undefined;
 
@@ -383,8 +390,8 @@ export function createRouter(options: RouterOptions): Router {
       last = { id: d.id, reason: error.failure.kind };
     };
     const report = (d: DeploymentRuntime, reason: SkipReason) => {
-      if (call.reported.has(d.id)) return;
-      call.reported.add(d.id);
+      if (call.reported.has(d)) return;
+      call.reported.add(d);
       scope?.event(EVENT.deploymentSkipped, {
         [BW.deployment]: d.id,
         [BW.group]: group.name,
@@ -416,7 +423,7 @@ export function createRouter(options: RouterOptions): Router {
       }
       if (why === 'refused') {
         report(d, why);
-        record(d, refusals.standing(d.id, now)!, true);
+        record(d, refusals.standing(d, now)!, true);
         continue;
       }
       if (why === 'cooling' && !patient && alternative(now)) {
@@ -449,26 +456,52 @@ export function createRouter(options: RouterOptions): Router {
         // Busy now is not broken: with somewhere else to go, move on rather than wait.
         return patient || !(isBusy(f) && alternative(at));
       };
+      // The quota is taken before the policy runs, so that a wait for it counts against this
+      // deployment's share and nothing is sent meanwhile, and a hold past the deadline is a skip
+      // (no request, no attempt, no cooldown for the other callers), not a failed attempt.
+      let first: QuotaReservation | undefined;
+      // Counted from here: a call waiting for this deployment's quota is its load too.
       d.inFlight++;
+      try {
+        first = await d.quota.acquire(estimate, {
+          signal: call.signal,
+          ...(shareEndsAt !== undefined ? { deadline: shareEndsAt } : {}),
+        });
+      } catch (err) {
+        // An abort falls through: the policy turns it into the caller's `CancelledError`.
+        if (call.signal?.aborted !== true) {
+          d.inFlight--;
+          if (!isBreakwaterError(err)) throw err;
+          report(d, 'no_quota');
+          record(d, err, true);
+          continue;
+        }
+      }
       try {
         // The policy skips a deployment without a call when its breaker is open,
         // or when it is cooling down after a 429 for longer than its share.
         const value = await d.policy.run(
           async (ctx) => {
-            const started = clock.now();
+            // From the pick for the first attempt: time queued for the quota or the gate is latency
+            // the caller waits too, so a deployment with a queue does not look fast.
+            const started = ctx.attempt === 1 ? now : clock.now();
             const answered = () => d.latency.record(clock.now() - started);
-            // Held here, inside the attempt, so that the wait counts against the deadline and nothing is sent meanwhile.
-            const reservation = await d.quota.acquire(estimate, {
-              ...(ctx.signal ? { signal: ctx.signal } : {}),
-              ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
-            });
+            // The first attempt sends under the reservation taken above; a retry takes its own.
+            const held =
+              first ??
+              (await d.quota.acquire(estimate, {
+                signal: ctx.signal,
+                ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+              }));
+            first = undefined;
+            const headers = (h: Headers) => d.quota.observe(readRateLimitHeaders(h, clock.now()), held);
             let used: number | undefined;
             try {
-              const v = await fn(d, ctx, shareEndsAt, answered);
+              const v = await fn(d, ctx, shareEndsAt, answered, headers);
               used = totalTokens(v);
               return v;
             } finally {
-              d.quota.settle(reservation, used);
+              d.quota.settle(held, used);
             }
           },
           { signal: call.signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
@@ -489,12 +522,14 @@ export function createRouter(options: RouterOptions): Router {
             error: err,
           };
         }
-        if (verdict === 'refused') refusals.refuse(d.id, err, clock.now());
+        if (verdict === 'refused') refusals.refuse(d, err, clock.now());
         const skipped = err.attempts.length === 0;
         if (skipped && err.failure.kind === 'circuit_open') report(d, 'open');
         record(d, err, skipped);
       } finally {
         d.inFlight--;
+        // Never sent (an open breaker, an abort): the reservation goes back unused.
+        if (first !== undefined) d.quota.settle(first, 0);
       }
     }
     return { served: false, cls: exhaustedClass(seen), reason: last?.reason ?? 'unavailable' };
@@ -535,8 +570,12 @@ export function createRouter(options: RouterOptions): Router {
       request,
       opts,
       { share: 'call', stopped: contentStopped },
-      async (r, ctx, _share, answered) => {
-        const res = await r.provider.chat(request, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx) });
+      async (r, ctx, _share, answered, onHeaders) => {
+        const res = await r.provider.chat(request, {
+          signal: ctx.signal,
+          timeoutMs: sdkTimeout(ctx),
+          onHeaders,
+        });
         answered();
         return res;
       },
@@ -562,9 +601,9 @@ export function createRouter(options: RouterOptions): Router {
       onOpen = resolve;
     });
     const mode: RouteMode<ChatResponse> = { share: 'first-chunk', committed: () => opened !== undefined };
-    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered) =>
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered, onHeaders) =>
       streamAttempt({
-        provider: r.provider,
+        provider: withHeaders(r.provider, onHeaders),
         request,
         ctx,
         clock,
@@ -588,6 +627,16 @@ export function createRouter(options: RouterOptions): Router {
   return { routes: deployments, chat, stream };
 }
 
+/** `p`, with every stream reporting its response headers to `onHeaders` (the deployment's quota). */
+function withHeaders(p: Provider, onHeaders: (headers: Headers) => void): Provider {
+  return {
+    name: p.name,
+    model: p.model,
+    chat: (request, options) => p.chat(request, { ...options, onHeaders }),
+    stream: (request, options) => p.stream(request, { ...options, onHeaders }),
+  };
+}
+
 /** One routed call's state across the groups it visits. */
 interface Call {
   readonly deadlineAt: number | undefined;
@@ -595,7 +644,9 @@ interface Call {
   readonly estimate: number;
   readonly failures: ProviderFailure[];
   /** Deployments already named in a `deployment.skipped` event. */
-  readonly reported: Set<string>;
+  readonly reported: Set<DeploymentRuntime>;
+  /** Deployments already tried or skipped in this call, in any group. */
+  readonly tried: Set<DeploymentRuntime>;
   readonly signal: AbortSignal | undefined;
   readonly scope: OperationScope | undefined;
 }

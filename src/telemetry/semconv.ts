@@ -78,6 +78,9 @@ export const BW = {
   skipReason: 'breakwater.skip_reason',
   attemptOutcome: 'breakwater.attempt.outcome',
   ledgerAction: 'breakwater.ledger.action',
+  fallbackOutcome: 'breakwater.fallback.outcome',
+  chaosStrategy: 'breakwater.chaos.strategy',
+  chaosDelayMs: 'breakwater.chaos.delay_ms',
 } as const;
 
 export const EVENT = {
@@ -90,6 +93,8 @@ export const EVENT = {
   reconciled: 'breakwater.reconciled',
   ledger: 'breakwater.ledger',
   fallback: 'breakwater.fallback',
+  fallbackUsed: 'breakwater.fallback_used',
+  chaos: 'breakwater.chaos',
   /** A deployment passed over with no request sent (`breakwater.skip_reason` says why). */
   deploymentSkipped: 'breakwater.deployment.skipped',
 } as const;
@@ -102,4 +107,6 @@ export const METRIC = {
   fallbacks: 'breakwater.fallbacks',
   rejections: 'breakwater.rejections',
   gateWait: 'breakwater.gate.wait.duration',
+  fallbacksUsed: 'breakwater.fallbacks_used',
+  chaosInjections: 'breakwater.chaos.injections',
 } as const;

@@ -113,6 +113,8 @@ export type AttemptTarget =
       readonly type: 'chat';
       readonly provider: string;
       readonly model: string;
+      /** The router's deployment id, the key of its health and metrics; default `provider/model`. */
+      readonly dependency?: string;
       /** Response attributes (model, usage, finish reasons) from a successful attempt's value. */
       readonly describe?: (value: unknown) => ChatResult | undefined;
     }
@@ -250,6 +252,14 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     unit: '{call}',
     description:
       'Calls refused without reaching the dependency: open breaker, full queue, queue timeout, cooldown.',
+  });
+  const fallbacksUsed = meter.createCounter(METRIC.fallbacksUsed, {
+    unit: '{call}',
+    description: "Calls answered by a policy's fallback instead of their failure.",
+  });
+  const chaosInjections = meter.createCounter(METRIC.chaosInjections, {
+    unit: '{injection}',
+    description: 'Latency, faults and outcomes injected by chaos strategies (staging only).',
   });
   const gateWait = meter.createHistogram(METRIC.gateWait, {
     unit: 's',
@@ -415,6 +425,24 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       case 'reconciled':
         span?.addEvent(EVENT.reconciled, { [BW.dependency]: e.dependency, [BW.reconciledFound]: e.found });
         return;
+      case 'fallback_used':
+        span?.addEvent(EVENT.fallbackUsed, {
+          [BW.dependency]: e.dependency,
+          [BW.fallbackOutcome]: e.outcome,
+          ...failureAttributes(e.failure),
+        });
+        fallbacksUsed.add(1, { [BW.dependency]: e.dependency, [BW.failureKind]: e.failure.kind });
+        return;
+      case 'chaos_injected': {
+        const a: Attributes = { [BW.dependency]: e.dependency, [BW.chaosStrategy]: e.strategy };
+        if (e.failure !== undefined) Object.assign(a, failureAttributes(e.failure));
+        if (e.delayMs !== undefined) a[BW.chaosDelayMs] = Math.round(e.delayMs);
+        // On the attempt's span (the stage runs inside the attempt): which attempt was tampered with, and how.
+        span?.setAttribute(BW.chaosStrategy, e.strategy);
+        span?.addEvent(EVENT.chaos, a);
+        chaosInjections.add(1, { [BW.dependency]: e.dependency, [BW.chaosStrategy]: e.strategy });
+        return;
+      }
     }
   }
 
@@ -423,7 +451,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       target.type === 'tool'
         ? target.tool
         : target.type === 'chat'
-          ? `${target.provider}/${target.model}`
+          ? (target.dependency ?? `${target.provider}/${target.model}`)
           : target.name;
     breakerStates.set(dependency, 'closed');
 
@@ -460,6 +488,8 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
               [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
               [GEN_AI_PROVIDER_NAME]: target.provider,
               [GEN_AI_REQUEST_MODEL]: target.model,
+              // Per deployment: two keys or regions of one model are two series.
+              [BW.dependency]: dependency,
             }
           : undefined;
       if (outcome.ok) {
