@@ -22,10 +22,11 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { generateText } from 'ai';
 import OpenAI from 'openai';
 import pRetry from 'p-retry';
-import type { ChatRequest, Provider, Quota } from '../src/index.js';
+import type { Quota } from '../src/building-blocks.js';
+import type { ChatRequest, Provider } from '../src/index.js';
 import { startRateLimitedLlm } from '../test/fakes/rate-limited-llm.js';
 import { table } from './harness.js';
-import { bw } from './library.js';
+import { blocks, bw } from './library.js';
 
 const SPEED = Number(process.env.BENCH_TPM_SPEED ?? 30);
 const MINUTE_MS = 60_000 / SPEED;
@@ -95,7 +96,7 @@ function paced(inner: Provider, quota: Quota, by: 'requests' | 'tokens'): Provid
     name: inner.name,
     model: inner.model,
     async chat(request, options = {}) {
-      const reservation = await quota.acquire(by === 'tokens' ? bw.estimateTokens(request) : 0, {
+      const reservation = await quota.acquire(by === 'tokens' ? blocks.estimateTokens(request) : 0, {
         signal: options.signal,
       });
       let usage: number | undefined;
@@ -103,7 +104,7 @@ function paced(inner: Provider, quota: Quota, by: 'requests' | 'tokens'): Provid
         const res = await inner.chat(request, {
           ...options,
           onHeaders: (h) => {
-            const reading = bw.readRateLimitHeaders(h, performance.timeOrigin + performance.now());
+            const reading = blocks.readRateLimitHeaders(h, performance.timeOrigin + performance.now());
             // Request-only pacing reads the requests window and nothing else.
             const seen = by === 'tokens' ? reading : reading?.requests && { requests: reading.requests };
             quota.observe(seen, reservation);
@@ -173,8 +174,8 @@ const contenders: ReadonlyArray<{ name: string; make: (baseURL: string) => Call 
       });
       const quota =
         by === 'tokens'
-          ? bw.createQuota({ tpm: TPM, windowMs: MINUTE_MS, name: 'openai/gpt-bench' })
-          : bw.createQuota({ rpm: RPS, windowMs: SECOND_MS, name: 'openai/gpt-bench' });
+          ? blocks.createQuota({ tpm: TPM, windowMs: MINUTE_MS, name: 'openai/gpt-bench' })
+          : blocks.createQuota({ rpm: RPS, windowMs: SECOND_MS, name: 'openai/gpt-bench' });
       const router = bw.createRouter({
         providers: [
           paced(bw.createOpenAIProvider(client, { model: MODEL, maxTokensField: 'max_tokens' }), quota, by),

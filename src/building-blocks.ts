@@ -107,4 +107,16 @@ export {
   toAnthropicRequest,
   toOpenAIRequest,
 } from './providers/index.js';
+export {
+  createQuota,
+  DEFAULT_OUTPUT_TOKENS,
+  estimateTokens,
+  type Quota,
+  type QuotaAcquireOptions,
+  type QuotaOptions,
+  type QuotaReservation,
+  type RateLimitReading,
+  type RateLimitWindow,
+  readRateLimitHeaders,
+} from './providers/quota/index.js';
 export { semconv } from './telemetry/index.js';
