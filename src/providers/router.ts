@@ -16,6 +16,7 @@ import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
+import { resolveStreamTimeouts, type StreamTimeouts } from './stream-timeouts.js';
 import { normalizeToolDefinition } from './tools.js';
 import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
 
@@ -71,6 +72,8 @@ export interface RouterOptions {
    * Default 60 000 ms.
    */
   readonly refusalMs?: number | undefined;
+  /** A first-chunk timeout and an idle timeout between chunks for `stream` (see `StreamTimeouts`). */
+  readonly stream?: StreamTimeouts | undefined;
 }
 
 export interface RouterCallOptions {
@@ -178,6 +181,7 @@ export function createRouter(options: RouterOptions): Router {
 
   const refusals = new Refusals(positive(options.refusalMs ?? 60_000, 'refusalMs'));
   const shareEqually = options.deadlineShare !== 'all';
+  const streamTimeouts = resolveStreamTimeouts(options.stream);
 
   /** Whether a provider after `i` may still be tried: one has not refused, and its breaker is not open. */
   function alternativeAfter(i: number, now: number): boolean {
@@ -313,6 +317,7 @@ export function createRouter(options: RouterOptions): Router {
         clock,
         timeoutMs: sdkTimeout(ctx),
         firstChunkBy,
+        firstChunkMs: streamTimeouts.firstChunkMs,
         onOpen: (o) => {
           opened = { ...o, route: r };
           onOpen(opened);
@@ -321,7 +326,13 @@ export function createRouter(options: RouterOptions): Router {
     );
     // Before the first chunk, `done` rejecting is the routed call failing; after it, the stream breaking.
     const o = await Promise.race([opening, done.then(() => opening)]);
-    yield* readOpened(o, { provider: o.route.provider, done, signal: opts.signal });
+    yield* readOpened(o, {
+      provider: o.route.provider,
+      done,
+      signal: opts.signal,
+      clock,
+      idleMs: streamTimeouts.idleMs,
+    });
   }
 
   return { routes, chat, stream };
