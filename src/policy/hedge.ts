@@ -46,34 +46,51 @@ export const HEDGE_DEFAULTS = {
   minSamples: 20,
 } as const;
 
-const KNOWN = new Set(['afterMs', 'percentile', 'budget', 'minPerSecond']);
+/** A problem with hedge options: the field (e.g. `hedge.afterMs`) and what was wrong. */
+export interface HedgeOptionIssue {
+  readonly path: string;
+  readonly message: string;
+}
 
-/**
- * Checks hedge options, naming the field (under `field`, e.g.
- * `groups.smart.hedge`) and what was wrong.
- */
-export function resolveHedgeOptions(input: HedgeOptions, field = 'hedge'): ResolvedHedgeOptions {
+/** Every problem with hedge options, each naming its field under `field` (e.g. `groups.smart.hedge`). */
+export function hedgeOptionIssues(input: unknown, field = 'hedge'): HedgeOptionIssue[] {
   if (input === null || typeof input !== 'object')
-    throw new RangeError(`${field}: expected an object, got ${input === null ? 'null' : typeof input}`);
-  for (const k of Object.keys(input))
-    if (!KNOWN.has(k))
-      throw new RangeError(`${field}.${k}: unknown option (afterMs, percentile, budget, minPerSecond)`);
-  const num = (k: keyof HedgeOptions, ok: (v: number) => boolean, rule: string): number | undefined => {
-    const v: unknown = input[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
-      throw new RangeError(`${field}.${k}: expected ${rule}, got ${typeof v === 'number' ? v : typeof v}`);
-    return v;
+    return [{ path: field, message: `expected an object, got ${input === null ? 'null' : typeof input}` }];
+  const issues: HedgeOptionIssue[] = [];
+  const rules: Record<string, [(v: number) => boolean, string]> = {
+    afterMs: [(v) => v >= 0, 'a non-negative number of milliseconds'],
+    percentile: [(v) => v > 0 && v <= 1, 'a number in (0, 1], e.g. 0.95'],
+    budget: [(v) => v >= 0 && v <= 1, 'a share of calls in [0, 1]'],
+    minPerSecond: [(v) => v >= 0, 'a non-negative number of hedges per second'],
   };
-  const afterMs = num('afterMs', (v) => v >= 0, 'a non-negative number of milliseconds');
-  const percentile = num('percentile', (v) => v > 0 && v <= 1, 'a number in (0, 1], e.g. 0.95');
-  const budget = num('budget', (v) => v >= 0 && v <= 1, 'a share of calls in [0, 1]');
-  const minPerSecond = num('minPerSecond', (v) => v >= 0, 'a non-negative number of hedges per second');
+  for (const [k, v] of Object.entries(input)) {
+    const rule = rules[k];
+    if (!rule) {
+      issues.push({
+        path: `${field}.${k}`,
+        message: 'unknown option (afterMs, percentile, budget, minPerSecond)',
+      });
+      continue;
+    }
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || !rule[0](v))
+      issues.push({
+        path: `${field}.${k}`,
+        message: `expected ${rule[1]}, got ${typeof v === 'number' ? v : typeof v}`,
+      });
+  }
+  return issues;
+}
+
+/** Checks hedge options (a `RangeError` naming the field and what was wrong) and fills in the defaults. */
+export function resolveHedgeOptions(input: HedgeOptions, field = 'hedge'): ResolvedHedgeOptions {
+  const issue = hedgeOptionIssues(input, field)[0];
+  if (issue) throw new RangeError(`${issue.path}: ${issue.message}`);
   return {
-    afterMs: afterMs ?? HEDGE_DEFAULTS.afterMs,
-    percentile,
-    budget: budget ?? HEDGE_DEFAULTS.budget,
-    minPerSecond: minPerSecond ?? HEDGE_DEFAULTS.minPerSecond,
+    afterMs: input.afterMs ?? HEDGE_DEFAULTS.afterMs,
+    percentile: input.percentile,
+    budget: input.budget ?? HEDGE_DEFAULTS.budget,
+    minPerSecond: input.minPerSecond ?? HEDGE_DEFAULTS.minPerSecond,
     windowMs: HEDGE_DEFAULTS.windowMs,
     minSamples: HEDGE_DEFAULTS.minSamples,
   };
@@ -136,6 +153,8 @@ export interface HedgerDeps {
   readonly observer?: HedgeObserver | undefined;
   /** Latencies shared with another hedger (e.g. all the deployments of a group); default its own. */
   readonly latencies?: LatencyTracker | undefined;
+  /** Where the options came from, for the errors that name a bad one; default `hedge`. */
+  readonly field?: string | undefined;
 }
 
 /** The abort reason a losing request sees. */
@@ -163,7 +182,7 @@ interface Running {
 }
 
 export function createHedger(input: HedgeOptions, deps: HedgerDeps): Hedger {
-  const options = resolveHedgeOptions(input);
+  const options = resolveHedgeOptions(input, deps.field);
   const { clock } = deps;
   const latencies = deps.latencies ?? new LatencyTracker();
   const budget = new RetryBudget(

@@ -71,6 +71,8 @@ export const BW = {
   fallbackReason: 'breakwater.fallback.reason',
   attemptOutcome: 'breakwater.attempt.outcome',
   ledgerAction: 'breakwater.ledger.action',
+  hedgeDelayMs: 'breakwater.hedge.delay_ms',
+  hedgeElapsedMs: 'breakwater.hedge.elapsed_ms',
 } as const;
 
 export const EVENT = {
@@ -83,6 +85,8 @@ export const EVENT = {
   reconciled: 'breakwater.reconciled',
   ledger: 'breakwater.ledger',
   fallback: 'breakwater.fallback',
+  hedge: 'breakwater.hedge',
+  hedgeWon: 'breakwater.hedge.won',
 } as const;
 
 export const METRIC = {

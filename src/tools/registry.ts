@@ -10,6 +10,13 @@ import { createLedger, type Ledger, type LedgerResult } from '../idempotency/led
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
+import {
+  createHedger,
+  type HedgeObserver,
+  type HedgeOptions,
+  type Hedger,
+  hedgeOptionIssues,
+} from '../policy/hedge.js';
 import { type AttemptContext, createPolicy, type Policy, type Reconciliation } from '../policy/pipeline.js';
 import {
   type BuiltinProfileName,
@@ -124,6 +131,13 @@ export interface ToolSpec<S extends z.ZodObject, O> {
   readonly profile?: string | ProfileInput;
   /** Ask OpenAI for strict schema adherence; the schema must then meet its rules. */
   readonly strict?: boolean;
+  /**
+   * When an attempt has not answered after a delay, run `execute` a second
+   * time beside it; the first answer wins and the other's `ctx.signal` fires
+   * (docs/policies.md, "Hedging"). Only for `effect: 'idempotent'`: both may
+   * reach the dependency.
+   */
+  readonly hedge?: HedgeOptions;
   execute(input: z.output<S>, ctx: ToolContext): Promise<O> | O;
 }
 
@@ -158,6 +172,8 @@ export interface RegisteredTool<I = unknown, O = unknown> {
   readonly honored: boolean;
   /** The tool's own policy: its breaker and gate are this tool's alone. */
   readonly policy: Policy;
+  /** The tool's hedging (its delay, budget and counts), when its spec asks for it. */
+  readonly hedger: Hedger | undefined;
   /** The input schema as JSON Schema, as the models are shown it. */
   readonly inputSchema: JsonSchemaObject;
   /** `registry.call` for this tool, typed; `args` may also be a JSON string. */
@@ -227,6 +243,7 @@ interface Entry {
   readonly key: KeyStrategy<unknown>;
   readonly reconcile: ReconcileFn<unknown, unknown> | undefined;
   readonly policy: Policy;
+  readonly hedger: Hedger | undefined;
   readonly schema: JsonSchemaObject;
   readonly strict: boolean;
   readonly execute: (input: unknown, ctx: ToolContext) => unknown;
@@ -301,6 +318,15 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       issues.push({ path: 'effect', message: 'must be "idempotent" or "non-idempotent"' });
     if (def.output !== undefined && !(def.output instanceof z.ZodType))
       issues.push({ path: 'output', message: 'must be a zod schema' });
+    if (def.hedge !== undefined) {
+      if (effect !== 'idempotent')
+        issues.push({
+          path: 'hedge',
+          message:
+            'only for effect "idempotent": a hedged call runs twice, and both may take effect (make the tool idempotent, or leave hedge out)',
+        });
+      issues.push(...hedgeOptionIssues(def.hedge, 'hedge'));
+    }
 
     const idem = def.idempotency ?? {};
     if (idem.honored !== undefined && typeof idem.honored !== 'boolean')
@@ -364,6 +390,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         // A store that shares health (Redis) shares each tool's breaker, cooldown and budget too.
         ...(isSharedHealthSource(store) ? { shared: store } : {}),
       }),
+      hedger: def.hedge === undefined ? undefined : createHedger(def.hedge, { clock }),
       schema,
       strict: def.strict === true,
       execute: def.execute as (input: unknown, ctx: ToolContext) => unknown,
@@ -405,7 +432,12 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     throw new ToolOutputError(entry.name, issuesOf(r.error), entry.effect === 'non-idempotent');
   }
 
-  async function invoke(entry: Entry, args: unknown, o: CallOptions): Promise<LedgerResult<unknown>> {
+  async function invoke(
+    entry: Entry,
+    args: unknown,
+    o: CallOptions,
+    onHedge?: HedgeObserver,
+  ): Promise<LedgerResult<unknown>> {
     checkCallOptions(entry.name, o, callRules);
     const input = parseArguments(entry.name, entry.input, args, { maxArgumentBytes });
     const { key, keyed } = keyFor(entry, input, o);
@@ -417,12 +449,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       budget = budget === undefined ? o.deadlineMs : Math.min(budget, o.deadlineMs);
     const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
 
-    const attempt = (ctx: AttemptContext) => {
+    /** One run of `execute`; `signal` is the attempt's own, or a hedged request's. */
+    const once = (ctx: AttemptContext, signal: AbortSignal) => {
       let fetch: FetchLike | undefined;
       // Getters, so an attempt that never looks at its signal or fetch does not pay for them.
       const toolCtx: ToolContext = {
         get signal() {
-          return ctx.signal;
+          return signal;
         },
         attempt: ctx.attempt,
         deadline: ctx.deadline,
@@ -431,7 +464,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         tool: entry.name,
         get fetch() {
           fetch ??= createToolFetch({
-            signal: ctx.signal,
+            signal,
             idempotencyKey: sendKey,
             connectTimeoutMs: connectMs,
             fetch: options.fetch,
@@ -441,6 +474,16 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       };
       return entry.execute(input, toolCtx);
     };
+    const hedger = entry.hedger;
+    // A hedged attempt is one attempt for the policy (its timeout, breaker and retries): two requests inside it.
+    const attempt = hedger
+      ? (ctx: AttemptContext) =>
+          hedger.run((signal) => Promise.resolve(once(ctx, signal)), {
+            signal: ctx.signal,
+            alternative: () => (signal) => Promise.resolve(once(ctx, signal)),
+            observer: onHedge,
+          })
+      : (ctx: AttemptContext) => once(ctx, ctx.signal);
     const reconcile = entry.reconcile;
     const lookUp = reconcile
       ? (failure: Failure, outer: AbortSignal | undefined) =>
@@ -543,7 +586,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         arguments: args,
       },
       async (scope) => {
-        const { value, source } = await invoke(entry, args, o);
+        const { value, source } = await invoke(entry, args, o, scope.hedge && ((e) => scope.hedge?.(e)));
         if (source !== 'executed') scope.replayed();
         scope.result(value);
         return value;
@@ -566,6 +609,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         effect: entry.effect,
         honored: entry.honored,
         policy: entry.policy,
+        hedger: entry.hedger,
         inputSchema: entry.schema,
         call: (args, o = {}) => callEntry(entry, args, o) as Promise<O>,
       };
