@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { failoverBench } from './failover.js';
+import { hedgingBench } from './hedging.js';
 import { outageBench } from './outage.js';
 import { overheadBench } from './overhead.js';
 import { rateLimitBench } from './rate-limit.js';
@@ -25,4 +26,6 @@ console.log('\n## Outage: a dependency down for 3 s under 50 callers\n');
 console.log((await outageBench()).text);
 console.log('\n## Failover latency: primary down, breaker open\n');
 console.log((await failoverBench()).text);
+console.log('\n## Hedging: 5 % of answers take 2 s instead of 50 ms\n');
+console.log((await hedgingBench()).text);
 console.log('\nTables and the outage chart are also written to bench/results/.');
