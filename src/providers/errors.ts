@@ -6,6 +6,10 @@ import type { PartialAnswer } from './assemble.js';
 export interface ProviderFailure {
   readonly provider: string;
   readonly model: string;
+  /** The deployment's id (`provider/model` unless it was given one). */
+  readonly deployment?: string | undefined;
+  /** The model group it was tried in. */
+  readonly group?: string | undefined;
   /**
    * No request reached this provider: its breaker was open, it was cooling
    * down past the deadline, or the deadline had already passed.
@@ -19,7 +23,7 @@ function summary(f: ProviderFailure): string {
   const what = f.skipped
     ? `skipped (${f.error.failure.message})`
     : `${f.error.failure.message}${attempts > 1 ? ` after ${attempts} attempts` : ''}`;
-  return `${f.provider}/${f.model}: ${what}`;
+  return `${f.deployment ?? `${f.provider}/${f.model}`}: ${what}`;
 }
 
 /**

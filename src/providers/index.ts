@@ -20,6 +20,14 @@ export {
   type StreamInterruptedOptions,
 } from './errors.js';
 export { guardCall, providerError } from './failures.js';
+export type {
+  Deployment,
+  FallbackClass,
+  GroupFallbacks,
+  ModelGroup,
+  SkipReason,
+  StrategyName,
+} from './groups/types.js';
 export {
   createOpenAIProvider,
   fromOpenAIResponse,

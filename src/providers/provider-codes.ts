@@ -14,6 +14,7 @@ export type ProviderCode =
   | 'model_not_found'
   | 'context_length_exceeded'
   | 'request_too_large'
+  | 'content_policy_violation'
   | 'rate_limit_exceeded'
   | 'overloaded_error'
   | 'invalid_request_error'
@@ -26,6 +27,7 @@ export const PROVIDER_CODES: readonly ProviderCode[] = [
   'model_not_found',
   'context_length_exceeded',
   'request_too_large',
+  'content_policy_violation',
   'rate_limit_exceeded',
   'overloaded_error',
   'invalid_request_error',
@@ -48,6 +50,9 @@ const ALIASES: Readonly<Record<string, ProviderCode>> = {
   context_length_exceeded: 'context_length_exceeded',
   string_above_max_length: 'context_length_exceeded',
   request_too_large: 'request_too_large',
+  // OpenAI's moderation refusal; Azure OpenAI's content filter.
+  content_policy_violation: 'content_policy_violation',
+  content_filter: 'content_policy_violation',
   rate_limit_exceeded: 'rate_limit_exceeded',
   rate_limit_error: 'rate_limit_exceeded',
   overloaded_error: 'overloaded_error',
@@ -67,6 +72,8 @@ const MESSAGE_PATTERNS: ReadonlyArray<readonly [RegExp, ProviderCode]> = [
     /prompt is too long|context (window|length)|maximum context|too many (input )?tokens/i,
     'context_length_exceeded',
   ],
+  // Anthropic: "Output blocked by content filtering policy" (an invalid_request_error).
+  [/content (filtering )?polic|content filter/i, 'content_policy_violation'],
 ];
 
 function str(v: unknown): string | undefined {
@@ -113,6 +120,7 @@ export function refineFailure(failure: Failure, code: ProviderCode | undefined):
     case 'model_not_found':
     case 'context_length_exceeded':
     case 'request_too_large':
+    case 'content_policy_violation':
       return refused(failure, 'client_error', code, message);
     case 'invalid_request_error':
     case 'server_error':

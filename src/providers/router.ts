@@ -1,4 +1,9 @@
-import { type BreakwaterError, isBreakwaterError, RateLimitedError } from '../failure/errors.js';
+import {
+  type BreakwaterError,
+  DependencyFailedError,
+  isBreakwaterError,
+  RateLimitedError,
+} from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -11,8 +16,15 @@ import {
 } from '../policy/profile.js';
 import { isSharedHealthSource } from '../policy/shared.js';
 import type { StateStore } from '../state/store.js';
+import { BW, EVENT } from '../telemetry/semconv.js';
 import type { ChatResult, OperationScope, Telemetry } from '../telemetry/telemetry.js';
 import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
+import type { DeploymentRuntime } from './groups/deployment.js';
+import { contentStopped, exhaustedClass, fallbackTarget, type GroupFailure } from './groups/fallbacks.js';
+import { type ResolvedGroup, resolveGroups } from './groups/options.js';
+import { estimateTokens } from './groups/quota-standin.js';
+import { type DeploymentView, pickNext } from './groups/strategies.js';
+import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
@@ -34,17 +46,29 @@ function describeChat(value: unknown): ChatResult | undefined {
 }
 
 export interface RouterOptions {
-  /** Tried in this order. */
-  readonly providers: readonly Provider[];
+  /**
+   * Tried in this order: the v1 form, the same as one group `default` with
+   * the `ordered` strategy that retries on a provider before moving on
+   * (`retryOn: 'same'`). Give either `providers` or `groups`.
+   */
+  readonly providers?: readonly Provider[] | undefined;
+  /** Named groups of deployments (docs/providers.md, "Groups and deployments"). */
+  readonly groups?: { readonly [name: string]: ModelGroup } | undefined;
+  /** The group a call that names none goes to. Default: `default` if there is one, else the first. */
+  readonly defaultGroup?: string | undefined;
+  /** How many times one call may move from a group to its fallback group. Default 2. */
+  readonly maxHops?: number | undefined;
   /** Every provider's policy, unless the provider names its own. Default `llm`. */
   readonly profile?: BuiltinProfileName | ProfileInput | Profile | undefined;
   /**
    * Where provider health lives. A store that shares health across processes
-   * (`createRedisStore`) shares each provider's breaker, 429 cooldown and retry
-   * budget with every worker; the in-process store changes nothing here.
+   * (`createRedisStore`) shares each deployment's breaker, 429 cooldown and
+   * retry budget (keyed by its id) with every worker; the in-process store
+   * changes nothing here.
    */
   readonly store?: StateStore | undefined;
   readonly clock?: Clock | undefined;
+  /** Also draws the `weighted` strategy's picks and breaks ties between equal deployments. */
   readonly random?: Random | undefined;
   readonly observer?: PolicyObserver | undefined;
   /**
@@ -54,20 +78,20 @@ export interface RouterOptions {
    */
   readonly telemetry?: Telemetry | undefined;
   /**
-   * How much of the time left each provider may use before the next one is
+   * How much of the time left each deployment may use before the next one is
    * tried. `equal` (the default): the time left split evenly between the
-   * providers not yet tried, so a provider that hangs leaves the rest theirs;
-   * what a provider does not use passes on. `all`: each may use all of it.
+   * deployments of the group not yet tried, so one that hangs leaves the rest
+   * theirs; what one does not use passes on. `all`: each may use all of it.
    */
   readonly deadlineShare?: 'equal' | 'all' | undefined;
   /**
-   * With another provider left to try, a provider that answers 429 or 529 is
+   * With another deployment left to try, one that answers 429 or 529 is
    * left at once, not waited for (its Retry-After or backoff), and one cooling
    * down after a 429 is skipped. `true` waits as its profile allows. Default false.
    */
   readonly waitForRetryAfter?: boolean | undefined;
   /**
-   * How long a provider that refused the account or model (a bad key, no
+   * How long a deployment that refused the account or model (a bad key, no
    * credit, an unknown model) is skipped before one request tries it again.
    * Default 60 000 ms.
    */
@@ -83,15 +107,20 @@ export interface RouterCallOptions {
   readonly deadlineMs?: number | undefined;
   /** Overrides the router's `waitForRetryAfter` for this call. */
   readonly waitForRetryAfter?: boolean | undefined;
+  /** The model group to ask. Default: the router's `defaultGroup`. */
+  readonly group?: string | undefined;
 }
 
-/** One provider and the policy in front of it (its breaker, gate and cooldown). */
+/** One deployment and the policy in front of it (its breaker, gate and cooldown). */
 export interface Route {
+  /** The deployment's id: the key of its health, and `ChatResponse.deployment`. */
+  readonly id: string;
   readonly provider: Provider;
   readonly policy: Policy;
 }
 
 export interface Router {
+  /** One per deployment, in declaration order (each once, however many groups list it). */
   readonly routes: readonly Route[];
   /** The first healthy provider's answer. Throws the caller's own errors at once, else `AllProvidersFailedError`. */
   chat(request: ChatRequest, options?: RouterCallOptions): Promise<ChatResponse>;
@@ -103,8 +132,8 @@ export interface Router {
   stream(request: ChatRequest, options?: RouterCallOptions): AsyncGenerator<ChatChunk, void, undefined>;
 }
 
-/** A provider cooling down after a 429, skipped because another can answer now. */
-function coolingDown(r: Route, ms: number): BreakwaterError {
+/** A deployment cooling down after a 429, skipped because another can answer now. */
+function coolingDown(d: DeploymentRuntime, ms: number): BreakwaterError {
   return new RateLimitedError({
     failure: {
       kind: 'rate_limited',
@@ -113,7 +142,36 @@ function coolingDown(r: Route, ms: number): BreakwaterError {
       message: `cooling down for another ${Math.ceil(ms)} ms after a 429; another provider can answer now`,
       cause: undefined,
     },
-    dependency: `${r.provider.name}/${r.provider.model}`,
+    dependency: d.id,
+  });
+}
+
+/** A deployment whose quota would hold the request, skipped because another has room now. */
+function noQuota(d: DeploymentRuntime, ms: number): BreakwaterError {
+  return new RateLimitedError({
+    failure: {
+      kind: 'rate_limited',
+      delivery: 'not_sent',
+      retryAfterMs: ms,
+      code: 'no_quota',
+      message: `no quota left for another ${Math.ceil(ms)} ms; another deployment has room now`,
+      cause: undefined,
+    },
+    dependency: d.id,
+  });
+}
+
+/** The pre-check: the request's estimate does not fit this deployment's window. No request was sent. */
+function tooSmall(d: DeploymentRuntime, estimate: number): BreakwaterError {
+  return new DependencyFailedError({
+    failure: {
+      kind: 'client_error',
+      delivery: 'not_sent',
+      code: 'context_length_exceeded',
+      message: `an estimated ${estimate} tokens do not fit the context window of ${d.contextWindow}`,
+      cause: undefined,
+    },
+    dependency: d.id,
   });
 }
 
@@ -123,8 +181,8 @@ function positive(ms: number, field: string): number {
   return ms;
 }
 
-/** How a routed call runs on one provider: the share of the deadline it may use, and when to stop failing over. */
-interface RouteMode {
+/** How a routed call runs on one deployment: the share of the deadline it may use, and when to stop failing over. */
+interface RouteMode<T> {
   /**
    * `call`: the share bounds the whole policy run (a chat). `first-chunk`: the
    * share bounds the wait for the first chunk, and the rest of the deadline
@@ -133,38 +191,71 @@ interface RouteMode {
   readonly share: 'call' | 'first-chunk';
   /** True once the caller holds part of an answer: no retry and no failover after that. */
   readonly committed?: () => boolean;
+  /** An answer the content policy stopped: with a `contentPolicy` fallback, the call moves on. */
+  readonly stopped?: (value: T) => boolean;
+}
+
+/** One attempt on a deployment; `answered()` marks its first token (for a chat, its answer). */
+type AttemptFn<T> = (
+  d: DeploymentRuntime,
+  ctx: AttemptContext,
+  shareEndsAt: number | undefined,
+  answered: () => void,
+) => Promise<T>;
+
+interface Served<T> {
+  readonly route: DeploymentRuntime;
+  readonly value: T;
+  readonly group: string;
+}
+
+type GroupOutcome<T> =
+  | ({ readonly served: true } & Served<T>)
+  | {
+      readonly served: false;
+      readonly cls: FallbackClass;
+      /** The failure that ended the group (for the fallback event's reason). */
+      readonly reason: string;
+      /** A content-policy error, thrown as the caller's when no fallback takes it. */
+      readonly error?: BreakwaterError;
+    };
+
+function totalTokens(value: unknown): number | undefined {
+  const usage = (value as Partial<ChatResponse> | undefined)?.usage;
+  return usage?.totalTokens;
 }
 
 /**
- * A router over several providers: each behind its own policy (retries,
- * breaker, gate with Retry-After cooldown), tried in order.
+ * A router over groups of deployments: each deployment behind its own policy
+ * (retries, breaker, gate with Retry-After cooldown); each group picks among
+ * its healthy deployments by its strategy, and moves to another group by the
+ * class of what went wrong.
  */
 export function createRouter(options: RouterOptions): Router {
-  if (options.providers.length === 0) throw new RangeError('createRouter: at least one provider is needed');
   const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
   const profile = resolveProfile(options.profile ?? 'llm');
   const telemetry = options.telemetry;
-  const routes: Route[] = options.providers.map((provider) => {
-    const observer = [
-      telemetry?.observer({
-        type: 'chat',
-        provider: provider.name,
-        model: provider.model,
-        describe: describeChat,
-      }),
-      options.observer,
-    ];
-    return {
-      provider,
-      policy: createPolicy(provider.profile ?? profile, {
-        dependency: `${provider.name}/${provider.model}`,
+  const { groups, deployments, defaultGroup, maxHops } = resolveGroups(
+    options,
+    (spec) =>
+      createPolicy(spec.profile ?? profile, {
+        dependency: spec.id,
         clock,
         ...(options.random ? { random: options.random } : {}),
-        observer,
+        observer: [
+          telemetry?.observer({
+            type: 'chat',
+            provider: spec.provider.name,
+            model: spec.provider.model,
+            describe: describeChat,
+          }),
+          options.observer,
+        ],
         ...(isSharedHealthSource(options.store) ? { shared: options.store } : {}),
       }),
-    };
-  });
+    clock,
+  );
 
   function deadlineOf(opts: RouterCallOptions): number | undefined {
     const total = opts.deadlineMs ?? profile.timeout.totalMs;
@@ -172,6 +263,15 @@ export function createRouter(options: RouterOptions): Router {
     if (!Number.isFinite(total) || total < 0)
       throw new RangeError(`deadlineMs: expected a non-negative number of milliseconds, got ${total}`);
     return clock.now() + total;
+  }
+
+  function groupNamed(name: string | undefined): ResolvedGroup {
+    const g = groups.get(name ?? defaultGroup);
+    if (g === undefined)
+      throw new RangeError(
+        `group: unknown group '${String(name)}' (known: ${[...groups.keys()].map((n) => `'${n}'`).join(', ')})`,
+      );
+    return g;
   }
 
   /** The SDK's own timeout: a safety net just behind our deadline, which aborts first. */
@@ -183,81 +283,225 @@ export function createRouter(options: RouterOptions): Router {
   const shareEqually = options.deadlineShare !== 'all';
   const streamTimeouts = resolveStreamTimeouts(options.stream);
 
-  /** Whether a provider after `i` may still be tried: one has not refused, and its breaker is not open. */
-  function alternativeAfter(i: number, now: number): boolean {
-    for (let j = i + 1; j < routes.length; j++) {
-      const state = routes[j]!.policy.breaker?.state;
-      if (refusals.standing(j, now) === undefined && state !== 'open' && state !== 'isolated') return true;
-    }
-    return false;
+  function coolingMs(d: DeploymentRuntime, now: number): number {
+    const gate = d.policy.gate?.cooldownRemaining(now) ?? 0;
+    return Math.max(gate, d.policy.health.cooldownUntil(now) - now);
   }
 
-  /** Why route `i` is not tried at all, or undefined to try it. */
-  function skipReason(i: number, now: number, patient: boolean): BreakwaterError | undefined {
-    const refused = refusals.standing(i, now);
-    if (refused) return refused;
-    if (patient || !alternativeAfter(i, now)) return undefined;
-    const cooling = routes[i]!.policy.gate?.cooldownRemaining(now) ?? 0;
-    return cooling > 0 ? coolingDown(routes[i]!, cooling) : undefined;
+  /** Why `d` would be passed over now, or undefined when it can take a request. */
+  function unhealthy(d: DeploymentRuntime, now: number, estimate: number): SkipReason | undefined {
+    if (d.contextWindow !== undefined && estimate > d.contextWindow) return 'context_too_small';
+    if (refusals.standing(d.id, now) !== undefined) return 'refused';
+    const b = d.policy.breaker;
+    if (b !== undefined && (b.state === 'isolated' || (b.state === 'open' && b.retryAfterMs(now) > 0)))
+      return 'open';
+    if (coolingMs(d, now) > 0) return 'cooling';
+    if (d.quota.delayFor(estimate) > 0) return 'no_quota';
+    return undefined;
   }
 
-  /** Runs `fn` on each provider in turn until one succeeds. */
+  function view(d: DeploymentRuntime, index: number, now: number, estimate: number): DeploymentView {
+    return {
+      index,
+      weight: d.weight,
+      inFlight: d.inFlight,
+      latencyMs: d.latency.ms,
+      headroom: d.quota.headroom(),
+      unhealthy: unhealthy(d, now, estimate),
+    };
+  }
+
+  /** Runs one routed call through `start` and the groups its failures lead to. */
   async function route<T>(
+    request: ChatRequest,
     opts: RouterCallOptions,
-    mode: RouteMode,
-    fn: (r: Route, ctx: AttemptContext, shareEndsAt: number | undefined) => Promise<T>,
+    mode: RouteMode<T>,
+    fn: AttemptFn<T>,
     scope?: OperationScope,
-  ): Promise<{ route: Route; value: T }> {
-    const deadlineAt = deadlineOf(opts);
-    const patient = opts.waitForRetryAfter ?? options.waitForRetryAfter === true;
-    const failures: ProviderFailure[] = [];
-    for (const [i, r] of routes.entries()) {
-      const now = clock.now();
-      let error = skipReason(i, now, patient);
-      const skipped = error !== undefined;
-      if (error === undefined) {
-        const left = deadlineAt === undefined ? undefined : Math.max(0, deadlineAt - now);
-        // What the providers after this one are owed; the last gets all that is left.
-        const share = left === undefined || !shareEqually ? left : left / (routes.length - i);
-        const shareEndsAt = share === undefined ? undefined : now + share;
-        const committed = mode.committed;
-        const retryIf = (f: Failure): boolean => {
-          if (committed?.()) return false;
-          const at = clock.now();
-          if (shareEndsAt !== undefined && at >= shareEndsAt) return false;
-          // Busy now is not broken: with somewhere else to go, move on rather than wait.
-          return patient || !(isBusy(f) && alternativeAfter(i, at));
-        };
-        try {
-          // The policy skips a provider without a call when its breaker is open,
-          // or when it is cooling down after a 429 for longer than its share.
-          const value = await r.policy.run((ctx) => fn(r, ctx, shareEndsAt), {
-            signal: opts.signal,
-            deadlineMs: mode.share === 'call' ? share : left,
-            retryIf,
-          });
-          return { route: r, value };
-        } catch (err) {
-          if (!isBreakwaterError(err) || committed?.()) throw err;
-          const verdict = routeVerdict(err.failure);
-          if (verdict === 'caller') throw err;
-          if (verdict === 'refused') refusals.refuse(i, err, clock.now());
-          error = err;
-        }
+  ): Promise<Served<T>> {
+    let group = groupNamed(opts.group);
+    scope?.span.setAttribute(BW.group, group.name);
+    const call: Call = {
+      deadlineAt: deadlineOf(opts),
+      patient: opts.waitForRetryAfter ?? options.waitForRetryAfter === true,
+      estimate: estimateTokens(request),
+      failures: [],
+      reported: new Set(),
+      signal: opts.signal,
+      scope,
+    };
+    const visited = new Set([group.name]);
+    let stoppedAnswer: Served<T> | undefined;
+    for (let hops = 0; ; hops++) {
+      const out = await runGroup(group, call, mode, fn);
+      let cls: FallbackClass;
+      let reason: string;
+      if (out.served) {
+        if (!(mode.stopped?.(out.value) === true && group.fallbacks.contentPolicy !== undefined)) return out;
+        // Kept: if the fallback group fails too, this answer is still the best there is.
+        stoppedAnswer ??= out;
+        cls = 'content_policy';
+        reason = 'content_filter';
+      } else {
+        cls = out.cls;
+        reason = out.reason;
       }
-      failures.push({
-        provider: r.provider.name,
-        model: r.provider.model,
-        skipped: skipped || error.attempts.length === 0,
+      const next = hops < maxHops ? fallbackTarget(group, cls, groups, visited, call.estimate) : undefined;
+      if (next === undefined) {
+        if (stoppedAnswer !== undefined) return stoppedAnswer;
+        if (!out.served && out.error !== undefined) throw out.error;
+        throw new AllProvidersFailedError(call.failures);
+      }
+      scope?.fallback(group.name, next.name, reason, cls);
+      visited.add(next.name);
+      group = next;
+    }
+  }
+
+  /**
+   * Tries the group's deployments, each at most once per call, in the order
+   * its strategy picks them, until one answers. docs/providers.md ("Retries
+   * and failover in a group") has the rule this follows.
+   */
+  async function runGroup<T>(
+    group: ResolvedGroup,
+    call: Call,
+    mode: RouteMode<T>,
+    fn: AttemptFn<T>,
+  ): Promise<GroupOutcome<T>> {
+    const { patient, estimate, scope } = call;
+    const untried = [...group.members];
+    const seen: GroupFailure[] = [];
+    let last: { readonly id: string; readonly reason: string } | undefined;
+
+    const record = (d: DeploymentRuntime, error: BreakwaterError, skipped: boolean, tooSmallHere = false) => {
+      call.failures.push({
+        provider: d.provider.name,
+        model: d.provider.model,
+        deployment: d.id,
+        group: group.name,
+        skipped,
         error,
       });
-      const next = routes[i + 1];
-      if (next) {
-        const from = `${r.provider.name}/${r.provider.model}`;
-        scope?.fallback(from, `${next.provider.name}/${next.provider.model}`, error.failure.kind);
+      seen.push({ failure: error.failure, tooSmall: tooSmallHere });
+      last = { id: d.id, reason: error.failure.kind };
+    };
+    const report = (d: DeploymentRuntime, reason: SkipReason) => {
+      if (call.reported.has(d.id)) return;
+      call.reported.add(d.id);
+      scope?.event(EVENT.deploymentSkipped, {
+        [BW.deployment]: d.id,
+        [BW.group]: group.name,
+        [BW.skipReason]: reason,
+      });
+    };
+    /** Another untried deployment may answer: not refusing, not open, not too small. */
+    const alternative = (now: number) =>
+      untried.some((o) => {
+        const why = unhealthy(o, now, estimate);
+        return why === undefined || why === 'cooling' || why === 'no_quota';
+      });
+    const healthyElsewhere = (now: number) => untried.some((o) => unhealthy(o, now, estimate) === undefined);
+
+    for (;;) {
+      const now = clock.now();
+      // `index` is the position among the untried, which keep declaration order.
+      const candidates = [...untried];
+      const views = candidates.map((d, i) => view(d, i, now, estimate));
+      const pick = pickNext(views, group.strategy, random);
+      if (pick === undefined) break;
+      const d = candidates[pick.index]!;
+      untried.splice(pick.index, 1);
+      const why = pick.unhealthy;
+      if (why === 'context_too_small') {
+        report(d, why);
+        record(d, tooSmall(d, estimate), true, true);
+        continue;
+      }
+      if (why === 'refused') {
+        report(d, why);
+        record(d, refusals.standing(d.id, now)!, true);
+        continue;
+      }
+      if (why === 'cooling' && !patient && alternative(now)) {
+        report(d, why);
+        record(d, coolingDown(d, coolingMs(d, now)), true);
+        continue;
+      }
+      if (why === 'no_quota' && healthyElsewhere(now)) {
+        report(d, why);
+        record(d, noQuota(d, d.quota.delayFor(estimate)), true);
+        continue;
+      }
+      // The strategy passed over these: say why, once per call.
+      if (group.strategy !== 'ordered')
+        for (const v of views)
+          if (v !== pick && v.unhealthy !== undefined) report(candidates[v.index]!, v.unhealthy);
+      if (last !== undefined) scope?.fallback(last.id, d.id, last.reason);
+
+      const left = call.deadlineAt === undefined ? undefined : Math.max(0, call.deadlineAt - now);
+      // What the deployments after this one are owed; the last gets all that is left.
+      const share = left === undefined || !shareEqually ? left : left / (untried.length + 1);
+      const shareEndsAt = share === undefined ? undefined : now + share;
+      const committed = mode.committed;
+      const retryIf = (f: Failure): boolean => {
+        if (committed?.()) return false;
+        const at = clock.now();
+        if (shareEndsAt !== undefined && at >= shareEndsAt) return false;
+        // Another healthy deployment first: a retry goes there before anyone waits out a backoff.
+        if (group.retryOn === 'another' && healthyElsewhere(at)) return false;
+        // Busy now is not broken: with somewhere else to go, move on rather than wait.
+        return patient || !(isBusy(f) && alternative(at));
+      };
+      d.inFlight++;
+      try {
+        // The policy skips a deployment without a call when its breaker is open,
+        // or when it is cooling down after a 429 for longer than its share.
+        const value = await d.policy.run(
+          async (ctx) => {
+            const started = clock.now();
+            const answered = () => d.latency.record(clock.now() - started);
+            // Held here, inside the attempt, so that the wait counts against the deadline and nothing is sent meanwhile.
+            const reservation = await d.quota.acquire(estimate, {
+              ...(ctx.signal ? { signal: ctx.signal } : {}),
+              ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+            });
+            let used: number | undefined;
+            try {
+              const v = await fn(d, ctx, shareEndsAt, answered);
+              used = totalTokens(v);
+              return v;
+            } finally {
+              d.quota.settle(reservation, used);
+            }
+          },
+          { signal: call.signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
+        );
+        return { served: true, route: d, value, group: group.name };
+      } catch (err) {
+        if (!isBreakwaterError(err) || committed?.()) throw err;
+        const verdict = routeVerdict(err.failure);
+        if (verdict === 'caller') throw err;
+        if (verdict === 'content_policy') {
+          // Another deployment of the group would refuse it the same way; another group may not.
+          if (group.fallbacks.contentPolicy === undefined) throw err;
+          record(d, err, false);
+          return {
+            served: false,
+            cls: 'content_policy',
+            reason: err.failure.code ?? err.failure.kind,
+            error: err,
+          };
+        }
+        if (verdict === 'refused') refusals.refuse(d.id, err, clock.now());
+        const skipped = err.attempts.length === 0;
+        if (skipped && err.failure.kind === 'circuit_open') report(d, 'open');
+        record(d, err, skipped);
+      } finally {
+        d.inFlight--;
       }
     }
-    throw new AllProvidersFailedError(failures);
+    return { served: false, cls: exhaustedClass(seen), reason: last?.reason ?? 'unavailable' };
   }
 
   /** `route`, inside a telemetry operation when there is telemetry. */
@@ -265,13 +509,16 @@ export function createRouter(options: RouterOptions): Router {
     name: string,
     request: ChatRequest,
     opts: RouterCallOptions,
-    mode: RouteMode,
-    fn: (r: Route, ctx: AttemptContext, shareEndsAt: number | undefined) => Promise<T>,
-  ): Promise<{ route: Route; value: T }> {
-    if (!telemetry) return route(opts, mode, fn);
-    return telemetry.operation({ type: 'route', name, messages: request.messages }, (scope) =>
-      route(opts, mode, fn, scope),
-    );
+    mode: RouteMode<T>,
+    fn: AttemptFn<T>,
+  ): Promise<Served<T>> {
+    if (!telemetry) return route(request, opts, mode, fn);
+    return telemetry.operation({ type: 'route', name, messages: request.messages }, async (scope) => {
+      const served = await route(request, opts, mode, fn, scope);
+      scope.span.setAttribute(BW.group, served.group);
+      scope.span.setAttribute(BW.deployment, served.route.id);
+      return served;
+    });
   }
 
   /**
@@ -279,17 +526,26 @@ export function createRouter(options: RouterOptions): Router {
    * so that a bad one surfaces as `InvalidInputError` naming the field (a
    * definition source is checked by each provider in its own format).
    */
-  function validate(request: ChatRequest): void {
+  function validate(request: ChatRequest, opts: RouterCallOptions): void {
+    groupNamed(opts.group);
     const tools = request.tools;
     if (Array.isArray(tools)) for (const [i, t] of tools.entries()) normalizeToolDefinition(t, `tools[${i}]`);
   }
 
   async function chat(request: ChatRequest, opts: RouterCallOptions = {}): Promise<ChatResponse> {
-    validate(request);
-    const { value } = await traced('chat', request, opts, { share: 'call' }, (r, ctx) =>
-      r.provider.chat(request, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx) }),
+    validate(request, opts);
+    const { route: d, value } = await traced(
+      'chat',
+      request,
+      opts,
+      { share: 'call', stopped: contentStopped },
+      async (r, ctx, _share, answered) => {
+        const res = await r.provider.chat(request, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx) });
+        answered();
+        return res;
+      },
     );
-    return value;
+    return { ...value, deployment: d.id };
   }
 
   /**
@@ -302,14 +558,15 @@ export function createRouter(options: RouterOptions): Router {
     request: ChatRequest,
     opts: RouterCallOptions = {},
   ): AsyncGenerator<ChatChunk, void, undefined> {
-    validate(request);
-    let opened: (OpenedStream & { readonly route: Route }) | undefined;
-    let onOpen!: (o: OpenedStream & { readonly route: Route }) => void;
-    const opening = new Promise<OpenedStream & { readonly route: Route }>((resolve) => {
+    validate(request, opts);
+    type Opened = OpenedStream & { readonly route: DeploymentRuntime };
+    let opened: Opened | undefined;
+    let onOpen!: (o: Opened) => void;
+    const opening = new Promise<Opened>((resolve) => {
       onOpen = resolve;
     });
-    const mode: RouteMode = { share: 'first-chunk', committed: () => opened !== undefined };
-    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy) =>
+    const mode: RouteMode<ChatResponse> = { share: 'first-chunk', committed: () => opened !== undefined };
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered) =>
       streamAttempt({
         provider: r.provider,
         request,
@@ -319,6 +576,7 @@ export function createRouter(options: RouterOptions): Router {
         firstChunkBy,
         firstChunkMs: streamTimeouts.firstChunkMs,
         onOpen: (o) => {
+          answered();
           opened = { ...o, route: r };
           onOpen(opened);
         },
@@ -326,14 +584,30 @@ export function createRouter(options: RouterOptions): Router {
     );
     // Before the first chunk, `done` rejecting is the routed call failing; after it, the stream breaking.
     const o = await Promise.race([opening, done.then(() => opening)]);
-    yield* readOpened(o, {
+    const deployment = o.route.id;
+    const reading = readOpened(o, {
       provider: o.route.provider,
       done,
       signal: opts.signal,
       clock,
       idleMs: streamTimeouts.idleMs,
     });
+    for await (const chunk of reading) {
+      yield chunk.type === 'finish' ? { ...chunk, response: { ...chunk.response, deployment } } : chunk;
+    }
   }
 
-  return { routes, chat, stream };
+  return { routes: deployments, chat, stream };
+}
+
+/** One routed call's state across the groups it visits. */
+interface Call {
+  readonly deadlineAt: number | undefined;
+  readonly patient: boolean;
+  readonly estimate: number;
+  readonly failures: ProviderFailure[];
+  /** Deployments already named in a `deployment.skipped` event. */
+  readonly reported: Set<string>;
+  readonly signal: AbortSignal | undefined;
+  readonly scope: OperationScope | undefined;
 }

@@ -97,6 +97,8 @@ export interface ChatResponse {
   readonly toolCalls: readonly ToolCall[];
   readonly finishReason: FinishReason;
   readonly usage: Usage | undefined;
+  /** The router's deployment that served it (its id); providers need not set it. */
+  readonly deployment?: string | undefined;
 }
 
 /** One piece of a streamed answer. */

@@ -69,6 +69,13 @@ export const BW = {
   fallbackFrom: 'breakwater.fallback.from',
   fallbackTo: 'breakwater.fallback.to',
   fallbackReason: 'breakwater.fallback.reason',
+  /** Why a routed call moved to another group: `context_window`, `content_policy`, `unavailable`. */
+  fallbackClass: 'breakwater.fallback_class',
+  /** The model group a routed call asked for, then the one that served it. */
+  group: 'breakwater.group',
+  /** The deployment that served a routed call, or the one an event is about. */
+  deployment: 'breakwater.deployment',
+  skipReason: 'breakwater.skip_reason',
   attemptOutcome: 'breakwater.attempt.outcome',
   ledgerAction: 'breakwater.ledger.action',
   hedgeDelayMs: 'breakwater.hedge.delay_ms',
@@ -87,6 +94,8 @@ export const EVENT = {
   fallback: 'breakwater.fallback',
   hedge: 'breakwater.hedge',
   hedgeWon: 'breakwater.hedge.won',
+  /** A deployment passed over with no request sent (`breakwater.skip_reason` says why). */
+  deploymentSkipped: 'breakwater.deployment.skipped',
 } as const;
 
 export const METRIC = {

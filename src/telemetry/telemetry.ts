@@ -103,7 +103,8 @@ export interface OperationScope {
   replayed(): void;
   /** A successful result, recorded only with `captureContent`. */
   result(value: unknown): void;
-  fallback(from: string, to: string, reason: string): void;
+  /** `fallbackClass`: set when the call moved between model groups, for why (`context_window`, …). */
+  fallback(from: string, to: string, reason: string, fallbackClass?: string): void;
   /**
    * A hedged call's events: `breakwater.hedge` when the second request is
    * sent, `breakwater.hedge.won` when it answered first. Skipped hedges are
@@ -327,13 +328,15 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         if (capture && spec.type === 'tool')
           span.setAttribute(GEN_AI_TOOL_CALL_RESULT, content(value, 'tool.result'));
       },
-      fallback: (from, to, reason) => {
-        span.addEvent(EVENT.fallback, {
+      fallback: (from, to, reason, fallbackClass) => {
+        const attributes: Attributes = {
           [BW.fallbackFrom]: from,
           [BW.fallbackTo]: to,
           [BW.fallbackReason]: reason,
-        });
-        fallbacks.add(1, { [BW.fallbackFrom]: from, [BW.fallbackTo]: to, [BW.fallbackReason]: reason });
+          ...(fallbackClass !== undefined ? { [BW.fallbackClass]: fallbackClass } : {}),
+        };
+        span.addEvent(EVENT.fallback, attributes);
+        fallbacks.add(1, attributes);
       },
       hedge: (e) => {
         if (e.type === 'hedge') span.addEvent(EVENT.hedge, { [BW.hedgeDelayMs]: Math.round(e.delayMs) });
