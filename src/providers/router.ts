@@ -1,5 +1,6 @@
 import {
   type BreakwaterError,
+  CancelledError,
   DependencyFailedError,
   isBreakwaterError,
   RateLimitedError,
@@ -7,6 +8,7 @@ import {
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { PolicyObserver } from '../policy/events.js';
+import { HedgeLostError } from '../policy/hedge.js';
 import { type AttemptContext, createPolicy, type Policy } from '../policy/pipeline.js';
 import {
   type BuiltinProfileName,
@@ -143,6 +145,20 @@ function coolingDown(d: DeploymentRuntime, ms: number): BreakwaterError {
       cause: undefined,
     },
     dependency: d.id,
+  });
+}
+
+/** The losing stream of a hedged call, closed after its first chunk: a cancel, no fault of the deployment's. */
+function hedgeLost(dependency: string): BreakwaterError {
+  return new CancelledError({
+    failure: {
+      kind: 'cancelled',
+      delivery: 'processed',
+      code: 'hedge_lost',
+      message: 'another deployment of the hedged call answered first',
+      cause: undefined,
+    },
+    dependency,
   });
 }
 
@@ -453,31 +469,93 @@ export function createRouter(options: RouterOptions): Router {
         // Busy now is not broken: with somewhere else to go, move on rather than wait.
         return patient || !(isBusy(f) && alternative(at));
       };
-      d.inFlight++;
+      /** The call on one deployment, under its policy; `onAnswer` hears its first token (a chat: its answer). */
+      const runOn = async (
+        dep: DeploymentRuntime,
+        signal: AbortSignal | undefined,
+        onAnswer?: () => void,
+      ) => {
+        dep.inFlight++;
+        try {
+          // The policy skips a deployment without a call when its breaker is open,
+          // or when it is cooling down after a 429 for longer than its share.
+          return await dep.policy.run(
+            async (ctx) => {
+              const started = clock.now();
+              const answered = () => {
+                dep.latency.record(clock.now() - started);
+                onAnswer?.();
+              };
+              // Held here, inside the attempt, so that the wait counts against the deadline and nothing is sent meanwhile.
+              const reservation = await dep.quota.acquire(estimate, {
+                ...(ctx.signal ? { signal: ctx.signal } : {}),
+                ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+              });
+              let used: number | undefined;
+              try {
+                const v = await fn(dep, ctx, shareEndsAt, answered);
+                used = totalTokens(v);
+                return v;
+              } finally {
+                dep.quota.settle(reservation, used);
+              }
+            },
+            { signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
+          );
+        } finally {
+          dep.inFlight--;
+        }
+      };
+      /**
+       * One request of a hedged call: it is ahead once its deployment answers
+       * (a stream: its first chunk); `whole` is the rest of it (a stream's
+       * end). The loser's signal aborts its policy run, and so its request.
+       */
+      const racer =
+        (dep: DeploymentRuntime) =>
+        (signal: AbortSignal): Promise<{ readonly route: DeploymentRuntime; readonly whole: Promise<T> }> => {
+          let onAnswer!: () => void;
+          const first = new Promise<void>((resolve) => {
+            onAnswer = resolve;
+          });
+          const whole = runOn(dep, signal, onAnswer);
+          // The loser's end (its cancel) is nobody's: handled here, so it is never an unhandled rejection.
+          whole.catch(() => undefined);
+          const ahead = { route: dep, whole };
+          return Promise.race([first.then(() => ahead), whole.then(() => ahead)]);
+        };
+      /** The hedge's deployment, once sent: removed from the untried, its failure recorded with the primary's. */
+      let second: { readonly d: DeploymentRuntime; error?: unknown } | undefined;
       try {
-        // The policy skips a deployment without a call when its breaker is open,
-        // or when it is cooling down after a 429 for longer than its share.
-        const value = await d.policy.run(
-          async (ctx) => {
-            const started = clock.now();
-            const answered = () => d.latency.record(clock.now() - started);
-            // Held here, inside the attempt, so that the wait counts against the deadline and nothing is sent meanwhile.
-            const reservation = await d.quota.acquire(estimate, {
-              ...(ctx.signal ? { signal: ctx.signal } : {}),
-              ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
-            });
-            let used: number | undefined;
-            try {
-              const v = await fn(d, ctx, shareEndsAt, answered);
-              used = totalTokens(v);
-              return v;
-            } finally {
-              d.quota.settle(reservation, used);
-            }
-          },
-          { signal: call.signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
-        );
-        return { served: true, route: d, value, group: group.name };
+        const hedger = group.hedger;
+        let served: { readonly route: DeploymentRuntime; readonly value: T };
+        if (hedger === undefined) served = { route: d, value: await runOn(d, call.signal) };
+        else {
+          const won = await hedger.run(racer(d), {
+            signal: call.signal,
+            alternative: () => {
+              const at = clock.now();
+              const healthy = untried.filter((o) => unhealthy(o, at, estimate) === undefined);
+              const views = healthy.map((o, i) => view(o, i, at, estimate));
+              const p = pickNext(views, group.strategy, random);
+              if (p === undefined) return undefined;
+              const other = healthy[p.index]!;
+              // Taken from the untried only when sent: the budget may still refuse the hedge.
+              return (signal) => {
+                untried.splice(untried.indexOf(other), 1);
+                const hedge: { readonly d: DeploymentRuntime; error?: unknown } = { d: other };
+                second = hedge;
+                return racer(other)(signal).catch((e: unknown) => {
+                  hedge.error = e;
+                  throw e;
+                });
+              };
+            },
+            observer: (e) => scope?.hedge?.(e),
+          });
+          served = { route: won.route, value: await won.whole };
+        }
+        return { served: true, route: served.route, value: served.value, group: group.name };
       } catch (err) {
         if (!isBreakwaterError(err) || committed?.()) throw err;
         const verdict = routeVerdict(err.failure);
@@ -497,8 +575,9 @@ export function createRouter(options: RouterOptions): Router {
         const skipped = err.attempts.length === 0;
         if (skipped && err.failure.kind === 'circuit_open') report(d, 'open');
         record(d, err, skipped);
-      } finally {
-        d.inFlight--;
+        const h = second as { readonly d: DeploymentRuntime; error?: unknown } | undefined;
+        if (h !== undefined && isBreakwaterError(h.error))
+          record(h.d, h.error, h.error.attempts.length === 0);
       }
     }
     return { served: false, cls: exhaustedClass(seen), reason: last?.reason ?? 'unavailable' };
@@ -576,6 +655,13 @@ export function createRouter(options: RouterOptions): Router {
         firstChunkBy,
         firstChunkMs: streamTimeouts.firstChunkMs,
         onOpen: (o) => {
+          if (opened !== undefined) {
+            // The other request of a hedged call opened first: this one lost. Closed, and ended as a cancel.
+            o.controller.abort(new HedgeLostError());
+            void o.iterator.return?.().catch(() => undefined);
+            o.end({ ok: false, error: hedgeLost(r.id) });
+            return;
+          }
           answered();
           opened = { ...o, route: r };
           onOpen(opened);

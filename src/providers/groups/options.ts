@@ -1,4 +1,5 @@
 import type { Clock } from '../../policy/clock.js';
+import { createHedger, type Hedger } from '../../policy/hedge.js';
 import type { Policy } from '../../policy/pipeline.js';
 import type { Provider } from '../types.js';
 import {
@@ -16,6 +17,8 @@ export interface ResolvedGroup {
   readonly members: readonly DeploymentRuntime[];
   readonly fallbacks: GroupFallbacks;
   readonly retryOn: 'another' | 'same';
+  /** The group's hedging (its delay, budget and latencies), when it asks for it. */
+  readonly hedger: Hedger | undefined;
 }
 
 export interface ResolvedGroups {
@@ -105,7 +108,9 @@ export function resolveGroups(
         );
       members.push(runtime);
     }
-    groups.set(name, { name, strategy, members, fallbacks: g.fallbacks ?? {}, retryOn });
+    const hedger =
+      g.hedge === undefined ? undefined : createHedger(g.hedge, { clock, field: `${field}.hedge` });
+    groups.set(name, { name, strategy, members, fallbacks: g.fallbacks ?? {}, retryOn, hedger });
   }
 
   for (const g of groups.values()) {
