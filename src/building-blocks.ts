@@ -59,6 +59,7 @@ export {
   proveDelivery,
 } from './failure/index.js';
 export {
+  type ClaimCheck,
   canonicalize,
   createLedger,
   fingerprint,

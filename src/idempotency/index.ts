@@ -9,6 +9,7 @@ export {
 export { canonicalize, fingerprint } from './fingerprint.js';
 export { assertValidKey, contentKey, isValidKey, keyFromCallId, randomKey } from './keys.js';
 export {
+  type ClaimCheck,
   createLedger,
   type Ledger,
   type LedgerOptions,

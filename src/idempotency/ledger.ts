@@ -76,13 +76,21 @@ export interface LedgerResult<T> {
   readonly source: LedgerSource;
 }
 
+/**
+ * Whether this call still holds its key, asked by the operation before each
+ * attempt after its first (the ledger asks before the first): false means
+ * the claim lapsed and another call took the key over, so nothing more may
+ * be sent. Answered at once while the lease is fresh.
+ */
+export type ClaimCheck = () => Promise<boolean>;
+
 export interface Ledger {
   /**
    * Runs `fn` at most once per key: a recorded result is replayed, a twin in
    * flight is joined, a key reused with other input or whose earlier outcome
    * is unknown is refused.
    */
-  run<T>(options: LedgerRunOptions, fn: () => Promise<T>): Promise<LedgerResult<T>>;
+  run<T>(options: LedgerRunOptions, fn: (stillOurs: ClaimCheck) => Promise<T>): Promise<LedgerResult<T>>;
 }
 
 type LedgerRecord =
@@ -275,7 +283,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     owner: string,
     claim: string,
     sentAt: number,
-    fn: () => Promise<T>,
+    fn: (stillOurs: ClaimCheck) => Promise<T>,
   ): Promise<T> {
     const lease = holdLease({
       store,
@@ -293,7 +301,8 @@ export function createLedger(options: LedgerOptions): Ledger {
       // A process paused between its claim and this point (a long GC, SIGSTOP) may have outlived its
       // lease, and another may have taken the key over: acting now would do the operation twice.
       if (!(await lease.confirm())) throw new OperationInFlightError(o.dependency, 'taken_over');
-      value = await fn();
+      // The same pause may come between two attempts (a backoff overslept): the operation asks again before each.
+      value = await fn(() => lease.confirm());
     } catch (err) {
       const claims = await lease.stop();
       const next = o.recordUnknown(err)
@@ -323,7 +332,10 @@ export function createLedger(options: LedgerOptions): Ledger {
     return value;
   }
 
-  async function settle<T>(o: LedgerRunOptions, fn: () => Promise<T>): Promise<LedgerResult<T>> {
+  async function settle<T>(
+    o: LedgerRunOptions,
+    fn: (stillOurs: ClaimCheck) => Promise<T>,
+  ): Promise<LedgerResult<T>> {
     const key = prefix + o.key;
     for (;;) {
       if (o.signal?.aborted) throw cancelled(o.signal.reason, o.dependency);
@@ -395,7 +407,7 @@ export function createLedger(options: LedgerOptions): Ledger {
   }
 
   return {
-    async run<T>(o: LedgerRunOptions, fn: () => Promise<T>): Promise<LedgerResult<T>> {
+    async run<T>(o: LedgerRunOptions, fn: (stillOurs: ClaimCheck) => Promise<T>): Promise<LedgerResult<T>> {
       checkLease(o);
       for (;;) {
         const local = inFlight.get(o.key);

@@ -1,6 +1,7 @@
 import type { BuiltinProfileName, Profile, ProfileInput } from '../policy/profile.js';
 import { Assembler, responseId } from './assemble.js';
 import { guardCall, malformedResponse, providerError, truncatedStream } from './failures.js';
+import { callWithHeaders } from './response-headers.js';
 import { anthropicToolId, toolCallIdOr } from './tool-ids.js';
 import { duplicateToolCallId, isRecord, resolveTools, toolCallFromInput } from './tools.js';
 import type {
@@ -391,14 +392,14 @@ export function createAnthropicProvider(
     async chat(request, callOptions = {}) {
       const body = toAnthropicRequest(request, model, options);
       const raw = await guardCall(dependency, callOptions.signal, async () =>
-        client.messages.create(body, requestOptions(callOptions)),
+        callWithHeaders(client.messages.create(body, requestOptions(callOptions)), callOptions.onHeaders),
       );
       return fromAnthropicResponse(raw, name, model, dependency);
     },
     async *stream(request, callOptions = {}) {
       const body: AnthropicBody = { ...toAnthropicRequest(request, model, options), stream: true };
       const raw = await guardCall(dependency, callOptions.signal, async () =>
-        client.messages.create(body, requestOptions(callOptions)),
+        callWithHeaders(client.messages.create(body, requestOptions(callOptions)), callOptions.onHeaders),
       );
       if (!isAsyncIterable(raw)) throw malformedResponse(dependency, 'not a stream');
       yield* fromAnthropicStream(raw, name, model, dependency, callOptions.signal);

@@ -43,6 +43,18 @@ export {
   toOpenAIRequest,
 } from './openai.js';
 export {
+  createQuota,
+  DEFAULT_OUTPUT_TOKENS,
+  estimateTokens,
+  type Quota,
+  type QuotaAcquireOptions,
+  type QuotaOptions,
+  type QuotaReservation,
+  type RateLimitReading,
+  type RateLimitWindow,
+  readRateLimitHeaders,
+} from './quota/index.js';
+export {
   createRouter,
   type Route,
   type Router,

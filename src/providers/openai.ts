@@ -1,6 +1,7 @@
 import type { BuiltinProfileName, Profile, ProfileInput } from '../policy/profile.js';
 import { Assembler, responseId } from './assemble.js';
 import { guardCall, malformedResponse, providerError, truncatedStream } from './failures.js';
+import { callWithHeaders } from './response-headers.js';
 import { freshToolCallId, toolCallIdOr } from './tool-ids.js';
 import { isRecord, resolveTools, toolArgumentsText, toolCallFromInput } from './tools.js';
 import type {
@@ -370,7 +371,10 @@ export function createOpenAIProvider(client: OpenAIClientLike, options: OpenAIPr
     async chat(request, callOptions = {}) {
       const body = toOpenAIRequest(request, model, options);
       const raw = await guardCall(dependency, callOptions.signal, async () =>
-        client.chat.completions.create(body, requestOptions(callOptions)),
+        callWithHeaders(
+          client.chat.completions.create(body, requestOptions(callOptions)),
+          callOptions.onHeaders,
+        ),
       );
       return fromOpenAIResponse(raw, name, model, dependency);
     },
@@ -381,7 +385,10 @@ export function createOpenAIProvider(client: OpenAIClientLike, options: OpenAIPr
         stream_options: { include_usage: true },
       };
       const raw = await guardCall(dependency, callOptions.signal, async () =>
-        client.chat.completions.create(body, requestOptions(callOptions)),
+        callWithHeaders(
+          client.chat.completions.create(body, requestOptions(callOptions)),
+          callOptions.onHeaders,
+        ),
       );
       if (!isAsyncIterable(raw)) throw malformedResponse(dependency, 'not a stream');
       yield* fromOpenAIStream(raw, name, model, dependency, callOptions.signal);

@@ -118,6 +118,13 @@ export interface ProviderCallOptions {
   readonly signal?: AbortSignal | undefined;
   /** The SDK's own timeout for this request, a safety net behind the policy's. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Called with the HTTP response headers of this attempt — for chat and
+   * stream, on success and on an HTTP error (a 429's say the most) — so that
+   * a quota can read the provider's rate-limit headers. Errors it throws are
+   * ignored. Providers without HTTP headers never call it.
+   */
+  readonly onHeaders?: ((headers: Headers) => void) | undefined;
 }
 
 /**

@@ -38,8 +38,21 @@ export {
   type RegisteredTool,
   type Registry,
   type RegistryOptions,
+  type ToolArgumentsOf,
   type ToolCallInfo,
   type ToolContext,
   type ToolIdempotency,
+  type ToolInputOf,
+  type ToolInputSchema,
   type ToolSpec,
 } from './registry.js';
+export type {
+  JsonSchemaTarget,
+  StandardInput,
+  StandardIssue,
+  StandardOutput,
+  StandardPath,
+  StandardProperties,
+  StandardResult,
+  StandardSchema,
+} from './standard-schema.js';

@@ -1,6 +1,7 @@
 import type { z } from 'zod/v4';
 import type { InputIssue, InvalidInputError } from '../failure/errors.js';
 import { invalidInput } from './errors.js';
+import type { StandardIssue, StandardOutput, StandardSchema } from './standard-schema.js';
 
 const SEGMENT_MAX = 64;
 const MESSAGE_MAX = 200;
@@ -158,6 +159,109 @@ export function parseArguments<S extends z.ZodType>(
   args: unknown,
   options: ParseOptions,
 ): z.output<S> {
+  const parsed = schema.safeParse(readArguments(tool, args, options));
+  if (!parsed.success) throw fail(tool, issuesOf(parsed.error));
+  return parsed.data;
+}
+
+/**
+ * The same for a Standard Schema (valibot, arktype, …), whose `validate` may
+ * answer with a promise. `known`: the top-level fields the schema declares,
+ * when others are to be refused (as the zod path refuses them).
+ */
+export async function parseStandardArguments<S extends StandardSchema>(
+  tool: string,
+  schema: S,
+  args: unknown,
+  options: ParseOptions & { readonly known?: ReadonlySet<string> | undefined },
+): Promise<StandardOutput<S>> {
+  const value = readArguments(tool, args, options);
+  const unknown: InputIssue[] = [];
+  if (options.known) {
+    for (const k in value) {
+      if (unknown.length >= ISSUES_MAX) break;
+      if (Object.hasOwn(value, k) && !options.known.has(k))
+        unknown.push({ path: pathOf([k]), message: 'unknown field' });
+    }
+  }
+  if (unknown.length > 0) throw fail(tool, unknown);
+  // Awaited either way: a plain answer costs one microtask, a thenable from another realm is still followed.
+  const result = await schema['~standard'].validate(value);
+  if (result.issues) throw fail(tool, standardIssuesOf(result.issues, value));
+  return result.value as StandardOutput<S>;
+}
+
+function keyOf(segment: PropertyKey | { readonly key: PropertyKey }): PropertyKey {
+  return typeof segment === 'object' && segment !== null ? segment.key : segment;
+}
+
+/** The argument at `path`, or `missing` when its last key is absent. */
+function argumentAt(
+  value: unknown,
+  path: readonly PropertyKey[],
+): { readonly missing: boolean; readonly at: unknown } {
+  let at: unknown = value;
+  for (let i = 0; i < path.length; i++) {
+    if (at === null || typeof at !== 'object') return { missing: false, at: undefined };
+    const key = path[i]!;
+    if (typeof key === 'symbol' || !Object.hasOwn(at, key))
+      return { missing: i === path.length - 1, at: undefined };
+    at = (at as Record<string, unknown>)[key];
+  }
+  return { missing: false, at };
+}
+
+/**
+ * The libraries' messages quote the value received (valibot's "but received
+ * \"4111…\"", arktype's "(was \"4111…\")"), which may be personal data: the
+ * offending value is cut out of the text. Short numbers stay ("was 0"): they
+ * say what was wrong and identify no one.
+ */
+function withoutValue(text: string, at: unknown): string {
+  let shown: string[] = [];
+  // Quoted as both libraries quote it; bare only when too long to be mistaken for the message's own words.
+  if (typeof at === 'string' && at !== '')
+    shown = at.length >= 8 ? [JSON.stringify(at), at] : [JSON.stringify(at)];
+  else if ((typeof at === 'number' && Number.isFinite(at)) || typeof at === 'bigint') {
+    const digits = String(at);
+    if (digits.length >= 4) shown = [digits];
+  }
+  let out = text;
+  for (const s of shown) out = out.split(s).join('…');
+  return out;
+}
+
+/**
+ * A Standard Schema's issues, worded for the model: the library's message
+ * without the value it quotes; a missing field worded alike whatever the
+ * library.
+ */
+export function standardIssuesOf(issues: ReadonlyArray<StandardIssue>, value: unknown): InputIssue[] {
+  const out: InputIssue[] = [];
+  for (const issue of issues) {
+    if (out.length >= ISSUES_MAX) break;
+    const keys = (issue.path ?? []).map(keyOf);
+    const path = pathOf(keys);
+    const { missing, at } = argumentAt(value, keys);
+    if (keys.length > 0 && missing) {
+      // valibot and arktype say what they wanted; arktype's unions fold a "(was …)" into it, so those are left out.
+      const expected: unknown = (issue as { expected?: unknown }).expected;
+      const wanted =
+        typeof expected === 'string' && expected !== '' && !expected.includes('(was ')
+          ? ` (expected ${clip(expected, MESSAGE_MAX)})`
+          : '';
+      out.push({ path, message: `required field missing${wanted}` });
+      continue;
+    }
+    const message =
+      typeof issue.message === 'string' && issue.message !== '' ? issue.message : 'invalid value';
+    out.push({ path, message: clip(withoutValue(message, at), MESSAGE_MAX) });
+  }
+  return out;
+}
+
+/** Arguments as an object within the limits, before any schema sees them. */
+function readArguments(tool: string, args: unknown, options: ParseOptions): object {
   let value = args;
   if (typeof args === 'string') {
     if (Buffer.byteLength(args, 'utf8') > options.maxArgumentBytes) {
@@ -192,9 +296,7 @@ export function parseArguments<S extends z.ZodType>(
     throw fail(tool, [{ path: '', message: 'arguments could not be read (a getter or proxy threw)' }]);
   }
   if (refused.length > 0) throw fail(tool, refused);
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw fail(tool, issuesOf(parsed.error));
-  return parsed.data;
+  return value;
 }
 
 function fail(tool: string, issues: readonly InputIssue[]): InvalidInputError {

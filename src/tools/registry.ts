@@ -3,10 +3,10 @@ import { proveDelivery } from '../failure/attempt-delivery.js';
 import type { FetchLike } from '../failure/classifying-fetch.js';
 import { CancelledError, type InputIssue, isBreakwaterError } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
-import { LedgerUnavailableError } from '../idempotency/errors.js';
+import { LedgerUnavailableError, OperationInFlightError } from '../idempotency/errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { contentKey, isValidKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
-import { createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
+import { type ClaimCheck, createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
@@ -50,8 +50,15 @@ import {
   type ToolResultFor,
 } from './formats.js';
 import { handleCalls } from './handle.js';
-import { issuesOf, parseArguments } from './input.js';
+import { issuesOf, parseArguments, parseStandardArguments } from './input.js';
 import { checkedAnswer, reconcileBounded } from './reconcile.js';
+import {
+  isStandardSchema,
+  type JsonSchemaTarget,
+  type StandardInput,
+  type StandardOutput,
+  type StandardSchema,
+} from './standard-schema.js';
 
 /** Who asked for a call: handed to a custom key function. */
 export interface ToolCallInfo {
@@ -116,17 +123,48 @@ export interface ToolIdempotency<I, O> {
   readonly reconcile?: ReconcileFn<I, O>;
 }
 
-export interface ToolSpec<S extends z.ZodObject, O> {
+/**
+ * What a tool's input may be validated by: a zod object schema (zod 4, or
+ * zod 3.25+'s `zod/v4`), or any Standard Schema (valibot, arktype, …).
+ */
+export type ToolInputSchema = z.ZodObject | StandardSchema;
+
+/** What the handler receives: the schema's output, after its transformations. */
+export type ToolInputOf<S extends ToolInputSchema> = S extends z.ZodType
+  ? z.output<S>
+  : S extends StandardSchema
+    ? StandardOutput<S>
+    : never;
+
+/** What a caller passes: the schema's input, before its transformations. */
+export type ToolArgumentsOf<S extends ToolInputSchema> = S extends z.ZodType
+  ? z.input<S>
+  : S extends StandardSchema
+    ? StandardInput<S>
+    : never;
+
+export interface ToolSpec<S extends ToolInputSchema, O> {
   /** `^[a-zA-Z0-9_-]{1,64}$`, the rule both OpenAI and Anthropic apply. */
   readonly name: string;
   readonly description?: string;
-  /** Validates what the model sends; unknown top-level fields are refused. */
+  /**
+   * Validates what the model sends; unknown top-level fields are refused
+   * (for a Standard Schema: fields its JSON Schema's `properties` do not name,
+   * unless it sets `additionalProperties` or `patternProperties`).
+   */
   readonly input: S;
+  /**
+   * The input's JSON Schema as models are shown it. Made from `input` when
+   * left out: zod's own conversion, or a Standard Schema's `jsonSchema`
+   * (arktype, zod); required for one that has none (valibot: give
+   * `toJsonSchema(schema)` from `@valibot/to-json-schema`).
+   */
+  readonly jsonSchema?: JsonSchemaObject;
   /** Validates what `execute` returns. */
   readonly output?: z.ZodType<O>;
   /** `non-idempotent` unless declared: a tool is only retried blindly when it is known to be safe. */
   readonly effect?: Effect;
-  readonly idempotency?: ToolIdempotency<z.output<S>, O>;
+  readonly idempotency?: ToolIdempotency<ToolInputOf<S>, O>;
   /** A built-in profile, one named in `createRegistry({ profiles })`, or overrides of the effect's built-in. */
   readonly profile?: string | ProfileInput;
   /** Ask OpenAI for strict schema adherence; the schema must then meet its rules. */
@@ -138,7 +176,7 @@ export interface ToolSpec<S extends z.ZodObject, O> {
    * reach the dependency.
    */
   readonly hedge?: HedgeOptions;
-  execute(input: z.output<S>, ctx: ToolContext): Promise<O> | O;
+  execute(input: ToolInputOf<S>, ctx: ToolContext): Promise<O> | O;
 }
 
 export interface CallOptions {
@@ -215,7 +253,7 @@ export interface RegistryOptions {
 }
 
 export interface Registry {
-  register<S extends z.ZodObject, O>(definition: ToolSpec<S, O>): RegisteredTool<z.input<S>, O>;
+  register<S extends ToolInputSchema, O>(definition: ToolSpec<S, O>): RegisteredTool<ToolArgumentsOf<S>, O>;
   get(name: string): RegisteredTool | undefined;
   readonly names: readonly string[];
   /** Runs one call under the tool's policy. Throws a typed `BreakwaterError`. */
@@ -233,10 +271,19 @@ export interface Registry {
   ): Promise<ToolResultFor<C>[]>;
 }
 
+/** How an entry validates arguments: zod at once, a Standard Schema perhaps asynchronously. */
+type EntryInput =
+  | { readonly kind: 'zod'; readonly schema: z.ZodObject }
+  | {
+      readonly kind: 'standard';
+      readonly schema: StandardSchema;
+      readonly known: ReadonlySet<string> | undefined;
+    };
+
 interface Entry {
   readonly name: string;
   readonly description: string | undefined;
-  readonly input: z.ZodObject;
+  readonly input: EntryInput;
   readonly output: z.ZodType | undefined;
   readonly effect: Effect;
   readonly honored: boolean;
@@ -266,6 +313,57 @@ function jsonSchemaOf(schema: z.ZodObject): JsonSchemaObject {
   return { ...rest, type: 'object' };
 }
 
+const JSON_SCHEMA_TARGETS: readonly JsonSchemaTarget[] = ['draft-2020-12', 'draft-07'];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A Standard Schema's own JSON Schema (the Standard JSON Schema extension),
+ * in the draft zod's conversion uses, else draft-07: a library throws for a
+ * target it does not support. Undefined when the schema offers none.
+ */
+function standardJsonSchemaOf(schema: StandardSchema): Record<string, unknown> | undefined {
+  const convert = schema['~standard'].jsonSchema;
+  if (typeof convert?.input !== 'function') return undefined;
+  let last: unknown;
+  for (const target of JSON_SCHEMA_TARGETS) {
+    try {
+      return convert.input({ target });
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/**
+ * Strict as the zod path is: a schema that names its properties and says
+ * nothing of others refuses them, and says so to the model. The top-level
+ * names it accepts, when others are refused.
+ */
+function strictJsonSchema(schema: JsonSchemaObject): {
+  shown: JsonSchemaObject;
+  known: ReadonlySet<string> | undefined;
+} {
+  const { properties, additionalProperties, patternProperties } = schema;
+  if (!isPlainObject(properties) || patternProperties !== undefined)
+    return { shown: schema, known: undefined };
+  if (additionalProperties === undefined)
+    return { shown: { ...schema, additionalProperties: false }, known: new Set(Object.keys(properties)) };
+  return {
+    shown: schema,
+    known: additionalProperties === false ? new Set(Object.keys(properties)) : undefined,
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function createRegistry(options: RegistryOptions = {}): Registry {
   const clock = options.clock ?? systemClock;
   const store = options.store ?? createMemoryStore({ clock });
@@ -292,7 +390,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const tools = new Map<string, Entry>();
   const handles = new Map<string, RegisteredTool>();
 
-  function profileFor(def: ToolSpec<z.ZodObject, unknown>, effect: Effect): Profile {
+  function profileFor(def: ToolSpec<ToolInputSchema, unknown>, effect: Effect): Profile {
     const p = def.profile;
     if (p === undefined) return builtinProfiles[effect];
     if (typeof p === 'string') {
@@ -303,7 +401,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     return resolveProfile({ extends: effect, ...p });
   }
 
-  function validate(def: ToolSpec<z.ZodObject, unknown>): Entry {
+  function validate(def: ToolSpec<ToolInputSchema, unknown>): Entry {
     const issues: InputIssue[] = [];
     const name = def.name;
     if (typeof name !== 'string' || !TOOL_NAME_PATTERN.test(name))
@@ -337,18 +435,63 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     if (idem.reconcile !== undefined && typeof idem.reconcile !== 'function')
       issues.push({ path: 'idempotency.reconcile', message: 'must be a function' });
 
-    let input: z.ZodObject | undefined;
+    let input: EntryInput | undefined;
     let schema: JsonSchemaObject | undefined;
-    if (!(def.input instanceof z.ZodObject)) {
-      issues.push({ path: 'input', message: 'must be a zod object schema (z.object or z.strictObject)' });
-    } else {
-      input = strictInput(def.input);
+    let explicit: JsonSchemaObject | undefined;
+    if (def.jsonSchema !== undefined) {
+      if (isPlainObject(def.jsonSchema) && def.jsonSchema.type === 'object') {
+        const { $schema: _drop, ...rest } = def.jsonSchema;
+        explicit = { ...rest, type: 'object' };
+      } else issues.push({ path: 'jsonSchema', message: 'must be a JSON Schema object with type "object"' });
+    }
+    const given: unknown = def.input;
+    if (given instanceof z.ZodObject) {
+      const strict = strictInput(given);
+      input = { kind: 'zod', schema: strict };
       try {
-        schema = jsonSchemaOf(input);
+        schema = explicit ?? jsonSchemaOf(strict);
       } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        issues.push({ path: 'input', message: `cannot be expressed as JSON Schema: ${why}` });
+        issues.push({ path: 'input', message: `cannot be expressed as JSON Schema: ${errorText(err)}` });
       }
+    } else if (given instanceof z.ZodType) {
+      issues.push({ path: 'input', message: 'must be a zod object schema (z.object or z.strictObject)' });
+    } else if (isStandardSchema(given)) {
+      let own: Record<string, unknown> | undefined;
+      try {
+        own = explicit ?? standardJsonSchemaOf(given);
+      } catch (err) {
+        issues.push({
+          path: 'input',
+          message: `cannot be expressed as JSON Schema (${errorText(err)}): give jsonSchema`,
+        });
+      }
+      if (own === undefined && !issues.some((i) => i.path === 'input' || i.path === 'jsonSchema')) {
+        const vendor = given['~standard'].vendor;
+        // zod 3's own schemas (`import { z } from 'zod'` on 3.x) keep the contract but cannot convert themselves.
+        const hint =
+          vendor === 'zod' ? " (or build it with zod 4: `import { z } from 'zod/v4'` on zod 3.25+)" : '';
+        issues.push({
+          path: 'jsonSchema',
+          message: `required: the ${vendor} schema in input gives no JSON Schema of its own (Standard JSON Schema), so say what models are shown${hint}`,
+        });
+      } else if (own !== undefined) {
+        const { $schema: _drop, ...rest } = own;
+        if (rest.type !== 'object') {
+          issues.push({
+            path: 'input',
+            message: 'must describe an object (its JSON Schema has no type "object")',
+          });
+        } else {
+          const { shown, known } = strictJsonSchema({ ...rest, type: 'object' });
+          input = { kind: 'standard', schema: given, known };
+          schema = shown;
+        }
+      }
+    } else {
+      issues.push({
+        path: 'input',
+        message: 'must be a zod object schema or a Standard Schema (valibot, arktype, …)',
+      });
     }
 
     let profile: Profile | undefined;
@@ -439,7 +582,14 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     onHedge?: HedgeObserver,
   ): Promise<LedgerResult<unknown>> {
     checkCallOptions(entry.name, o, callRules);
-    const input = parseArguments(entry.name, entry.input, args, { maxArgumentBytes });
+    // Zod answers at once and is not awaited; a Standard Schema may answer with a promise.
+    const input =
+      entry.input.kind === 'zod'
+        ? parseArguments(entry.name, entry.input.schema, args, { maxArgumentBytes })
+        : await parseStandardArguments(entry.name, entry.input.schema, args, {
+            maxArgumentBytes,
+            known: entry.input.known,
+          });
     const { key, keyed } = keyFor(entry, input, o);
     const profile = entry.policy.profile;
     const connectMs = profile.timeout.connectMs ?? undefined;
@@ -448,6 +598,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     if (o.deadlineMs !== undefined)
       budget = budget === undefined ? o.deadlineMs : Math.min(budget, o.deadlineMs);
     const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
+    // Set while the ledger holds this call's key: asked before every attempt after the first.
+    let stillOurs: ClaimCheck | undefined;
+    let claimLost = false;
 
     /** One run of `execute`; `signal` is the attempt's own, or a hedged request's. */
     const once = (ctx: AttemptContext, signal: AbortSignal) => {
@@ -472,7 +625,24 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           return fetch;
         },
       };
-      return entry.execute(input, toolCtx);
+      if (stillOurs === undefined || ctx.attempt === 1) return entry.execute(input, toolCtx);
+      // A process paused in the backoff (a long GC, a laptop asleep) may wake past its lease, after
+      // another process took the call over and ran it: this attempt would be a second execution.
+      return stillOurs().then((held) => {
+        if (held) return entry.execute(input, toolCtx);
+        claimLost = true;
+        // A cancel to the policy: it stops retrying and tells the breaker nothing; `run` says why.
+        throw new CancelledError({
+          failure: {
+            kind: 'cancelled',
+            delivery: 'not_sent',
+            code: 'claim_lost',
+            message: "this call's claim lapsed and another call took it over",
+            cause: undefined,
+          },
+          dependency: entry.name,
+        });
+      });
     };
     const hedger = entry.hedger;
     // A hedged attempt is one attempt for the policy (its timeout, breaker and retries): two requests inside it.
@@ -500,7 +670,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
             ),
           )
       : undefined;
-    const run = async () => {
+    const run = async (check?: ClaimCheck) => {
+      stillOurs = check;
+      claimLost = false;
       let value: unknown;
       try {
         // Each attempt in its own delivery record: `not_sent` only if none of its requests reached a server.
@@ -517,6 +689,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           },
         );
       } catch (err) {
+        if (claimLost) throw new OperationInFlightError(entry.name, 'taken_over');
         // One outcome per end: a cancel that may have left the request out is unknown in the error too.
         if (err instanceof CancelledError && err.outcome !== 'unknown' && mayHaveTakenEffect(entry, err))
           throw new CancelledInFlightError(err);
@@ -601,10 +774,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   }
 
   const registry: Registry = {
-    register<S extends z.ZodObject, O>(def: ToolSpec<S, O>): RegisteredTool<z.input<S>, O> {
-      const entry = validate(def as unknown as ToolSpec<z.ZodObject, unknown>);
+    register<S extends ToolInputSchema, O>(def: ToolSpec<S, O>): RegisteredTool<ToolArgumentsOf<S>, O> {
+      const entry = validate(def as unknown as ToolSpec<ToolInputSchema, unknown>);
       tools.set(entry.name, entry);
-      const handle: RegisteredTool<z.input<S>, O> = {
+      const handle: RegisteredTool<ToolArgumentsOf<S>, O> = {
         name: entry.name,
         effect: entry.effect,
         honored: entry.honored,

@@ -1,0 +1,263 @@
+import type { RateLimitReading, RateLimitWindow } from './headers.js';
+
+/*
+ * The quota of one deployment as a pure state machine: what it has admitted,
+ * what the provider last said, and when a request of a given size fits. No
+ * timers and no promises here; `createQuota` (quota.ts) drives it with a
+ * clock. Every function takes `now` so that tests replay any schedule.
+ *
+ * Two models are kept, and a request waits for the stricter:
+ * - the configured limits (`rpm`, `tpm`): a sliding window over what this
+ *   quota admitted. A reservation counts in full while its request is in
+ *   flight and for one window after it settles, because the provider counted
+ *   it at some moment in between: counting it from the acquire would free it
+ *   before the provider does.
+ * - the provider's last reading (its headers): `remaining` until its reset,
+ *   then `limit`, less everything admitted since the reading. The reading is
+ *   taken to stay as it is until the reset (a step, not a slope): on a
+ *   provider that refills continuously that waits longer per request but
+ *   then admits a whole window at once, so the throughput is the same; on a
+ *   provider with a sliding window, a slope would overshoot.
+ */
+
+/** One admitted request, as the state keeps it. */
+export interface QuotaEntry {
+  /** Order of admission; a reading applies to entries admitted before it. */
+  readonly seq: number;
+  tokens: number;
+  /** When its request ended; undefined while in flight. */
+  settledAt: number | undefined;
+}
+
+interface Reading extends RateLimitWindow {
+  readonly resetAt: number;
+  /** The admission sequence number at the moment of reading: entries from this one on are not in `remaining`. */
+  readonly seq: number;
+  /**
+   * Entries in flight when the reading arrived, other than the one it
+   * answers: the provider may have counted them after it wrote the headers,
+   * so they count against the reading too (until a newer one replaces it).
+   */
+  readonly inFlight: ReadonlySet<QuotaEntry>;
+}
+
+export interface QuotaState {
+  readonly rpm: number | undefined;
+  readonly tpm: number | undefined;
+  readonly windowMs: number;
+  /** Admitted entries not yet forgotten, in admission order. */
+  entries: QuotaEntry[];
+  nextSeq: number;
+  requests: Reading | undefined;
+  tokens: Reading | undefined;
+}
+
+/** Whether, and when, a request fits. */
+export type Fit =
+  | { readonly kind: 'now' }
+  /**
+   * Not before `waitMs`. `exact`: it will fit then if nothing else is
+   * admitted; otherwise it also needs a request in flight to end or a new
+   * reading, and `waitMs` is only a lower bound.
+   */
+  | { readonly kind: 'later'; readonly waitMs: number; readonly exact: boolean }
+  /** Never: it is larger than the whole limit. */
+  | { readonly kind: 'never'; readonly limit: number; readonly unit: 'requests' | 'tokens' };
+
+export function createQuotaState(
+  rpm: number | undefined,
+  tpm: number | undefined,
+  windowMs: number,
+): QuotaState {
+  return { rpm, tpm, windowMs, entries: [], nextSeq: 0, requests: undefined, tokens: undefined };
+}
+
+type Unit = 'requests' | 'tokens';
+
+const amountOf = (e: QuotaEntry, unit: Unit): number => (unit === 'requests' ? 1 : e.tokens);
+
+/** An entry still counts against the window: in flight, or settled less than a window ago. */
+const live = (s: QuotaState, e: QuotaEntry, now: number): boolean =>
+  e.settledAt === undefined || e.settledAt + s.windowMs > now;
+
+/**
+ * When `need` more fits under `capacity(t)`, given what counts now: the
+ * amount in flight (it counts until it settles, which is not known in
+ * advance) and settled amounts that leave at known times. The answer is
+ * exact unless the amount in flight must end first.
+ */
+function firstFit(
+  need: number,
+  now: number,
+  capacity: (t: number) => number,
+  steps: readonly number[],
+  inFlight: number,
+  expiring: Array<{ at: number; amount: number }>,
+  windowMs: number,
+): Fit {
+  let used = inFlight;
+  for (const x of expiring) used += x.amount;
+  if (used + need <= capacity(now)) return { kind: 'now' };
+  // The count only falls, and the capacity only rises, at these moments: try each in order.
+  const moments = [...expiring.map((x) => x.at), ...steps.filter((t) => t > now)].sort((a, b) => a - b);
+  for (const t of moments) {
+    let at = inFlight;
+    for (const x of expiring) if (x.at > t) at += x.amount;
+    if (at + need <= capacity(t)) return { kind: 'later', waitMs: t - now, exact: true };
+  }
+  // Requests in flight must end first; if they ended now, they would leave the window a window later.
+  const last = moments.length > 0 ? Math.max(moments[moments.length - 1]! - now, 0) : 0;
+  return { kind: 'later', waitMs: Math.max(last, inFlight > 0 ? windowMs : 0), exact: false };
+}
+
+/** What counts against a window: the amount in flight, and settled amounts with the time each leaves. */
+function counted(s: QuotaState, unit: Unit, now: number, since: Reading | undefined) {
+  let inFlight = 0;
+  const expiring: Array<{ at: number; amount: number }> = [];
+  for (const e of s.entries) {
+    if (since !== undefined && e.seq < since.seq && !since.inFlight.has(e)) continue;
+    if (!live(s, e, now)) continue;
+    const amount = amountOf(e, unit);
+    if (e.settledAt === undefined) inFlight += amount;
+    else expiring.push({ at: e.settledAt + s.windowMs, amount });
+  }
+  return { inFlight, expiring };
+}
+
+/** The configured limit's model: a sliding window over what was admitted. */
+function configuredFit(s: QuotaState, unit: Unit, need: number, now: number): Fit {
+  const limit = unit === 'requests' ? s.rpm : s.tpm;
+  if (limit === undefined) return { kind: 'now' };
+  if (need > limit) return { kind: 'never', limit, unit };
+  const { inFlight, expiring } = counted(s, unit, now, undefined);
+  return firstFit(need, now, () => limit, [], inFlight, expiring, s.windowMs);
+}
+
+/** The provider's model: its last reading (`remaining` until the reset, `limit` after), less what was admitted since. */
+function readingFit(s: QuotaState, unit: Unit, need: number, now: number): Fit {
+  const r = unit === 'requests' ? s.requests : s.tokens;
+  if (r === undefined) return { kind: 'now' };
+  if (r.limit !== undefined && need > r.limit) return { kind: 'never', limit: r.limit, unit };
+  const ceiling = r.limit ?? Number.POSITIVE_INFINITY;
+  const { inFlight, expiring } = counted(s, unit, now, r);
+  return firstFit(
+    need,
+    now,
+    (t) => (t < r.resetAt ? r.remaining : ceiling),
+    [r.resetAt],
+    inFlight,
+    expiring,
+    s.windowMs,
+  );
+}
+
+/** The stricter of two fits: `never` over `later` over `now`; the longer wait. */
+function stricter(a: Fit, b: Fit): Fit {
+  if (a.kind === 'never') return a;
+  if (b.kind === 'never') return b;
+  if (a.kind === 'now') return b;
+  if (b.kind === 'now') return a;
+  if (a.waitMs !== b.waitMs) return a.waitMs > b.waitMs ? a : b;
+  return { kind: 'later', waitMs: a.waitMs, exact: a.exact && b.exact };
+}
+
+/** Whether one more request of `tokens` fits now, and if not, when it might. */
+export function fitOf(s: QuotaState, tokens: number, now: number): Fit {
+  return [
+    configuredFit(s, 'requests', 1, now),
+    configuredFit(s, 'tokens', tokens, now),
+    readingFit(s, 'requests', 1, now),
+    readingFit(s, 'tokens', tokens, now),
+  ].reduce(stricter);
+}
+
+/** Counts one request of `tokens` as admitted (call only when `fit` said `now`). */
+export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
+  forget(s, now);
+  const entry: QuotaEntry = { seq: s.nextSeq++, tokens, settledAt: undefined };
+  s.entries.push(entry);
+  return entry;
+}
+
+/**
+ * The request ended. `actualTokens` replaces the estimate only when larger:
+ * providers count the requested output at admission, so a shorter answer
+ * does not give the difference back within the window, while a longer
+ * prompt than estimated did use more.
+ */
+export function settle(
+  s: QuotaState,
+  entry: QuotaEntry,
+  actualTokens: number | undefined,
+  now: number,
+): void {
+  if (entry.settledAt !== undefined) return;
+  entry.settledAt = now;
+  if (actualTokens !== undefined && Number.isFinite(actualTokens) && actualTokens > entry.tokens)
+    entry.tokens = actualTokens;
+  forget(s, now);
+}
+
+function reading(
+  w: RateLimitWindow | undefined,
+  s: QuotaState,
+  now: number,
+  inFlight: ReadonlySet<QuotaEntry>,
+): Reading | undefined {
+  if (w === undefined) return undefined;
+  // A reading with no reset is taken to hold for one window, so that a lost reading cannot hold requests forever.
+  const resetAt = w.resetAt === undefined ? now + s.windowMs : Math.max(now, w.resetAt);
+  return { ...w, resetAt, seq: s.nextSeq, inFlight };
+}
+
+/**
+ * What the provider said; the newest reading of each window replaces the
+ * one before. `answered` is the entry whose response carried it, when
+ * known: it is certainly counted in the reading, where other requests still
+ * in flight may not be.
+ */
+export function observe(
+  s: QuotaState,
+  r: RateLimitReading | undefined,
+  now: number,
+  answered?: QuotaEntry,
+): void {
+  if (r === undefined) return;
+  forget(s, now);
+  const inFlight = new Set<QuotaEntry>();
+  for (const e of s.entries) if (e.settledAt === undefined && e !== answered) inFlight.add(e);
+  s.requests = reading(r.requests, s, now, inFlight) ?? s.requests;
+  s.tokens = reading(r.tokens, s, now, inFlight) ?? s.tokens;
+}
+
+/** Drops entries that no model needs any more: out of the window. */
+function forget(s: QuotaState, now: number): void {
+  if (s.entries.length === 0) return;
+  const kept = s.entries.filter((e) => live(s, e, now));
+  if (kept.length !== s.entries.length) s.entries = kept;
+}
+
+/** The share (0..1) of the tightest known window still free, undefined when no limit is known. */
+export function headroom(s: QuotaState, now: number): number | undefined {
+  let share: number | undefined;
+  const consider = (free: number, limit: number | undefined) => {
+    if (limit === undefined || limit <= 0) return;
+    const x = Math.min(1, Math.max(0, free / limit));
+    share = share === undefined ? x : Math.min(share, x);
+  };
+  for (const unit of ['requests', 'tokens'] as const) {
+    const configured = unit === 'requests' ? s.rpm : s.tpm;
+    let used = 0;
+    for (const e of s.entries) if (live(s, e, now)) used += amountOf(e, unit);
+    if (configured !== undefined) consider(configured - used, configured);
+    const r = unit === 'requests' ? s.requests : s.tokens;
+    if (r !== undefined) {
+      const c = counted(s, unit, now, r);
+      let since = c.inFlight;
+      for (const x of c.expiring) since += x.amount;
+      // Without the provider's limit there is no share to speak of.
+      if (r.limit !== undefined) consider((now < r.resetAt ? r.remaining : r.limit) - since, r.limit);
+    }
+  }
+  return share;
+}
