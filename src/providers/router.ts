@@ -217,6 +217,7 @@ type AttemptFn<T> = (
   ctx: AttemptContext,
   shareEndsAt: number | undefined,
   answered: () => void,
+  group: ResolvedGroup,
 ) => Promise<T>;
 
 interface Served<T> {
@@ -493,7 +494,7 @@ export function createRouter(options: RouterOptions): Router {
               });
               let used: number | undefined;
               try {
-                const v = await fn(dep, ctx, shareEndsAt, answered);
+                const v = await fn(dep, ctx, shareEndsAt, answered, group);
                 used = totalTokens(v);
                 return v;
               } finally {
@@ -638,14 +639,14 @@ export function createRouter(options: RouterOptions): Router {
     opts: RouterCallOptions = {},
   ): AsyncGenerator<ChatChunk, void, undefined> {
     validate(request, opts);
-    type Opened = OpenedStream & { readonly route: DeploymentRuntime };
+    type Opened = OpenedStream & { readonly route: DeploymentRuntime; readonly idleMs: number | undefined };
     let opened: Opened | undefined;
     let onOpen!: (o: Opened) => void;
     const opening = new Promise<Opened>((resolve) => {
       onOpen = resolve;
     });
     const mode: RouteMode<ChatResponse> = { share: 'first-chunk', committed: () => opened !== undefined };
-    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered) =>
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered, group) =>
       streamAttempt({
         provider: r.provider,
         request,
@@ -653,7 +654,8 @@ export function createRouter(options: RouterOptions): Router {
         clock,
         timeoutMs: sdkTimeout(ctx),
         firstChunkBy,
-        firstChunkMs: streamTimeouts.firstChunkMs,
+        // The group's own timeouts first, field by field.
+        firstChunkMs: group.stream.firstChunkMs ?? streamTimeouts.firstChunkMs,
         onOpen: (o) => {
           if (opened !== undefined) {
             // The other request of a hedged call opened first: this one lost. Closed, and ended as a cancel.
@@ -663,7 +665,7 @@ export function createRouter(options: RouterOptions): Router {
             return;
           }
           answered();
-          opened = { ...o, route: r };
+          opened = { ...o, route: r, idleMs: group.stream.idleMs ?? streamTimeouts.idleMs };
           onOpen(opened);
         },
       }),
@@ -676,7 +678,7 @@ export function createRouter(options: RouterOptions): Router {
       done,
       signal: opts.signal,
       clock,
-      idleMs: streamTimeouts.idleMs,
+      idleMs: o.idleMs,
     });
     for await (const chunk of reading) {
       yield chunk.type === 'finish' ? { ...chunk, response: { ...chunk.response, deployment } } : chunk;

@@ -164,3 +164,46 @@ describe('idle timeout', () => {
     expect(() => router([gpt()], { idle: 5 } as never)).toThrow(/stream\.idle: unknown option/);
   });
 });
+
+describe("a group's own stream timeouts", () => {
+  function grouped(group: StreamTimeouts): Router {
+    return createRouter({
+      groups: { fast: { deployments: [gpt(), claude()], stream: group } },
+      clock,
+      stream: { firstChunkMs: 20_000, idleMs: 5_000 },
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+  }
+
+  it("override the router's, field by field", async () => {
+    openai.enqueue(stallAfter(openaiReplies.streamText(['never'])));
+    anthropic.enqueue(stallAfter(anthropicReplies.streamText(['Hel', 'lo']), '"Hel"'));
+    const stream = grouped({ firstChunkMs: 1_000 }).stream(hello);
+    const first = stream.next();
+    await openai.until((r) => r.length === 1);
+    await clock.advance(1_000); // the group's first-chunk timeout: on to Claude
+    const chunks: ChatChunk[] = [];
+    const got = await first;
+    if (!got.done) chunks.push(got.value);
+    while (textOf(chunks) !== 'Hel') {
+      const next = await stream.next();
+      if (next.done) throw new Error('ended early');
+      chunks.push(next.value);
+    }
+    const pending = stream.next();
+    pending.catch(() => undefined);
+    await clock.advance(4_999);
+    expect(anthropic.requests[0]!.clientClosed).toBe(false);
+    await clock.advance(1); // the router's idle timeout, which the group left as it was
+    const error = await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect((error as StreamInterruptedError).failure.code).toBe('stream_idle_timeout');
+  });
+
+  it('are checked, naming the field', () => {
+    expect(() => grouped({ idleMs: -1 })).toThrow(/groups\.fast\.stream\.idleMs: expected a positive number/);
+  });
+});

@@ -1,5 +1,6 @@
 import type { HedgeOptions } from '../../policy/hedge.js';
 import type { BuiltinProfileName, Profile, ProfileInput } from '../../policy/profile.js';
+import type { StreamTimeouts } from '../stream-timeouts.js';
 import type { Provider } from '../types.js';
 
 /**
@@ -65,6 +66,8 @@ export interface ModelGroup {
    * first chunk. Off by default (docs/providers.md, "Hedging in groups").
    */
   readonly hedge?: HedgeOptions | undefined;
+  /** Stream timeouts for this group's streams, overriding the router's `stream` (each field on its own). */
+  readonly stream?: StreamTimeouts | undefined;
 }
 
 /** Why a deployment was passed over without a request. */
