@@ -24,9 +24,10 @@ import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import type { DeploymentRuntime } from './groups/deployment.js';
 import { contentStopped, exhaustedClass, fallbackTarget, type GroupFailure } from './groups/fallbacks.js';
 import { type ResolvedGroup, resolveGroups } from './groups/options.js';
-import { estimateTokens } from './groups/quota-standin.js';
+
 import { type DeploymentView, pickNext } from './groups/strategies.js';
 import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
+import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './quota/index.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
@@ -217,6 +218,8 @@ type AttemptFn<T> = (
   ctx: AttemptContext,
   shareEndsAt: number | undefined,
   answered: () => void,
+  /** The response's headers, success or HTTP error: the deployment's quota reads its rate limits there. */
+  onHeaders: (headers: Headers) => void,
   group: ResolvedGroup,
 ) => Promise<T>;
 
@@ -265,6 +268,7 @@ export function createRouter(options: RouterOptions): Router {
             type: 'chat',
             provider: spec.provider.name,
             model: spec.provider.model,
+            dependency: spec.id,
             describe: describeChat,
           }),
           options.observer,
@@ -308,7 +312,7 @@ export function createRouter(options: RouterOptions): Router {
   /** Why `d` would be passed over now, or undefined when it can take a request. */
   function unhealthy(d: DeploymentRuntime, now: number, estimate: number): SkipReason | undefined {
     if (d.contextWindow !== undefined && estimate > d.contextWindow) return 'context_too_small';
-    if (refusals.standing(d.id, now) !== undefined) return 'refused';
+    if (refusals.standing(d, now) !== undefined) return 'refused';
     const b = d.policy.breaker;
     if (b !== undefined && (b.state === 'isolated' || (b.state === 'open' && b.retryAfterMs(now) > 0)))
       return 'open';
@@ -328,7 +332,7 @@ export function createRouter(options: RouterOptions): Router {
     };
   }
 
-  /** Runs one routed call through `start` and the groups its failures lead to. */
+  /** Runs one routed call through the group it asks for and the groups its failures lead to. */
   async function route<T>(
     request: ChatRequest,
     opts: RouterCallOptions,
@@ -344,6 +348,7 @@ export function createRouter(options: RouterOptions): Router {
       estimate: estimateTokens(request),
       failures: [],
       reported: new Set(),
+      tried: new Set(),
       signal: opts.signal,
       scope,
     };
@@ -387,7 +392,9 @@ export function createRouter(options: RouterOptions): Router {
     fn: AttemptFn<T>,
   ): Promise<GroupOutcome<T>> {
     const { patient, estimate, scope } = call;
-    const untried = [...group.members];
+    // A deployment listed in several groups is tried once per call: it would fail the same way again.
+    const untried = group.members.filter((d) => !call.tried.has(d));
+    for (const d of untried) call.tried.add(d);
     const seen: GroupFailure[] = [];
     let last: { readonly id: string; readonly reason: string } | undefined;
 
@@ -404,8 +411,8 @@ export function createRouter(options: RouterOptions): Router {
       last = { id: d.id, reason: error.failure.kind };
     };
     const report = (d: DeploymentRuntime, reason: SkipReason) => {
-      if (call.reported.has(d.id)) return;
-      call.reported.add(d.id);
+      if (call.reported.has(d)) return;
+      call.reported.add(d);
       scope?.event(EVENT.deploymentSkipped, {
         [BW.deployment]: d.id,
         [BW.group]: group.name,
@@ -437,7 +444,7 @@ export function createRouter(options: RouterOptions): Router {
       }
       if (why === 'refused') {
         report(d, why);
-        record(d, refusals.standing(d.id, now)!, true);
+        record(d, refusals.standing(d, now)!, true);
         continue;
       }
       if (why === 'cooling' && !patient && alternative(now)) {
@@ -470,41 +477,75 @@ export function createRouter(options: RouterOptions): Router {
         // Busy now is not broken: with somewhere else to go, move on rather than wait.
         return patient || !(isBusy(f) && alternative(at));
       };
-      /** The call on one deployment, under its policy; `onAnswer` hears its first token (a chat: its answer). */
+      // The quota is taken before the policy runs, so that a wait for it counts against this
+      // deployment's share and nothing is sent meanwhile, and a hold past the deadline is a skip
+      // (no request, no attempt, no cooldown for the other callers), not a failed attempt.
+      let first: QuotaReservation | undefined;
+      // Counted from here: a call waiting for this deployment's quota is its load too.
+      d.inFlight++;
+      try {
+        first = await d.quota.acquire(estimate, {
+          signal: call.signal,
+          ...(shareEndsAt !== undefined ? { deadline: shareEndsAt } : {}),
+        });
+      } catch (err) {
+        // An abort falls through: the policy turns it into the caller's `CancelledError`.
+        if (call.signal?.aborted !== true) {
+          d.inFlight--;
+          if (!isBreakwaterError(err)) throw err;
+          report(d, 'no_quota');
+          record(d, err, true);
+          continue;
+        }
+      }
+      /**
+       * The call on one deployment, under its policy. `reserved`: the quota its
+       * first attempt sends under (given back unused if it never sends);
+       * `onAnswer` hears its first token (a chat: its answer).
+       */
       const runOn = async (
         dep: DeploymentRuntime,
+        reserved: QuotaReservation | undefined,
         signal: AbortSignal | undefined,
+        pickedAt: number,
         onAnswer?: () => void,
-      ) => {
-        dep.inFlight++;
+      ): Promise<T> => {
+        let held0 = reserved;
         try {
           // The policy skips a deployment without a call when its breaker is open,
           // or when it is cooling down after a 429 for longer than its share.
           return await dep.policy.run(
             async (ctx) => {
-              const started = clock.now();
+              // From the pick for the first attempt: time queued for the quota or the gate is latency
+              // the caller waits too, so a deployment with a queue does not look fast.
+              const started = ctx.attempt === 1 ? pickedAt : clock.now();
               const answered = () => {
                 dep.latency.record(clock.now() - started);
                 onAnswer?.();
               };
-              // Held here, inside the attempt, so that the wait counts against the deadline and nothing is sent meanwhile.
-              const reservation = await dep.quota.acquire(estimate, {
-                ...(ctx.signal ? { signal: ctx.signal } : {}),
-                ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
-              });
+              // The first attempt sends under the reservation taken above; a retry takes its own.
+              const held =
+                held0 ??
+                (await dep.quota.acquire(estimate, {
+                  signal: ctx.signal,
+                  ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+                }));
+              held0 = undefined;
+              const headers = (h: Headers) => dep.quota.observe(readRateLimitHeaders(h, clock.now()), held);
               let used: number | undefined;
               try {
-                const v = await fn(dep, ctx, shareEndsAt, answered, group);
+                const v = await fn(dep, ctx, shareEndsAt, answered, headers, group);
                 used = totalTokens(v);
                 return v;
               } finally {
-                dep.quota.settle(reservation, used);
+                dep.quota.settle(held, used);
               }
             },
             { signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
           );
         } finally {
-          dep.inFlight--;
+          // Never sent (an open breaker, an abort): the reservation goes back unused.
+          if (held0 !== undefined) dep.quota.settle(held0, 0);
         }
       };
       /**
@@ -512,44 +553,62 @@ export function createRouter(options: RouterOptions): Router {
        * (a stream: its first chunk); `whole` is the rest of it (a stream's
        * end). The loser's signal aborts its policy run, and so its request.
        */
-      const racer =
-        (dep: DeploymentRuntime) =>
-        (signal: AbortSignal): Promise<{ readonly route: DeploymentRuntime; readonly whole: Promise<T> }> => {
-          let onAnswer!: () => void;
-          const first = new Promise<void>((resolve) => {
-            onAnswer = resolve;
-          });
-          const whole = runOn(dep, signal, onAnswer);
-          // The loser's end (its cancel) is nobody's: handled here, so it is never an unhandled rejection.
-          whole.catch(() => undefined);
-          const ahead = { route: dep, whole };
-          return Promise.race([first.then(() => ahead), whole.then(() => ahead)]);
-        };
+      const racer = (
+        dep: DeploymentRuntime,
+        reserved: QuotaReservation | undefined,
+        signal: AbortSignal,
+        pickedAt: number,
+      ): Promise<{ readonly route: DeploymentRuntime; readonly whole: Promise<T> }> => {
+        let onAnswer!: () => void;
+        const answeredFirst = new Promise<void>((resolve) => {
+          onAnswer = resolve;
+        });
+        const whole = runOn(dep, reserved, signal, pickedAt, onAnswer);
+        // The loser's end (its cancel) is nobody's: handled here, so it is never an unhandled rejection.
+        whole.catch(() => undefined);
+        const ahead = { route: dep, whole };
+        return Promise.race([answeredFirst.then(() => ahead), whole.then(() => ahead)]);
+      };
       /** The hedge's deployment, once sent: removed from the untried, its failure recorded with the primary's. */
       let second: { readonly d: DeploymentRuntime; error?: unknown } | undefined;
       try {
         const hedger = group.hedger;
         let served: { readonly route: DeploymentRuntime; readonly value: T };
-        if (hedger === undefined) served = { route: d, value: await runOn(d, call.signal) };
+        const reserved = first;
+        first = undefined;
+        if (hedger === undefined) served = { route: d, value: await runOn(d, reserved, call.signal, now) };
         else {
-          const won = await hedger.run(racer(d), {
+          const won = await hedger.run((signal) => racer(d, reserved, signal, now), {
             signal: call.signal,
             alternative: () => {
               const at = clock.now();
               const healthy = untried.filter((o) => unhealthy(o, at, estimate) === undefined);
-              const views = healthy.map((o, i) => view(o, i, at, estimate));
+              const views = healthy.map((o, k) => view(o, k, at, estimate));
               const p = pickNext(views, group.strategy, random);
               if (p === undefined) return undefined;
               const other = healthy[p.index]!;
               // Taken from the untried only when sent: the budget may still refuse the hedge.
-              return (signal) => {
+              return async (signal) => {
                 untried.splice(untried.indexOf(other), 1);
                 const hedge: { readonly d: DeploymentRuntime; error?: unknown } = { d: other };
                 second = hedge;
-                return racer(other)(signal).catch((e: unknown) => {
+                other.inFlight++;
+                try {
+                  const held = await other.quota.acquire(estimate, {
+                    signal,
+                    ...(shareEndsAt !== undefined ? { deadline: shareEndsAt } : {}),
+                  });
+                  const ahead = await racer(other, held, signal, at);
+                  ahead.whole.then(
+                    () => other.inFlight--,
+                    () => other.inFlight--,
+                  );
+                  return ahead;
+                } catch (e) {
+                  other.inFlight--;
                   hedge.error = e;
                   throw e;
-                });
+                }
               };
             },
             observer: (e) => scope?.hedge?.(e),
@@ -572,13 +631,15 @@ export function createRouter(options: RouterOptions): Router {
             error: err,
           };
         }
-        if (verdict === 'refused') refusals.refuse(d.id, err, clock.now());
+        if (verdict === 'refused') refusals.refuse(d, err, clock.now());
         const skipped = err.attempts.length === 0;
         if (skipped && err.failure.kind === 'circuit_open') report(d, 'open');
         record(d, err, skipped);
         const h = second as { readonly d: DeploymentRuntime; error?: unknown } | undefined;
         if (h !== undefined && isBreakwaterError(h.error))
           record(h.d, h.error, h.error.attempts.length === 0);
+      } finally {
+        d.inFlight--;
       }
     }
     return { served: false, cls: exhaustedClass(seen), reason: last?.reason ?? 'unavailable' };
@@ -619,8 +680,12 @@ export function createRouter(options: RouterOptions): Router {
       request,
       opts,
       { share: 'call', stopped: contentStopped },
-      async (r, ctx, _share, answered) => {
-        const res = await r.provider.chat(request, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx) });
+      async (r, ctx, _share, answered, onHeaders) => {
+        const res = await r.provider.chat(request, {
+          signal: ctx.signal,
+          timeoutMs: sdkTimeout(ctx),
+          onHeaders,
+        });
         answered();
         return res;
       },
@@ -646,9 +711,9 @@ export function createRouter(options: RouterOptions): Router {
       onOpen = resolve;
     });
     const mode: RouteMode<ChatResponse> = { share: 'first-chunk', committed: () => opened !== undefined };
-    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered, group) =>
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered, onHeaders, group) =>
       streamAttempt({
-        provider: r.provider,
+        provider: withHeaders(r.provider, onHeaders),
         request,
         ctx,
         clock,
@@ -688,6 +753,16 @@ export function createRouter(options: RouterOptions): Router {
   return { routes: deployments, chat, stream };
 }
 
+/** `p`, with every stream reporting its response headers to `onHeaders` (the deployment's quota). */
+function withHeaders(p: Provider, onHeaders: (headers: Headers) => void): Provider {
+  return {
+    name: p.name,
+    model: p.model,
+    chat: (request, options) => p.chat(request, { ...options, onHeaders }),
+    stream: (request, options) => p.stream(request, { ...options, onHeaders }),
+  };
+}
+
 /** One routed call's state across the groups it visits. */
 interface Call {
   readonly deadlineAt: number | undefined;
@@ -695,7 +770,9 @@ interface Call {
   readonly estimate: number;
   readonly failures: ProviderFailure[];
   /** Deployments already named in a `deployment.skipped` event. */
-  readonly reported: Set<string>;
+  readonly reported: Set<DeploymentRuntime>;
+  /** Deployments already tried or skipped in this call, in any group. */
+  readonly tried: Set<DeploymentRuntime>;
   readonly signal: AbortSignal | undefined;
   readonly scope: OperationScope | undefined;
 }

@@ -53,16 +53,16 @@ export function isBusy(f: Failure): boolean {
  * request is let through once the time is up: the key may have been fixed.
  */
 export class Refusals {
-  private readonly until = new Map<string, { readonly at: number; readonly error: BreakwaterError }>();
+  private readonly until = new Map<object, { readonly at: number; readonly error: BreakwaterError }>();
 
   constructor(private readonly ms: number) {}
 
-  refuse(route: string, error: BreakwaterError, now: number): void {
+  refuse(route: object, error: BreakwaterError, now: number): void {
     this.until.set(route, { at: now + this.ms, error });
   }
 
   /** The refusal that still stands for this route, if any. */
-  standing(route: string, now: number): BreakwaterError | undefined {
+  standing(route: object, now: number): BreakwaterError | undefined {
     const r = this.until.get(route);
     if (r === undefined) return undefined;
     if (r.at <= now) {

@@ -120,6 +120,8 @@ export type AttemptTarget =
       readonly type: 'chat';
       readonly provider: string;
       readonly model: string;
+      /** The router's deployment id, the key of its health and metrics; default `provider/model`. */
+      readonly dependency?: string;
       /** Response attributes (model, usage, finish reasons) from a successful attempt's value. */
       readonly describe?: (value: unknown) => ChatResult | undefined;
     }
@@ -438,7 +440,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       target.type === 'tool'
         ? target.tool
         : target.type === 'chat'
-          ? `${target.provider}/${target.model}`
+          ? (target.dependency ?? `${target.provider}/${target.model}`)
           : target.name;
     breakerStates.set(dependency, 'closed');
 
@@ -475,6 +477,8 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
               [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
               [GEN_AI_PROVIDER_NAME]: target.provider,
               [GEN_AI_REQUEST_MODEL]: target.model,
+              // Per deployment: two keys or regions of one model are two series.
+              [BW.dependency]: dependency,
             }
           : undefined;
       if (outcome.ok) {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createVirtualClock } from '../../src/policy/index.js';
 import {
   AllProvidersFailedError,
   createAnthropicProvider,
@@ -119,6 +120,20 @@ describe('groups and deployments', () => {
     });
     expect(router.routes.map((r) => r.id)).toEqual(['east', 'anthropic/claude-test']);
   });
+
+  it('tries a deployment once per call, even when the call reaches a second group that lists it', async () => {
+    east.respond(() => openaiReplies.error(500));
+    const shared = { provider: gpt(east, 'azure-east'), id: 'east' };
+    const router = createRouter({
+      groups: {
+        cheap: { deployments: [shared], fallbacks: { unavailable: 'smart' } },
+        smart: { deployments: [shared, sonnet()] },
+      },
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+    expect((await router.chat(hello)).provider).toBe('anthropic');
+    expect(east.count).toBe(1);
+  });
 });
 
 describe('retries in a group', () => {
@@ -227,5 +242,101 @@ describe('the v1 providers form', () => {
       ['openai/gpt-test', 'default'],
       ['anthropic/claude-test', 'default'],
     ]);
+  });
+});
+
+describe('the least-in-flight strategy', () => {
+  it('spreads concurrent calls over the deployments with the fewest in progress', async () => {
+    for (const f of [east, west]) f.respond(() => openaiReplies.text('ok', 50));
+    const router = createRouter({
+      groups: { smart: { strategy: 'least-in-flight', deployments: [gpt(east, 'east'), gpt(west, 'west')] } },
+      profile: quickProfile(),
+      // Ties go to the first: alone, every call would land on east.
+      random: () => 0,
+    });
+    const served = await Promise.all(Array.from({ length: 6 }, () => router.chat(hello)));
+    expect(served.map((r) => r.provider)).toEqual(['east', 'west', 'east', 'west', 'east', 'west']);
+    expect([east.count, west.count]).toEqual([3, 3]);
+  });
+});
+
+describe('the lowest-latency strategy', () => {
+  it('follows the decaying average of each deployment’s time to answer', async () => {
+    const clock = createVirtualClock(0);
+    const took: Record<string, number> = { east: 200, west: 20 };
+    /** The real provider, after `took[name]` ms on the router's clock. */
+    const timed = (f: Fake, name: string): Provider => {
+      const p = gpt(f, name);
+      return {
+        name: p.name,
+        model: p.model,
+        chat: async (req, opts) => {
+          await clock.advance(took[name]!);
+          return p.chat(req, opts);
+        },
+        stream: (req, opts) => p.stream(req, opts),
+      };
+    };
+    const router = createRouter({
+      groups: {
+        smart: { strategy: 'lowest-latency', deployments: [timed(east, 'east'), timed(west, 'west')] },
+      },
+      profile: quickProfile(),
+      clock,
+      random: () => 0,
+    });
+    const served: string[] = [];
+    const call = async () => served.push((await router.chat(hello)).provider);
+    // Neither measured: east (the tie goes first); then west, never measured, counts as fastest.
+    for (let i = 0; i < 4; i++) await call();
+    expect(served).toEqual(['east', 'west', 'west', 'west']);
+    // West slows to 500 ms: its average (20 → 164 → 265) passes east's 200 on the second slow answer.
+    took.west = 500;
+    served.length = 0;
+    for (let i = 0; i < 3; i++) await call();
+    expect(served).toEqual(['west', 'west', 'east']);
+  });
+});
+
+describe('streams through a group', () => {
+  it('fail over to another deployment before the first chunk, and name the deployment on the finish', async () => {
+    east.respond(() => openaiReplies.error(503));
+    west.respond(() => openaiReplies.streamText(['he', 'llo']));
+    const router = createRouter({
+      groups: {
+        smart: {
+          deployments: [
+            { id: 'east', provider: gpt(east, 'east') },
+            { id: 'west', provider: gpt(west, 'west') },
+          ],
+        },
+      },
+      profile: quickProfile(),
+    });
+    let text = '';
+    let finish: string | undefined;
+    for await (const chunk of router.stream(hello, { group: 'smart' })) {
+      if (chunk.type === 'text') text += chunk.text;
+      if (chunk.type === 'finish') finish = chunk.response.deployment;
+    }
+    expect(text).toBe('hello');
+    expect(finish).toBe('west');
+    expect([east.count, west.count]).toEqual([1, 1]);
+  });
+
+  it('move to the contentPolicy group on a content-policy error before the first chunk', async () => {
+    east.respond(() => openaiReplies.apiError(400, 'invalid_request_error', 'content_policy_violation'));
+    const router = createRouter({
+      groups: {
+        smart: { deployments: [gpt(east, 'east')], fallbacks: { contentPolicy: 'other' } },
+        other: { deployments: [sonnet()] },
+      },
+      profile: quickProfile(),
+    });
+    const chunks = [];
+    for await (const chunk of router.stream(hello)) chunks.push(chunk);
+    const last = chunks.at(-1);
+    expect(last?.type === 'finish' && last.response.deployment).toBe('anthropic/claude-test');
+    expect([east.count, claude.count]).toEqual([1, 1]);
   });
 });

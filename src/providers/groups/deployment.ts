@@ -1,9 +1,9 @@
 import type { Clock } from '../../policy/clock.js';
 import type { Policy } from '../../policy/pipeline.js';
 import type { BuiltinProfileName, Profile, ProfileInput } from '../../policy/profile.js';
+import { createQuota, type Quota } from '../quota/index.js';
 import type { Provider } from '../types.js';
 import { DecayingAverage } from './latency.js';
-import { createQuota, type Quota } from './quota-standin.js';
 import type { Deployment } from './types.js';
 
 /** A deployment as the router runs it: its policy, its quota and what the strategies read. */
@@ -73,7 +73,7 @@ export function createDeploymentRuntime(
     weight: spec.weight,
     contextWindow: spec.contextWindow,
     policy,
-    quota: createQuota({ ...spec.limits, clock }),
+    quota: createQuota({ ...spec.limits, clock, name: spec.id }),
     latency: new DecayingAverage(),
     inFlight: 0,
   };

@@ -12,13 +12,15 @@ export interface GroupFailure {
 }
 
 /**
- * Why a whole group failed a call: `context_window` when any of its
- * deployments said (or the pre-check found) the prompt does not fit, since a
- * larger window is the only cure; `unavailable` otherwise (down, cooling,
- * rate limited, refusing).
+ * Why a whole group failed a call: `context_window` when every deployment
+ * tried said (or the pre-check found) the prompt does not fit, since only a
+ * larger window cures that; `unavailable` otherwise — a deployment the prompt
+ * fits was down, cooling, rate limited or refusing, so any group may do.
  */
 export function exhaustedClass(failures: readonly GroupFailure[]): FallbackClass {
-  return failures.some((f) => f.tooSmall || isContextWindow(f.failure)) ? 'context_window' : 'unavailable';
+  return failures.length > 0 && failures.every((f) => f.tooSmall || isContextWindow(f.failure))
+    ? 'context_window'
+    : 'unavailable';
 }
 
 /** An answer the provider's content filter stopped, or a refusal. */

@@ -1,0 +1,141 @@
+/**
+ * Benchmark 3 (issue 16): one to four deployments of one model, each an API
+ * key of the rate-limited local LLM server (test/fakes/rate-limited-llm.ts)
+ * allowed `RATE` requests in any one-second window (a sliding window: a burst
+ * of `RATE`, then `RATE` per second), with OpenAI's real `x-ratelimit-*`
+ * headers on every answer and a 429 with `retry-after-ms` beyond the limit.
+ * `CALLS_PER` × N chat calls at concurrency `CONCURRENCY_PER` × N go through
+ * one router group per strategy, the deployments configured with no limits:
+ * what a quota knows, it reads from the headers.
+ *
+ * Throughput is counted after the bursts: (successes − N × RATE) / wall time,
+ * so that a perfect pacer scores N × RATE.
+ *
+ * Target: at least 0.95 × N × 20/s with the quota-aware strategy
+ * (`most-quota`), and no deployment pushed into 429s.
+ */
+import { pathToFileURL } from 'node:url';
+import OpenAI from 'openai';
+import type { StrategyName } from '../src/providers/index.js';
+import { startRateLimitedLlm } from '../test/fakes/rate-limited-llm.js';
+import { table } from './harness.js';
+import { bw } from './library.js';
+
+const RATE = 20;
+const CALLS_PER = 80;
+const CONCURRENCY_PER = 10;
+const STRATEGIES: readonly StrategyName[] = [
+  'ordered',
+  'weighted',
+  'least-in-flight',
+  'lowest-latency',
+  'most-quota',
+];
+
+export interface DeploymentsRow {
+  readonly strategy: StrategyName;
+  readonly deployments: number;
+  readonly wallS: number;
+  readonly throughput: number;
+  readonly limited: number;
+  readonly worst429: number;
+  readonly giveUps: number;
+}
+
+const messages = [{ role: 'user' as const, content: 'Say ok.' }];
+
+async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsRow> {
+  const server = await startRateLimitedLlm({ dialect: 'openai', requests: RATE, requestsWindowMs: 1_000 });
+  try {
+    const fetch = bw.createClassifyingFetch({ connectTimeoutMs: 10_000 });
+    const keys = Array.from({ length: n }, (_, i) => `sk-bench-${i + 1}`);
+    const router = bw.createRouter({
+      groups: {
+        bench: {
+          strategy,
+          deployments: keys.map((apiKey, i) => ({
+            id: `d${i + 1}`,
+            provider: bw.createOpenAIProvider(
+              new OpenAI({ apiKey, baseURL: server.baseURL, maxRetries: 0, fetch }),
+              { model: 'gpt-bench' },
+            ),
+          })),
+        },
+      },
+      profile: 'llm',
+    });
+    const calls = CALLS_PER * n;
+    let next = 0;
+    let giveUps = 0;
+    const t0 = performance.now();
+    const worker = async () => {
+      while (next < calls) {
+        next++;
+        try {
+          await router.chat({ messages, maxTokens: 16 });
+        } catch {
+          giveUps++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY_PER * n }, worker));
+    const wallS = (performance.now() - t0) / 1000;
+    const limited = keys.map((k) => server.stats(k).limited);
+    return {
+      strategy,
+      deployments: n,
+      wallS,
+      throughput: (calls - giveUps - n * RATE) / wallS,
+      limited: limited.reduce((a, b) => a + b, 0),
+      worst429: Math.max(...limited),
+      giveUps,
+    };
+  } finally {
+    await server.close();
+  }
+}
+
+/** Throughput by strategy and number of deployments, as a printable markdown table. */
+export async function deploymentsBench(): Promise<{ rows: DeploymentsRow[]; text: string }> {
+  const rows: DeploymentsRow[] = [];
+  for (let n = 1; n <= 4; n++) for (const s of STRATEGIES) rows.push(await scenario(s, n));
+  const text = table(
+    [
+      'deployments',
+      'strategy',
+      'wall s',
+      'throughput /s',
+      'of N × 20/s',
+      '429s (all)',
+      '429s (worst deployment)',
+      'give-ups',
+    ],
+    rows.map((r) => [
+      r.deployments,
+      r.strategy,
+      r.wallS,
+      r.throughput,
+      `${((r.throughput / (r.deployments * RATE)) * 100).toFixed(0)} %`,
+      r.limited,
+      r.worst429,
+      r.giveUps,
+    ]),
+  );
+  return {
+    rows,
+    text: `${CALLS_PER} × N chat calls at concurrency ${CONCURRENCY_PER} × N; each deployment (an API key) allowed ${RATE} requests in any one-second window; throughput counted after the bursts.\n\n${text}\n\n${verdict(rows)}`,
+  };
+}
+
+/** The target: most-quota at ≥ 0.95 × N × 20/s for every N, with no 429 and no give-up. */
+function verdict(rows: readonly DeploymentsRow[]): string {
+  const ours = rows.filter((r) => r.strategy === 'most-quota');
+  const met = ours.every(
+    (r) => r.throughput >= 0.95 * r.deployments * RATE && r.limited === 0 && r.giveUps === 0,
+  );
+  return `most-quota at ≥ 0.95 × N × ${RATE}/s for N = 1..4, no 429s, no give-ups: ${met ? 'yes' : 'NO'}`;
+}
+
+// `npm run build && npx tsx bench/deployments.ts` prints this table alone.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
+  console.log((await deploymentsBench()).text);
