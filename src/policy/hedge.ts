@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { LatencyTracker } from './latency-tracker.js';
+import { reportObserverFailure } from './observers.js';
 import { RetryBudget } from './retry-budget.js';
 
 /**
@@ -161,16 +162,20 @@ export interface HedgerDeps {
 export class HedgeLostError extends Error {
   constructor() {
     super('another request of the same hedged call answered first');
+    // The name fetch and the SDKs give an abort, so code that tells aborts apart sees one.
     this.name = 'AbortError';
   }
 }
 
 function emit(observers: readonly (HedgeObserver | undefined)[], event: HedgeEvent): void {
-  // An observer watches; one that throws must not change the outcome of the call.
+  // An observer watches; one that throws is reported once and never changes the outcome of the call.
   for (const o of observers) {
+    if (o === undefined) continue;
     try {
-      o?.(event);
-    } catch {}
+      o(event);
+    } catch (err) {
+      reportObserverFailure(o, 'hedge observer', err);
+    }
   }
 }
 

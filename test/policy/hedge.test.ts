@@ -155,6 +155,25 @@ describe('createHedger', () => {
     expect(log.aborted).toHaveLength(2);
   });
 
+  it('an observer that throws changes nothing', async () => {
+    const clock = createVirtualClock(0);
+    const log = { started: [] as number[], aborted: [] as unknown[] };
+    const hedger = createHedger(
+      { afterMs: 100 },
+      {
+        clock,
+        observer: () => {
+          throw new Error('observer bug');
+        },
+      },
+    );
+    const value = await clock.run(
+      hedger.run(task(clock, 1_000, 'primary', log), { alternative: () => task(clock, 50, 'hedge', log) }),
+    );
+    expect(value).toBe('hedge');
+    expect(log.aborted).toHaveLength(1);
+  });
+
   it('with a percentile, hedges after that percentile of recent latency once enough are known', async () => {
     const clock = createVirtualClock(0);
     const latencies = new LatencyTracker();
