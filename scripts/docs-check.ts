@@ -155,7 +155,15 @@ function compilerOptions(root: string): ts.CompilerOptions {
   const config = ts.readConfigFile(configPath, (path) => ts.sys.readFile(path));
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
   const entries: Record<string, string[]> = { breakwater: [join(root, 'src/index.ts')] };
-  for (const subpath of ['building-blocks', 'redis', 'mcp', 'ai-sdk', 'openai-agents', 'langchain']) {
+  for (const subpath of [
+    'building-blocks',
+    'redis',
+    'mcp',
+    'ai-sdk',
+    'openai-agents',
+    'langchain',
+    'testing',
+  ]) {
     entries[`breakwater/${subpath}`] = [join(root, `src/${subpath}.ts`)];
   }
   return { ...parsed.options, noEmit: true, declaration: false, sourceMap: false, paths: entries };

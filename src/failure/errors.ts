@@ -15,6 +15,7 @@ export type BreakwaterErrorCode =
   | 'retry_budget_exhausted'
   | 'outcome_unknown'
   | 'dependency_failed'
+  | 'fallback_failed'
   | 'invalid_input';
 
 /** How an operation ended, in the words of promise 4. */
@@ -101,6 +102,8 @@ function describe(code: BreakwaterErrorCode, o: BreakwaterErrorOptions): string 
       return `invalid input${on}: ${why}`;
     case 'dependency_failed':
       return `failed${on}${after}: ${why}`;
+    case 'fallback_failed':
+      return `the fallback failed${on}, after: ${why}`;
   }
 }
 
@@ -162,6 +165,62 @@ export class DependencyFailedError extends BreakwaterError {
   constructor(options: BreakwaterErrorOptions) {
     super('dependency_failed', options);
   }
+}
+
+/** Where a rejected result is kept: off the error's own properties, so that logging the error never prints it. */
+const REJECTED_RESULTS = new WeakMap<object, unknown>();
+
+/**
+ * The dependency answered, and a result predicate (`failOnResult`) said the
+ * answer is a failure: an image API's 200 without an image, a model's empty
+ * answer. `failure.kind` is the kind the predicate chose; `result` is the
+ * answer itself (not shown when the error is logged: it is content). For a
+ * non-idempotent call the call did happen, so its outcome is `unknown` and
+ * it is never repeated.
+ */
+export class ResultRejectedError extends DependencyFailedError {
+  constructor(options: BreakwaterErrorOptions & { readonly result: unknown }) {
+    super(options);
+    REJECTED_RESULTS.set(this, options.result);
+  }
+
+  /** The answer the predicate rejected. */
+  get result(): unknown {
+    return REJECTED_RESULTS.get(this);
+  }
+}
+
+/**
+ * A fallback threw. The caller sees this, never a fallback's bare error: it
+ * keeps the original failure (`failure`, `attempts`, and `outcome`, so a
+ * call that may have taken effect still says so), its `cause` is the
+ * original error, and `fallbackError` is what the fallback threw (whose
+ * message is not copied: it may quote content).
+ */
+export class FallbackFailedError extends BreakwaterError {
+  readonly fallbackError: unknown;
+
+  constructor(original: BreakwaterError, fallbackError: unknown) {
+    super('fallback_failed', {
+      failure: original.failure,
+      attempts: original.attempts,
+      ...(original.dependency !== undefined ? { dependency: original.dependency } : {}),
+      outcome: original.outcome,
+      message: `the fallback threw ${thrownName(fallbackError)}${original.dependency ? ` on ${original.dependency}` : ''}, after: ${original.message}`,
+    });
+    Object.defineProperty(this, 'cause', {
+      value: original,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+    this.fallbackError = fallbackError;
+  }
+}
+
+function thrownName(value: unknown): string {
+  if (value instanceof Error) return value.name || 'Error';
+  return value === null ? 'null' : typeof value;
 }
 
 export interface InputIssue {

@@ -23,6 +23,7 @@ export {
   CancelledError,
   CircuitOpenError,
   DependencyFailedError,
+  FallbackFailedError,
   GateRejectedError,
   type GateRejection,
   type InputIssue,
@@ -31,6 +32,7 @@ export {
   type Outcome,
   OutcomeUnknownError,
   RateLimitedError,
+  ResultRejectedError,
   RetryBudgetExhaustedError,
   TimeoutError,
 } from './errors.js';

@@ -19,10 +19,15 @@ export interface AttemptContext {
 }
 
 /** Per-operation state shared by its attempts and waits. */
-export interface Run {
+export interface Run<T = unknown> {
   readonly signal: AbortSignal | undefined;
   /** Set while an attempt is in flight: ends it at once when the caller aborts. */
   onCallerAbort: (() => void) | undefined;
+  /**
+   * The result predicate, applied inside the attempt so that a bad answer is
+   * a failed attempt everywhere: for health, the gate, telemetry's span.
+   */
+  readonly judge: ((value: T) => Failure | undefined) | undefined;
 }
 
 const TIMED_OUT = Symbol('timed-out');
@@ -47,7 +52,7 @@ export class Attempt<T> implements AttemptContext, TimerEntry {
     readonly attempt: number,
     readonly deadline: number | undefined,
     readonly idempotencyKey: string | undefined,
-    readonly run: Run,
+    readonly run: Run<T>,
     private readonly timers: TimerQueue,
     private readonly timeoutScope: 'attempt' | 'deadline',
   ) {}
@@ -62,7 +67,9 @@ export class Attempt<T> implements AttemptContext, TimerEntry {
   }
 
   readonly onValue = (value: T): void => {
-    this.finish({ ok: true, value });
+    const judge = this.run.judge;
+    const failure = judge === undefined || this.done ? undefined : judge(value);
+    this.finish(failure === undefined ? { ok: true, value } : { ok: false, failure });
   };
 
   readonly onError = (err: unknown): void => {

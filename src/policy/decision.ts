@@ -26,6 +26,10 @@ export function decideRetry(failure: Failure, effect: Effect, keyHonored: boolea
     default:
       break;
   }
+  // A rejected result: the call surely happened and answered. Only a safe effect repeats it, and not a
+  // definite refusal; never reconcile (the effect is not in doubt, only the answer is bad).
+  if (failure.code === 'result_rejected')
+    return safe && failure.kind !== 'client_error' && failure.kind !== 'auth' ? 'retry' : 'stop';
   if (failure.shouldRetry === false) return 'stop';
   switch (failure.delivery) {
     case 'not_sent':

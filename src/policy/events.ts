@@ -1,5 +1,7 @@
+import type { Outcome } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import type { BreakerTransition } from './breaker.js';
+import type { ChaosInjection } from './chaos.js';
 import type { Effect } from './decision.js';
 
 /** Everything a policy decides, as data, for telemetry and logs. No request content. */
@@ -27,7 +29,16 @@ export type PolicyEvent =
     }
   | { readonly type: 'budget_exhausted'; readonly dependency: string; readonly failure: Failure }
   | { readonly type: 'outcome_unknown'; readonly dependency: string; readonly failure: Failure }
-  | { readonly type: 'reconciled'; readonly dependency: string; readonly found: boolean };
+  | { readonly type: 'reconciled'; readonly dependency: string; readonly found: boolean }
+  | {
+      /** The fallback answered instead of the failure (it runs after this event). */
+      readonly type: 'fallback_used';
+      readonly dependency: string;
+      readonly failure: Failure;
+      /** The failed operation's outcome: `unknown` only when the fallback was allowed to answer one. */
+      readonly outcome: Outcome;
+    }
+  | ChaosInjection;
 
 export interface OperationInfo {
   readonly dependency: string;

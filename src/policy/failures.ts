@@ -9,6 +9,7 @@ import {
   TimeoutError,
 } from '../failure/errors.js';
 import type { AttemptRecord, Failure } from '../failure/failure.js';
+import { resultRejectedError } from './result-failure.js';
 
 /**
  * The failures the policy itself produces (it refused, waited too long, was
@@ -64,6 +65,8 @@ export interface ErrorContext {
 export function errorFor(failure: Failure, context: ErrorContext): BreakwaterError {
   const o = { failure, attempts: context.attempts, dependency: context.dependency };
   if (context.unknown) return new OutcomeUnknownError(o);
+  const rejected = resultRejectedError(failure, o);
+  if (rejected !== undefined) return rejected;
   switch (failure.kind) {
     case 'timeout':
       return new TimeoutError({ ...o, scope: failure.code === 'deadline' ? 'deadline' : 'attempt' });

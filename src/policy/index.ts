@@ -7,9 +7,19 @@ export {
   type BreakerTransition,
   CircuitBreaker,
 } from './breaker.js';
+export {
+  type ChaosFault,
+  type ChaosInjection,
+  type ChaosLatency,
+  type ChaosOptions,
+  type ChaosOutcome,
+  type ChaosStrategy,
+  chaosActive,
+} from './chaos.js';
 export { type Clock, type Random, systemClock, type TimerHandle } from './clock.js';
 export { decideRetry, type Effect, type RetryVerdict } from './decision.js';
 export type { AttemptInfo, AttemptOutcome, OperationInfo, PolicyEvent, PolicyObserver } from './events.js';
+export type { Fallback, FallbackContext, FallbackRun, FallbackValue } from './fallback.js';
 export { Gate, type GateEnterOptions, type GateOptions, type GateOutcome } from './gate.js';
 export {
   type Admission,
@@ -59,6 +69,7 @@ export {
   resolveProfile,
 } from './profile.js';
 export type { Reconcile } from './reconcile.js';
+export type { FailOnResult, ResultFailure, ResultFailureKind } from './result-failure.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export { sleep } from './sleep.js';
 export { createVirtualClock, type VirtualClock } from './virtual-clock.js';

@@ -27,7 +27,7 @@ export interface PolicyParts {
 }
 
 /** The options of one operation that the stages need, resolved once; also what its attempts share (one object: the happy path pays for each). */
-export interface Operation<T> extends Run {
+export interface Operation<T> extends Run<T> {
   readonly start: number;
   readonly deadlineAt: number | undefined;
   readonly effect: Effect;

@@ -9,10 +9,12 @@ import {
   startAttempt,
   tryOnce,
 } from './attempt.js';
+import { type ChaosOptions, type ChaosStage, createChaosStage } from './chaos.js';
 import { type Clock, type Random, systemClock } from './clock.js';
 import type { Effect } from './decision.js';
 import type { AttemptOutcome, PolicyEvent, PolicyObserver } from './events.js';
 import { cancelledWhile, deadlineBeforeAttempt, errorFor, RESULT_REJECTED } from './failures.js';
+import { type Fallback, fallbackIssues, withFallback } from './fallback.js';
 import { Gate } from './gate.js';
 import type { Health, HealthPermit, HealthSource } from './health.js';
 import { LocalHealth } from './local-health.js';
@@ -26,6 +28,7 @@ import {
   resolveProfile,
 } from './profile.js';
 import type { Reconcile } from './reconcile.js';
+import { type FailOnResult, judgeResult } from './result-failure.js';
 import { afterFailure, giveUp, RETRY } from './retry-decision.js';
 import { TimerQueue } from './timer-queue.js';
 
@@ -59,6 +62,18 @@ export interface RunOptions<T> {
   readonly retryIf?: ((failure: Failure, error: unknown) => boolean) | undefined;
   /** A result that should be tried again (tenacity's `retry_if_result`); only for safe effects. */
   readonly retryOnResult?: ((value: T) => boolean) | undefined;
+  /**
+   * Says an answer is a failure (Polly's `ShouldHandle` on results): `true`,
+   * or `{ kind, message }` to choose the kind it counts as (default
+   * `unknown`). It is then a failed attempt: counted by the breaker as that
+   * kind, retried only when the effect is safe (idempotent, or a key the
+   * dependency honors), and otherwise ended with `ResultRejectedError`
+   * carrying the answer (outcome `unknown` for a non-idempotent call: it
+   * happened).
+   */
+  readonly failOnResult?: FailOnResult<T> | undefined;
+  /** Answers the failures it covers with a value or a function's answer, after retries and the breaker. */
+  readonly fallback?: Fallback<T> | undefined;
   readonly onRetry?: ((info: RetryInfo) => void) | undefined;
 }
 
@@ -74,6 +89,12 @@ export interface PolicyOptions {
    * store). Without it, all three are process-local.
    */
   readonly shared?: HealthSource | undefined;
+  /**
+   * Latency, fault and outcome injection for staging. Inert unless
+   * `chaos.enabled` AND `BREAKWATER_CHAOS=1`, and refused where
+   * `NODE_ENV=production` (docs/policies.md, "Chaos").
+   */
+  readonly chaos?: ChaosOptions | undefined;
 }
 
 export interface Policy {
@@ -143,16 +164,27 @@ export function createPolicy(
     countKinds: b === false ? undefined : new Set(b.countKinds),
     waitWhenOpen: b !== false && b.waitWhenOpen === true,
   };
+  const chaos: ChaosStage | undefined = createChaosStage(options.chaos, {
+    dependency,
+    clock,
+    random: parts.random,
+    emit,
+  });
   const run = <T>(
     fn: (ctx: AttemptContext) => Promise<T> | T,
     opts: RunOptions<T> = NO_OPTIONS,
-  ): Promise<T> =>
-    observers.hasOperation
+  ): Promise<T> => {
+    const call = chaos === undefined ? fn : chaos(fn);
+    const fallback = opts.fallback;
+    if (fallback !== undefined) return runWithFallback(parts, call, opts, fallback);
+    // No fallback (the usual case): no closure beyond what the observers need.
+    return observers.hasOperation
       ? observers.operation(
           { dependency, profile: profile.name, effect: opts.effect ?? profile.effect },
-          () => execute(parts, fn, opts),
+          () => execute(parts, call, opts),
         )
-      : execute(parts, fn, opts);
+      : execute(parts, call, opts);
+  };
   return {
     profile,
     dependency,
@@ -162,6 +194,25 @@ export function createPolicy(
     observe: (observer) => observers.add(observer),
     run,
   };
+}
+
+/** An operation with a fallback, checked before anything runs; the fallback inside the operation's observers, so its event is the operation's. */
+function runWithFallback<T>(
+  parts: PolicyParts,
+  fn: (ctx: AttemptContext) => Promise<T> | T,
+  opts: RunOptions<T>,
+  fallback: Fallback<T>,
+): Promise<T> {
+  const issues = fallbackIssues(fallback);
+  if (issues.length > 0)
+    return Promise.reject(
+      new TypeError(`invalid run options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`),
+    );
+  const body = () => withFallback(parts, execute(parts, fn, opts), fallback, opts.signal);
+  const { observers, profile, dependency } = parts;
+  return observers.hasOperation
+    ? observers.operation({ dependency, profile: profile.name, effect: opts.effect ?? profile.effect }, body)
+    : body();
 }
 
 /** The deadline of one operation: the profile's total, or the caller's, whichever is sooner. */
@@ -175,18 +226,29 @@ function deadlineOf(profile: Profile, deadlineMs: number | undefined, start: num
   return total === null ? undefined : start + total;
 }
 
+/** The result predicate bound to the call's effect, or undefined (the happy path's usual case). */
+function judgeOf<T>(opts: RunOptions<T>, effect: Effect) {
+  const predicate = opts.failOnResult;
+  if (predicate === undefined) return undefined;
+  if (typeof predicate !== 'function')
+    throw new TypeError(`failOnResult: expected a function, got ${typeof predicate}`);
+  return (value: T) => judgeResult(predicate, value, effect);
+}
+
 function begin<T>(parts: PolicyParts, opts: RunOptions<T>, start: number): Operation<T> {
   const signal = opts.signal;
+  const effect = opts.effect ?? parts.profile.effect;
   const op: Operation<T> = {
     signal,
     onCallerAbort: undefined,
     start,
     deadlineAt: deadlineOf(parts.profile, opts.deadlineMs, start),
-    effect: opts.effect ?? parts.profile.effect,
+    effect,
     keyHonored: opts.keyHonored === true && opts.idempotencyKey !== undefined,
     idempotencyKey: opts.idempotencyKey,
     reconcile: opts.reconcile,
     retryIf: opts.retryIf,
+    judge: judgeOf(opts, effect),
     history: undefined,
     waitedMs: 0,
   };

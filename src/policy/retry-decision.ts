@@ -34,7 +34,7 @@ export async function afterFailure<T>(
   hooks: RetryHooks<T>,
 ): Promise<typeof RETRY | Found<T>> {
   const history = op.history!;
-  let verdict = failure.code === 'result_rejected' ? 'retry' : decideRetry(failure, op.effect, op.keyHonored);
+  let verdict = decideRetry(failure, op.effect, op.keyHonored);
   if (verdict === 'reconcile') {
     const found = await reconcile(parts, op, failure);
     if (found !== NOT_FOUND) return found;

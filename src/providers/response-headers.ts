@@ -44,8 +44,12 @@ function asHeaders(value: unknown): Headers | undefined {
   return h;
 }
 
-/** The hook only observes: a bug in it must not fail or alter the call. */
-function report(onHeaders: HeadersHook, value: unknown): void {
+/**
+ * Hands `value` (a `Headers`, or a plain record as the AI SDK gives) to the
+ * hook as `Headers`. The hook only observes: a bug in it must not fail or
+ * alter the call.
+ */
+export function reportHeaders(onHeaders: HeadersHook, value: unknown): void {
   const headers = asHeaders(value);
   if (headers === undefined) return;
   try {
@@ -64,11 +68,11 @@ export async function callWithHeaders<T>(
   try {
     if (!hasWithResponse(call)) return await call;
     const { data, response } = await call.withResponse();
-    report(onHeaders, response.headers);
+    reportHeaders(onHeaders, response.headers);
     return data;
   } catch (err) {
     if (typeof err === 'object' && err !== null && 'headers' in err)
-      report(onHeaders, (err as { headers: unknown }).headers);
+      reportHeaders(onHeaders, (err as { headers: unknown }).headers);
     throw err;
   }
 }

@@ -80,6 +80,9 @@ export const BW = {
   ledgerAction: 'breakwater.ledger.action',
   hedgeDelayMs: 'breakwater.hedge.delay_ms',
   hedgeElapsedMs: 'breakwater.hedge.elapsed_ms',
+  fallbackOutcome: 'breakwater.fallback.outcome',
+  chaosStrategy: 'breakwater.chaos.strategy',
+  chaosDelayMs: 'breakwater.chaos.delay_ms',
 } as const;
 
 export const EVENT = {
@@ -94,6 +97,8 @@ export const EVENT = {
   fallback: 'breakwater.fallback',
   hedge: 'breakwater.hedge',
   hedgeWon: 'breakwater.hedge.won',
+  fallbackUsed: 'breakwater.fallback_used',
+  chaos: 'breakwater.chaos',
   /** A deployment passed over with no request sent (`breakwater.skip_reason` says why). */
   deploymentSkipped: 'breakwater.deployment.skipped',
 } as const;
@@ -106,4 +111,6 @@ export const METRIC = {
   fallbacks: 'breakwater.fallbacks',
   rejections: 'breakwater.rejections',
   gateWait: 'breakwater.gate.wait.duration',
+  fallbacksUsed: 'breakwater.fallbacks_used',
+  chaosInjections: 'breakwater.chaos.injections',
 } as const;

@@ -260,6 +260,14 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     description:
       'Calls refused without reaching the dependency: open breaker, full queue, queue timeout, cooldown.',
   });
+  const fallbacksUsed = meter.createCounter(METRIC.fallbacksUsed, {
+    unit: '{call}',
+    description: "Calls answered by a policy's fallback instead of their failure.",
+  });
+  const chaosInjections = meter.createCounter(METRIC.chaosInjections, {
+    unit: '{injection}',
+    description: 'Latency, faults and outcomes injected by chaos strategies (staging only).',
+  });
   const gateWait = meter.createHistogram(METRIC.gateWait, {
     unit: 's',
     description: 'Time an attempt waited in its gate (cooldown, concurrency, rate) before it ran.',
@@ -432,6 +440,24 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       case 'reconciled':
         span?.addEvent(EVENT.reconciled, { [BW.dependency]: e.dependency, [BW.reconciledFound]: e.found });
         return;
+      case 'fallback_used':
+        span?.addEvent(EVENT.fallbackUsed, {
+          [BW.dependency]: e.dependency,
+          [BW.fallbackOutcome]: e.outcome,
+          ...failureAttributes(e.failure),
+        });
+        fallbacksUsed.add(1, { [BW.dependency]: e.dependency, [BW.failureKind]: e.failure.kind });
+        return;
+      case 'chaos_injected': {
+        const a: Attributes = { [BW.dependency]: e.dependency, [BW.chaosStrategy]: e.strategy };
+        if (e.failure !== undefined) Object.assign(a, failureAttributes(e.failure));
+        if (e.delayMs !== undefined) a[BW.chaosDelayMs] = Math.round(e.delayMs);
+        // On the attempt's span (the stage runs inside the attempt): which attempt was tampered with, and how.
+        span?.setAttribute(BW.chaosStrategy, e.strategy);
+        span?.addEvent(EVENT.chaos, a);
+        chaosInjections.add(1, { [BW.dependency]: e.dependency, [BW.chaosStrategy]: e.strategy });
+        return;
+      }
     }
   }
 

@@ -4,14 +4,16 @@
  * `ping`s), `error` events after HTTP 200, 529 overloaded, and Anthropic's
  * rate-limit headers.
  */
+import { type FakeModel, type FakeModelOptions, startFakeModel } from './model-server.js';
 import {
-  FakeHttpServer,
   type FakeReply,
+  type FaultReplies,
   type RecordedRequest,
   type RetryAfterStyle,
   retryAfterHeaders,
   type SseEvent,
 } from './scripted-server.js';
+import { pieces, type Turn, wantsStream } from './turns.js';
 
 export interface FakeToolUse {
   readonly id: string;
@@ -162,16 +164,70 @@ export const anthropicReplies = {
   },
 };
 
-function isStream(r: RecordedRequest): boolean {
-  return (r.body as { stream?: unknown } | undefined)?.stream === true;
+/** The rate-limit headers Anthropic sends with every answer, with room to spare. */
+function rateLimitHeaders(): Record<string, string> {
+  const soon = new Date(Date.now() + 60_000).toISOString();
+  return {
+    'anthropic-ratelimit-requests-limit': '50',
+    'anthropic-ratelimit-requests-remaining': '49',
+    'anthropic-ratelimit-requests-reset': soon,
+    'anthropic-ratelimit-tokens-limit': '40000',
+    'anthropic-ratelimit-tokens-remaining': '39000',
+    'anthropic-ratelimit-tokens-reset': soon,
+  };
 }
 
-/** Answers `ok` (or a stream of it) unless scripted otherwise. */
-export async function createFakeAnthropic(): Promise<FakeHttpServer & { readonly baseURL: string }> {
-  const server = await FakeHttpServer.start((r) => {
-    if (r.method !== 'POST' || r.path !== '/v1/messages')
-      return anthropicReplies.error(404, 'not_found_error');
-    return isStream(r) ? anthropicReplies.streamText(['o', 'k']) : anthropicReplies.text('ok');
-  });
-  return Object.assign(server, { baseURL: server.url });
+const anthropicFaults: FaultReplies = {
+  route: 'POST /v1/messages',
+  error: (status) =>
+    status === 529
+      ? anthropicReplies.overloaded()
+      : anthropicReplies.error(status, status >= 500 ? 'api_error' : 'invalid_request_error'),
+  rateLimited: (style, ms) => anthropicReplies.rateLimited(style, ms),
+  resetHeaders: 'anthropic-ratelimit-reset',
+  // message_start, ping, content_block_start and the first delta.
+  streamHead: 4,
+};
+
+/** A scripted turn in Anthropic's format, streamed if the request asked for a stream. */
+export function anthropicTurn(turn: Turn, request: RecordedRequest): FakeReply {
+  const stream = wantsStream(request);
+  let reply: FakeReply;
+  if ('toolCalls' in turn) {
+    const calls = turn.toolCalls.map((c, i) => ({
+      id: c.id ?? `toolu_${request.index + 1}_${i + 1}`,
+      name: c.name,
+      input: c.arguments,
+    }));
+    reply = stream
+      ? anthropicReplies.streamToolUse(calls, turn.text)
+      : anthropicReplies.toolUse(calls, turn.text);
+  } else reply = stream ? anthropicReplies.streamText(pieces(turn.text)) : anthropicReplies.text(turn.text);
+  // The model that answers is the one asked for, as the real APIs say.
+  const model = (request.body as { model?: unknown } | undefined)?.model;
+  if (reply.kind === 'json' && typeof model === 'string')
+    reply = { ...reply, body: { ...(reply.body as Record<string, unknown>), model } };
+  return reply.kind === 'json' || reply.kind === 'sse'
+    ? { ...reply, headers: { ...rateLimitHeaders(), ...reply.headers } }
+    : reply;
+}
+
+/**
+ * A fake Anthropic messages server on 127.0.0.1 at a free port: give
+ * `baseURL` to the `@anthropic-ai/sdk` client. It answers the scripted turns,
+ * then echoes the last user message; `inject` gives its route a fault schedule.
+ */
+export function createFakeAnthropic(options: FakeModelOptions = {}): Promise<FakeModel> {
+  return startFakeModel(
+    {
+      faults: anthropicFaults,
+      baseURL: (url) => url,
+      turn: anthropicTurn,
+      notFound: (r) =>
+        r.method !== 'POST' || r.path !== '/v1/messages'
+          ? anthropicReplies.error(404, 'not_found_error')
+          : undefined,
+    },
+    options,
+  );
 }

@@ -3,14 +3,17 @@
  * `chat.completion` objects, SSE `chat.completion.chunk` streams ending in
  * `[DONE]`, and OpenAI's error bodies and rate-limit headers.
  */
+
+import { type FakeModel, type FakeModelOptions, startFakeModel } from './model-server.js';
 import {
-  FakeHttpServer,
   type FakeReply,
+  type FaultReplies,
   type RecordedRequest,
   type RetryAfterStyle,
   retryAfterHeaders,
   type SseEvent,
 } from './scripted-server.js';
+import { pieces, type Turn, wantsStream } from './turns.js';
 
 export interface FakeToolCall {
   /** Left out, as some OpenAI-compatible servers do. */
@@ -162,15 +165,56 @@ export const openaiReplies = {
   },
 };
 
-function isStream(r: RecordedRequest): boolean {
-  return (r.body as { stream?: unknown } | undefined)?.stream === true;
+/** The rate-limit headers OpenAI sends with every answer, with room to spare. */
+const RATE_LIMIT_HEADERS: Readonly<Record<string, string>> = {
+  'x-ratelimit-limit-requests': '500',
+  'x-ratelimit-remaining-requests': '499',
+  'x-ratelimit-reset-requests': '120ms',
+  'x-ratelimit-limit-tokens': '30000',
+  'x-ratelimit-remaining-tokens': '29000',
+  'x-ratelimit-reset-tokens': '2s',
+};
+
+const openaiFaults: FaultReplies = {
+  route: 'POST /v1/chat/completions',
+  error: (status) => openaiReplies.error(status),
+  rateLimited: (style, ms) => openaiReplies.rateLimited(style, ms),
+  resetHeaders: 'x-ratelimit-reset',
+  // The role chunk and the first piece of content.
+  streamHead: 2,
+};
+
+/** A scripted turn in OpenAI's format, streamed if the request asked for a stream. */
+export function openaiTurn(turn: Turn, request: RecordedRequest): FakeReply {
+  const stream = wantsStream(request);
+  let reply: FakeReply;
+  if ('toolCalls' in turn) {
+    const calls = turn.toolCalls.map((c, i) => ({ ...c, id: c.id ?? `call_${request.index + 1}_${i + 1}` }));
+    reply = stream ? openaiReplies.streamToolCalls(calls) : openaiReplies.toolCalls(calls, turn.text ?? null);
+  } else reply = stream ? openaiReplies.streamText(pieces(turn.text)) : openaiReplies.text(turn.text);
+  // The model that answers is the one asked for, as the real APIs say.
+  const model = (request.body as { model?: unknown } | undefined)?.model;
+  if (reply.kind === 'json' && typeof model === 'string')
+    reply = { ...reply, body: { ...(reply.body as Record<string, unknown>), model } };
+  return reply.kind === 'json' || reply.kind === 'sse'
+    ? { ...reply, headers: { ...RATE_LIMIT_HEADERS, ...reply.headers } }
+    : reply;
 }
 
-/** Answers `ok` (or a stream of it) unless scripted otherwise. */
-export async function createFakeOpenAI(): Promise<FakeHttpServer & { readonly baseURL: string }> {
-  const server = await FakeHttpServer.start((r) => {
-    if (r.method !== 'POST' || r.path !== '/v1/chat/completions') return openaiReplies.error(404);
-    return isStream(r) ? openaiReplies.streamText(['o', 'k']) : openaiReplies.text('ok');
-  });
-  return Object.assign(server, { baseURL: `${server.url}/v1` });
+/**
+ * A fake OpenAI chat-completions server on 127.0.0.1 at a free port: give
+ * `baseURL` to the `openai` client. It answers the scripted turns, then echoes
+ * the last user message; `inject` gives its route a fault schedule.
+ */
+export function createFakeOpenAI(options: FakeModelOptions = {}): Promise<FakeModel> {
+  return startFakeModel(
+    {
+      faults: openaiFaults,
+      baseURL: (url) => `${url}/v1`,
+      turn: openaiTurn,
+      notFound: (r) =>
+        r.method !== 'POST' || r.path !== '/v1/chat/completions' ? openaiReplies.error(404) : undefined,
+    },
+    options,
+  );
 }

@@ -145,7 +145,10 @@ export function toolErrorPayload(err: unknown, tool: string | undefined, outcome
   let message = err.message;
   if (outcome === 'unknown') {
     message = advise(
-      err.code === 'outcome_unknown' ? message : `${message}, after the request may have reached it`,
+      // A rejected answer surely reached the dependency: "may have reached it" would understate it.
+      err.code === 'outcome_unknown' || f.code === 'result_rejected'
+        ? message
+        : `${message}, after the request may have reached it`,
       UNKNOWN_ADVICE,
     );
   } else if (err instanceof UnknownToolError) message = advise(message, 'Call one of the known tools.');

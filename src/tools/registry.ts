@@ -7,9 +7,11 @@ import { LedgerUnavailableError, OperationInFlightError } from '../idempotency/e
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { contentKey, isValidKey, keyFromCallId, randomKey } from '../idempotency/keys.js';
 import { type ClaimCheck, createLedger, type Ledger, type LedgerResult } from '../idempotency/ledger.js';
+import { type ChaosOptions, chaosIssues } from '../policy/chaos.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
+import { type Fallback, fallbackIssues } from '../policy/fallback.js';
 import {
   createHedger,
   type HedgeObserver,
@@ -26,6 +28,7 @@ import {
   type ProfileInput,
   resolveProfile,
 } from '../policy/profile.js';
+import type { FailOnResult } from '../policy/result-failure.js';
 import { isSharedHealthSource } from '../policy/shared.js';
 import { createMemoryStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
@@ -176,6 +179,22 @@ export interface ToolSpec<S extends ToolInputSchema, O> {
    * reach the dependency.
    */
   readonly hedge?: HedgeOptions;
+  /**
+   * Says an answer of `execute` is a failure (an image API's 200 without an
+   * image): `true`, or `{ kind, message }`. Retried like an error only when
+   * the tool is idempotent or its key is honored; a non-idempotent tool's
+   * bad answer is never repeated: the model is told the call failed and may
+   * have taken effect (`ResultRejectedError`, outcome `unknown`).
+   */
+  readonly failOnResult?: FailOnResult<O>;
+  /**
+   * The answer when the call fails with one of `kinds`, after retries and the
+   * breaker (checked against `output` like any answer). Never for a call that
+   * may have taken effect unless `unknownOutcome: 'fallback'`.
+   */
+  readonly fallback?: Fallback<O>;
+  /** Chaos strategies for this tool, instead of the registry's (docs/policies.md, "Chaos"). */
+  readonly chaos?: ChaosOptions;
   execute(input: ToolInputOf<S>, ctx: ToolContext): Promise<O> | O;
 }
 
@@ -242,6 +261,11 @@ export interface RegistryOptions {
    * default 5 000 ms.
    */
   readonly ledgerLeaseGraceMs?: number;
+  /**
+   * Chaos strategies for every tool without its own (`ToolSpec.chaos`): inert
+   * unless `enabled` AND `BREAKWATER_CHAOS=1`, and refused in production.
+   */
+  readonly chaos?: ChaosOptions;
   /** Largest JSON argument string accepted from a model; default 1 MiB. */
   readonly maxArgumentBytes?: number;
   /**
@@ -293,6 +317,8 @@ interface Entry {
   readonly hedger: Hedger | undefined;
   readonly schema: JsonSchemaObject;
   readonly strict: boolean;
+  readonly failOnResult: FailOnResult<unknown> | undefined;
+  readonly fallback: Fallback<unknown> | undefined;
   readonly execute: (input: unknown, ctx: ToolContext) => unknown;
 }
 
@@ -386,6 +412,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     ...(options.ledgerPollMs !== undefined ? { pollMs: options.ledgerPollMs } : {}),
   });
   const maxArgumentBytes = options.maxArgumentBytes ?? 1024 * 1024;
+  if (options.chaos !== undefined) {
+    const issues = chaosIssues(options.chaos);
+    if (issues.length > 0)
+      throw new RangeError(
+        `invalid chaos options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      );
+  }
   const callRules: CallRules = { requireScope: options.requireScope === true, ledgerTtlMs, leaseGraceMs };
   const tools = new Map<string, Entry>();
   const handles = new Map<string, RegisteredTool>();
@@ -425,6 +458,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         });
       issues.push(...hedgeOptionIssues(def.hedge, 'hedge'));
     }
+    if (def.failOnResult !== undefined && typeof def.failOnResult !== 'function')
+      issues.push({ path: 'failOnResult', message: 'must be a function' });
+    if (def.fallback !== undefined) issues.push(...fallbackIssues(def.fallback, 'fallback'));
+    if (def.chaos !== undefined) issues.push(...chaosIssues(def.chaos, 'chaos'));
 
     const idem = def.idempotency ?? {};
     if (idem.honored !== undefined && typeof idem.honored !== 'boolean')
@@ -532,10 +569,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         observer,
         // A store that shares health (Redis) shares each tool's breaker, cooldown and budget too.
         ...(isSharedHealthSource(store) ? { shared: store } : {}),
+        chaos: def.chaos ?? options.chaos,
       }),
       hedger: def.hedge === undefined ? undefined : createHedger(def.hedge, { clock }),
       schema,
       strict: def.strict === true,
+      failOnResult: def.failOnResult as FailOnResult<unknown> | undefined,
+      fallback: def.fallback,
       execute: def.execute as (input: unknown, ctx: ToolContext) => unknown,
     };
   }
@@ -686,6 +726,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
             idempotencyKey: key,
             keyHonored: entry.honored,
             reconcile: lookUp,
+            failOnResult: entry.failOnResult,
+            fallback: entry.fallback,
           },
         );
       } catch (err) {
@@ -695,6 +737,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           throw new CancelledInFlightError(err);
         throw err;
       }
+      // A fallback told to cover cancels must not answer for a call another process has taken over.
+      if (claimLost) throw new OperationInFlightError(entry.name, 'taken_over');
       return validateOutput(entry, value);
     };
     if (!keyed) return { value: await run(), source: 'executed' };

@@ -22,6 +22,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
+import { createStepClock, type StepClock, TRACK_HEADER } from 'breakwater/testing';
 import fc from 'fast-check';
 import { Agent } from 'undici';
 import { z } from 'zod';
@@ -32,7 +33,6 @@ import type { ProfileInput } from '../../src/policy/profile.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { type H2Server, h2Server, selfSigned } from '../fakes/h2.js';
 import { FAULTS, type Fault } from '../fakes/services.js';
-import { createStepClock, type StepClock, TRACK_HEADER } from '../fakes/step-clock.js';
 import { closedPort, type RawServer, rawServer } from '../fakes/tcp.js';
 import { profileArb } from './arbitraries.js';
 import { seeded, watchUnhandledRejections } from './config.js';

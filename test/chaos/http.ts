@@ -21,6 +21,23 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import {
+  anthropicReplies,
+  createFakeImageApi,
+  createFakePaymentApi,
+  createFakeSearchApi,
+  createStepClock,
+  type FakeHttpServer,
+  type FakeReply,
+  type FakeService,
+  type ImageApi,
+  openaiReplies,
+  type PaymentApi,
+  type RecordedRequest,
+  type StepClock,
+  TRACK_HEADER,
+  type Tracker,
+} from 'breakwater/testing';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { z } from 'zod';
@@ -34,20 +51,9 @@ import { createRouter, type Router } from '../../src/providers/router.js';
 import type { ChatChunk, ChatRequest } from '../../src/providers/types.js';
 import { createTelemetry, type Telemetry } from '../../src/telemetry/telemetry.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import type { FakeHttpServer, FakeReply, RecordedRequest } from '../fakes/llm-http.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
-import {
-  FAULTS,
-  type FakeServer,
-  type Fault,
-  type ImageApi,
-  type PaymentApi,
-  startImageApi,
-  startPaymentApi,
-  startSearchApi,
-} from '../fakes/services.js';
-import { createStepClock, type StepClock, TRACK_HEADER, type Tracker } from '../fakes/step-clock.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
+import { FAULTS, type Fault } from '../fakes/services.js';
 import { profileArb } from './arbitraries.js';
 import { seeded, watchUnhandledRejections } from './config.js';
 import { Referee, type Told, toldByError } from './referee.js';
@@ -386,7 +392,7 @@ export interface Servers {
   readonly tracker: ChaosTracker;
   readonly payments: PaymentApi;
   readonly images: ImageApi;
-  readonly search: FakeServer;
+  readonly search: FakeService;
   readonly openai: FakeHttpServer & { readonly baseURL: string };
   readonly anthropic: FakeHttpServer & { readonly baseURL: string };
   /** Faults each tool operation's requests meet, by operation id. */
@@ -406,9 +412,9 @@ export async function startServers(): Promise<Servers> {
     return typeof op === 'string' ? (toolFaults.get(op)?.shift() ?? 'none') : undefined;
   };
   const [payments, images, search, openai, anthropic] = await Promise.all([
-    startPaymentApi(tracker, { pick }),
-    startImageApi(tracker, { pick }),
-    startSearchApi(tracker, { pick }),
+    createFakePaymentApi({ tracker, pick }),
+    createFakeImageApi({ tracker, pick }),
+    createFakeSearchApi({ tracker, pick }),
     startFakeOpenAI(),
     startFakeAnthropic(),
   ]);

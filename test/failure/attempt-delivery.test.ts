@@ -3,13 +3,14 @@
  * the attempt's requests are counted, so a refusal after a billed request
  * is not taken for the whole attempt.
  */
+
+import { createStepClock, createTracker, drive } from 'breakwater/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proveDelivery } from '../../src/failure/attempt-delivery.js';
 import { createClassifyingFetch } from '../../src/failure/classifying-fetch.js';
 import { isBreakwaterError } from '../../src/failure/errors.js';
 import { createPolicy } from '../../src/policy/pipeline.js';
 import { caught } from '../fakes/caught.js';
-import { createStepClock, createTracker, drive } from '../fakes/step-clock.js';
 import { closedPort, type HttpServer, httpServer } from '../fakes/tcp.js';
 
 const tracker = createTracker();

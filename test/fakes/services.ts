@@ -2,20 +2,23 @@
  * Moved to `breakwater/testing` (src/testing/services.ts); kept so existing
  * imports compile, with the old positional signatures and names.
  */
-import {
-  createFakeImageApi,
-  createFakePaymentApi,
-  createFakeSearchApi,
-  type FakeService,
-  type FakeServiceOptions,
-  type ImageApi,
-  type PaymentApi,
-  type ServiceFault,
-} from '../../src/testing/services.js';
+import { createFakeImageApi, type ImageApi } from '../../src/testing/image-api.js';
+import { createFakePaymentApi, type PaymentApi } from '../../src/testing/payment-api.js';
+import { createFakeSearchApi } from '../../src/testing/search-api.js';
+import type { FakeService, FakeServiceOptions } from '../../src/testing/service-server.js';
 import type { Tracker } from '../../src/testing/step-clock.js';
 
-export type { Charge, Image, ImageApi, PaymentApi } from '../../src/testing/services.js';
-export type Fault = ServiceFault;
+export type { Image, ImageApi } from '../../src/testing/image-api.js';
+export type { Charge, PaymentApi } from '../../src/testing/payment-api.js';
+/** The faults the suite was written against (the kit has more). */
+export type Fault =
+  | 'none'
+  | 'reset_before_read'
+  | 'reset_after_processing'
+  | 'error_500_after_processing'
+  | 'slow_after_processing'
+  | 'slow_before_processing'
+  | 'rate_limited';
 export type FakeServer = FakeService;
 export type ServiceOptions = Omit<FakeServiceOptions, 'tracker'>;
 

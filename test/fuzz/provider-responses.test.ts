@@ -7,6 +7,13 @@
  * while no request is in flight, so "past its deadline" is exact.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import {
+  createStepClock,
+  type FakeHttpServer,
+  type FakeReply,
+  type StepClock,
+  TRACK_HEADER,
+} from 'breakwater/testing';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,9 +27,7 @@ import { hostileRetryAfterValues } from '../chaos/arbitraries.js';
 import { DEADLINE_TOLERANCE_MS, params, runsFor } from '../chaos/config.js';
 import { type ChaosTracker, createChaosTracker, drive, trackedFetch } from '../chaos/http.js';
 import { startFakeAnthropic } from '../fakes/anthropic-server.js';
-import type { FakeHttpServer, FakeReply } from '../fakes/llm-http.js';
 import { startFakeOpenAI } from '../fakes/openai-server.js';
-import { createStepClock, type StepClock, TRACK_HEADER } from '../fakes/step-clock.js';
 
 type Fake = FakeHttpServer & { readonly baseURL: string };
 type Format = 'openai' | 'anthropic';

@@ -8,6 +8,7 @@
  */
 
 import Anthropic from '@anthropic-ai/sdk';
+import { createStepClock, openaiReplies } from 'breakwater/testing';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClassifyingFetch } from '../../src/failure/classifying-fetch.js';
@@ -19,8 +20,7 @@ import {
 } from '../../src/providers/index.js';
 import { type ChaosTracker, createChaosTracker, drive, trackedFetch } from '../chaos/http.js';
 import { startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
-import { createStepClock } from '../fakes/step-clock.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { hello } from '../providers/helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { anthropicReplies, openaiReplies } from 'breakwater/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Failure, isBreakwaterError } from '../../src/failure/index.js';
 import type { PolicyEvent } from '../../src/policy/index.js';
@@ -9,8 +10,8 @@ import {
   createOpenAIProvider,
   createRouter,
 } from '../../src/providers/index.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, hello, openaiClient, quickProfile } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

@@ -1,3 +1,4 @@
+import { anthropicReplies, openaiReplies } from 'breakwater/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../src/policy/index.js';
 import {
@@ -7,8 +8,8 @@ import {
   createRouter,
   type Provider,
 } from '../../src/providers/index.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, hello, openaiClient, quickProfile } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

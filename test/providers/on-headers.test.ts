@@ -3,6 +3,8 @@
  * HTTP to the local fakes: the response headers of chat and stream calls, on
  * success and on HTTP errors, reach the hook, and from there a quota.
  */
+
+import { anthropicReplies, type FakeReply, openaiReplies } from 'breakwater/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBreakwaterError } from '../../src/failure/index.js';
 import {
@@ -12,9 +14,8 @@ import {
   type Provider,
 } from '../../src/providers/index.js';
 import { readRateLimitHeaders } from '../../src/providers/quota/index.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import type { FakeReply } from '../fakes/llm-http.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, hello, openaiClient } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

@@ -1,3 +1,4 @@
+import { anthropicReplies, openaiReplies, type RetryAfterStyle } from 'breakwater/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBreakwaterError } from '../../src/failure/index.js';
 import {
@@ -6,9 +7,8 @@ import {
   createRouter,
   type Provider,
 } from '../../src/providers/index.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import type { RetryAfterStyle } from '../fakes/llm-http.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, hello, openaiClient, quickProfile } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

@@ -4,6 +4,8 @@
  * blocks, and its results (failures included, with `is_error`) come back as
  * neutral messages that either provider accepts.
  */
+
+import { anthropicReplies, openaiReplies } from 'breakwater/testing';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -15,8 +17,8 @@ import {
   toolUseBlocks,
 } from '../../src/providers/index.js';
 import { createRegistry } from '../../src/tools/index.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, openaiClient, quickProfile } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

@@ -1,3 +1,4 @@
+import { anthropicReplies, openaiReplies } from 'breakwater/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, isBreakwaterError } from '../../src/failure/index.js';
 import {
@@ -8,8 +9,8 @@ import {
   type Router,
   StreamInterruptedError,
 } from '../../src/providers/index.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, hello, openaiClient, quickProfile } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

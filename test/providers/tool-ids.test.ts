@@ -1,3 +1,4 @@
+import { anthropicReplies, openaiReplies } from 'breakwater/testing';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -9,9 +10,9 @@ import {
   type Router,
 } from '../../src/providers/index.js';
 import { anthropicToolId } from '../../src/providers/tool-ids.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
 import { caught } from '../fakes/caught.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, openaiClient, quickProfile } from './helpers.js';
 
 type OpenAIFake = Awaited<ReturnType<typeof startFakeOpenAI>>;

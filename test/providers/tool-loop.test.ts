@@ -1,3 +1,4 @@
+import { anthropicReplies, openaiReplies } from 'breakwater/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type ChatMessage,
@@ -8,8 +9,8 @@ import {
   type ToolDefinition,
   type ToolDefinitionSource,
 } from '../../src/providers/index.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { anthropicClient, openaiClient, quickProfile } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;

@@ -11,6 +11,7 @@
  *   npm run soak -- --ops 200000 --http 2000   (a shorter run)
  */
 import { parseArgs } from 'node:util';
+import { createFakePaymentApi, createFakeSearchApi } from 'breakwater/testing';
 import { z } from 'zod';
 import { createPolicy } from '../../src/policy/pipeline.js';
 import { providerError } from '../../src/providers/failures.js';
@@ -21,7 +22,7 @@ import { ToolError } from '../../src/tools/errors.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { seeded } from '../chaos/config.js';
 import { httpError, networkError } from '../chaos/in-process.js';
-import { type Fault, startPaymentApi, startSearchApi } from '../fakes/services.js';
+import type { Fault } from '../fakes/services.js';
 
 const { values } = parseArgs({
   options: {
@@ -265,8 +266,8 @@ async function startHttp(): Promise<{
     return typeof op === 'string' ? faults.get(op) : undefined;
   };
   const [payments, search] = await Promise.all([
-    startPaymentApi(undefined, { pick: pickFault }),
-    startSearchApi(undefined, { pick: pickFault }),
+    createFakePaymentApi({ pick: pickFault }),
+    createFakeSearchApi({ pick: pickFault }),
   ]);
   // A small ledger, so that it reaches its bound during the warm-up and growth after it is not the ledger filling.
   const http = createRegistry({ store: createMemoryStore({ maxEntries: 1_000 }) });

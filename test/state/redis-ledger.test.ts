@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFakePaymentApi, type PaymentApi } from 'breakwater/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -15,13 +16,12 @@ import { LedgerUnavailableError } from '../../src/idempotency/errors.js';
 import { createRedisStore } from '../../src/state/redis.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
 import { connect, type OwnRedis, ownRedis, redisOrSkip, testPrefix } from '../fakes/redis.js';
-import { type PaymentApi, startPaymentApi } from '../fakes/services.js';
 
 const available = await redisOrSkip();
 
 let payments: PaymentApi;
 beforeAll(async () => {
-  payments = await startPaymentApi();
+  payments = await createFakePaymentApi();
 });
 afterAll(async () => {
   await payments.close();

@@ -1,11 +1,12 @@
 import { trace } from '@opentelemetry/api';
+import { openaiReplies } from 'breakwater/testing';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAnthropicProvider, createOpenAIProvider, createRouter } from '../../src/providers/index.js';
 import { createTelemetry } from '../../src/telemetry/telemetry.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { everyRecordedString, installOtel } from '../fakes/otel.js';
 import { anthropicClient, openaiClient, quickProfile } from '../providers/helpers.js';
 

@@ -1,4 +1,5 @@
 import { SpanStatusCode } from '@opentelemetry/api';
+import { anthropicReplies, openaiReplies } from 'breakwater/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../src/policy/index.js';
@@ -12,8 +13,8 @@ import {
 } from '../../src/providers/index.js';
 import { createRedisStore } from '../../src/state/redis.js';
 import { createTelemetry } from '../../src/telemetry/telemetry.js';
-import { anthropicReplies, startFakeAnthropic } from '../fakes/anthropic-server.js';
-import { openaiReplies, startFakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeAnthropic } from '../fakes/anthropic-server.js';
+import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { installOtel } from '../fakes/otel.js';
 import { connect, redisOrSkip, testPrefix } from '../fakes/redis.js';
 import { anthropicClient, hello, openaiClient, quickProfile } from '../providers/helpers.js';

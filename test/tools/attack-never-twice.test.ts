@@ -1,3 +1,4 @@
+import { createFakeImageApi, type ImageApi } from 'breakwater/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -10,13 +11,12 @@ import {
 } from '../../src/index.js';
 import { createRedisStore } from '../../src/redis.js';
 import { connect, redisOrSkip, testPrefix } from '../fakes/redis.js';
-import { type ImageApi, startImageApi } from '../fakes/services.js';
 
 const redisUp = await redisOrSkip();
 
 let images: ImageApi;
 beforeAll(async () => {
-  images = await startImageApi();
+  images = await createFakeImageApi();
 });
 afterAll(async () => {
   await images.close();

@@ -5,6 +5,7 @@
  * retried. Real HTTP/2 (node:http2 over TLS), through the registry's ctx.fetch.
  */
 import http2 from 'node:http2';
+import { createStepClock, createTracker, drive } from 'breakwater/testing';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -14,7 +15,6 @@ import type { ProfileInput } from '../../src/policy/profile.js';
 import { createRegistry } from '../../src/tools/registry.js';
 import { caught } from '../fakes/caught.js';
 import { type H2Server, h2Server, selfSigned } from '../fakes/h2.js';
-import { createStepClock, createTracker, drive } from '../fakes/step-clock.js';
 import { closedPort } from '../fakes/tcp.js';
 
 const tracker = createTracker();

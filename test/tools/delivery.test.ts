@@ -5,6 +5,8 @@
  * does not watch is no proof for a non-idempotent tool, and a request fetch
  * refuses to make at all is `not_sent`, leaving its key free.
  */
+
+import { createStepClock, createTracker, drive } from 'breakwater/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
@@ -14,7 +16,6 @@ import { ToolError } from '../../src/tools/errors.js';
 import type { ToolErrorPayload } from '../../src/tools/formats.js';
 import { createRegistry, type ToolContext } from '../../src/tools/registry.js';
 import { caught } from '../fakes/caught.js';
-import { createStepClock, createTracker, drive } from '../fakes/step-clock.js';
 import { closedPort, type HttpServer, httpServer } from '../fakes/tcp.js';
 
 const tracker = createTracker();

@@ -3,34 +3,37 @@
  * and whenever, one logical call bills at most one charge or image; with a
  * key the dependency honors, retries get it done exactly once.
  */
+
+import {
+  createFakeImageApi,
+  createFakePaymentApi,
+  createFakeSearchApi,
+  createStepClock,
+  createTracker,
+  drive,
+  type FakeService,
+  type ImageApi,
+  type PaymentApi,
+  type StepClock,
+} from 'breakwater/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
-import {
-  FAULTS,
-  type FakeServer,
-  type Fault,
-  type ImageApi,
-  type PaymentApi,
-  startImageApi,
-  startPaymentApi,
-  startSearchApi,
-} from '../fakes/services.js';
-import { createStepClock, createTracker, drive, type StepClock } from '../fakes/step-clock.js';
+import { FAULTS, type Fault } from '../fakes/services.js';
 
 const tracker = createTracker();
 let payments: PaymentApi;
 let images: ImageApi;
-let search: FakeServer;
+let search: FakeService;
 
 beforeAll(async () => {
   [payments, images, search] = await Promise.all([
-    startPaymentApi(tracker),
-    startImageApi(tracker),
-    startSearchApi(tracker),
+    createFakePaymentApi({ tracker }),
+    createFakeImageApi({ tracker }),
+    createFakeSearchApi({ tracker }),
   ]);
 });
 afterAll(async () => {

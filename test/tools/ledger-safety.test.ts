@@ -7,6 +7,7 @@
  */
 import { generateText, stepCountIs } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
+import { createFakeImageApi, createFakePaymentApi, type ImageApi, type PaymentApi } from 'breakwater/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAiSdkTools } from '../../src/ai-sdk.js';
@@ -18,12 +19,11 @@ import { createMemoryStore } from '../../src/state/memory.js';
 import type { StateStore } from '../../src/state/store.js';
 import { ToolDefinitionError } from '../../src/tools/errors.js';
 import { createRegistry, type Registry } from '../../src/tools/registry.js';
-import { type ImageApi, type PaymentApi, startImageApi, startPaymentApi } from '../fakes/services.js';
 
 let images: ImageApi;
 let payments: PaymentApi;
 beforeAll(async () => {
-  [images, payments] = await Promise.all([startImageApi(), startPaymentApi()]);
+  [images, payments] = await Promise.all([createFakeImageApi(), createFakePaymentApi()]);
 });
 afterAll(async () => {
   await Promise.all([images.close(), payments.close()]);

@@ -1,3 +1,10 @@
+import {
+  createFakePaymentApi,
+  createStepClock,
+  createTracker,
+  drive,
+  type PaymentApi,
+} from 'breakwater/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isBreakwaterError } from '../../src/failure/errors.js';
@@ -7,8 +14,6 @@ import { createVirtualClock } from '../../src/policy/virtual-clock.js';
 import { createMemoryStore } from '../../src/state/memory.js';
 import type { StateStore } from '../../src/state/store.js';
 import { createRegistry } from '../../src/tools/registry.js';
-import { type PaymentApi, startPaymentApi } from '../fakes/services.js';
-import { createStepClock, createTracker, drive } from '../fakes/step-clock.js';
 
 /** A booking tool whose execution waits for the test's word, counting executions. */
 function bookingRegistry(options: { clock?: Clock; store?: StateStore } = {}) {
@@ -147,7 +152,7 @@ describe('the dependency as a second line of defence, when two processes do not 
   const tracker = createTracker();
   let api: PaymentApi;
   beforeAll(async () => {
-    api = await startPaymentApi(tracker);
+    api = await createFakePaymentApi({ tracker });
   });
   afterAll(() => api.close());
 
