@@ -7,6 +7,7 @@ import { overheadBench } from './overhead.js';
 import { rateLimitBench } from './rate-limit.js';
 import { redisBench } from './redis.js';
 import { telemetryBench } from './telemetry-cost.js';
+import { tokensPerMinuteBench } from './tokens-per-minute.js';
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(
@@ -23,6 +24,10 @@ const shared = await redisBench();
 console.log(shared ? shared.text : 'Redis is not answering at 127.0.0.1:6379: skipped.');
 console.log('\n## A rate-limited provider (200 chat calls, concurrency 20)\n');
 console.log((await rateLimitBench()).text);
+console.log(
+  '\n## Tokens per minute: a provider limiting by requests and tokens (300 calls, concurrency 20)\n',
+);
+console.log((await tokensPerMinuteBench()).text);
 console.log('\n## Outage: a dependency down for 3 s under 50 callers\n');
 console.log((await outageBench()).text);
 console.log('\n## Failover latency: primary down, breaker open\n');

@@ -24,6 +24,16 @@ export async function replaceClaim(
   return false;
 }
 
+/** When a write was sent, on both of the process's clocks: see `fresh` in `holdLease`. */
+export interface SentAt {
+  readonly mono: number;
+  readonly wall: number | undefined;
+}
+
+export function sentNow(clock: Clock): SentAt {
+  return { mono: clock.now(), wall: clock.wallNow?.() };
+}
+
 export interface LeaseOptions {
   readonly store: StateStore;
   readonly clock: Clock;
@@ -31,7 +41,7 @@ export interface LeaseOptions {
   /** The claim as written. */
   readonly first: string;
   /** When the write of `first` was sent, on `clock`: the claim holds for a lease from then. */
-  readonly sentAt: number;
+  readonly sentAt: SentAt;
   readonly leaseMs: number;
   /** The claim's text renewed from now (same owner, a later `until`, on the store's clock). */
   readonly renewed: () => Promise<string>;
@@ -65,6 +75,20 @@ export function holdLease(o: LeaseOptions): Lease {
   let confirmedAt = o.sentAt;
   let timer: unknown;
   let renewing: Promise<void> = Promise.resolve();
+  /**
+   * Whether a lease has not passed since the last confirming write, by both
+   * clocks: the monotonic one stops while the host is suspended, so after a
+   * laptop's sleep it alone would call a claim fresh that the store (whose
+   * clock went on) has long let lapse, and another process taken over. A wall
+   * clock that stepped (either way) only costs a renewal.
+   */
+  const fresh = () => {
+    if (o.clock.now() - confirmedAt.mono >= o.leaseMs) return false;
+    const wall = o.clock.wallNow?.();
+    if (wall === undefined || confirmedAt.wall === undefined) return true;
+    const elapsed = wall - confirmedAt.wall;
+    return elapsed >= 0 && elapsed < o.leaseMs;
+  };
   const every = Math.max(1, o.leaseMs / 3);
   const schedule = () => {
     timer = o.clock.setTimeout(() => {
@@ -74,7 +98,7 @@ export function holdLease(o: LeaseOptions): Lease {
   };
   const renew = async () => {
     try {
-      const sentAt = o.clock.now();
+      const sentAt = sentNow(o.clock);
       const next = await o.renewed();
       try {
         if (await replaceClaim(o.store, o.key, claims, next, o.ttlMs, o.write())) {
@@ -99,12 +123,12 @@ export function holdLease(o: LeaseOptions): Lease {
     async confirm() {
       await renewing;
       if (lost) return false;
-      if (o.clock.now() - confirmedAt < o.leaseMs) return true;
+      if (fresh()) return true;
       if (timer !== undefined) o.clock.clearTimeout(timer);
       timer = undefined;
       renewing = renew();
       await renewing;
-      return !lost && o.clock.now() - confirmedAt < o.leaseMs;
+      return !lost && fresh();
     },
     async stop() {
       stopped = true;

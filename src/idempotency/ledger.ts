@@ -12,7 +12,7 @@ import {
   PreviousOutcomeUnknownError,
   ReplayUnavailableError,
 } from './errors.js';
-import { holdLease, replaceClaim } from './lease.js';
+import { holdLease, replaceClaim, type SentAt, sentNow } from './lease.js';
 
 export interface LedgerOptions {
   readonly store: StateStore;
@@ -78,7 +78,7 @@ export interface LedgerResult<T> {
 
 /**
  * Whether this call still holds its key, asked by the operation before each
- * attempt after its first (the ledger asks before the first): false means
+ * attempt, the first too (it may wait for admission after the ledger's own check): false means
  * the claim lapsed and another call took the key over, so nothing more may
  * be sent. Answered at once while the lease is fresh.
  */
@@ -282,7 +282,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     key: string,
     owner: string,
     claim: string,
-    sentAt: number,
+    sentAt: SentAt,
     fn: (stillOurs: ClaimCheck) => Promise<T>,
   ): Promise<T> {
     const lease = holdLease({
@@ -340,7 +340,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     for (;;) {
       if (o.signal?.aborted) throw cancelled(o.signal.reason, o.dependency);
       const owner = randomUUID();
-      const sentAt = clock.now();
+      const sentAt = sentNow(clock);
       const claim = await storeCall(o, () => claimText(o, owner));
       const got = await claimWrite(
         o,
@@ -364,7 +364,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o.reconcile);
         if (verdict.run) {
           const takenBy = randomUUID();
-          const takenAt = clock.now();
+          const takenAt = sentNow(clock);
           const taken = await storeCall(o, () => claimText(o, takenBy));
           const ok = await claimWrite(
             o,

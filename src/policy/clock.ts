@@ -20,6 +20,13 @@ export interface Clock {
    * each other, never with `Date.now()` or another process's.)
    */
   now(): number;
+  /**
+   * The wall clock, read only to notice time this process did not see pass:
+   * the monotonic clock stops while the host is suspended (a laptop asleep, a
+   * paused VM), the wall clock does not. Optional: without it, such time goes
+   * unnoticed.
+   */
+  wallNow?(): number;
   setTimeout(callback: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
   /** Lets a pending timer hold the process open again (optional: virtual clocks ignore it). */
@@ -39,6 +46,7 @@ const origin = performance.timeOrigin;
 
 export const systemClock: Clock = {
   now: () => origin + performance.now(),
+  wallNow: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout(handle) {
     clearTimeout(handle as ReturnType<typeof setTimeout>);

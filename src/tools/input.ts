@@ -6,6 +6,8 @@ import type { StandardIssue, StandardOutput, StandardSchema } from './standard-s
 const SEGMENT_MAX = 64;
 const MESSAGE_MAX = 200;
 const ISSUES_MAX = 20;
+/** A path is echoed to the model on every bad call: bounded in length however many levels a schema reports. */
+const PATH_MAX = 1024;
 
 /** Names from the model are echoed back to it; bounded, so a 1 MB key cannot become a 1 MB error. */
 function clip(text: string, max: number): string {
@@ -13,9 +15,14 @@ function clip(text: string, max: number): string {
 }
 
 export function pathOf(path: readonly PropertyKey[]): string {
-  return path
-    .map((p) => clip(typeof p === 'symbol' ? (p.description ?? 'symbol') : String(p), SEGMENT_MAX))
-    .join('.');
+  // No real path is deeper than the arguments may be: a schema reporting 10^5 levels is cut, not joined whole.
+  const shown = path.length > MAX_ARGUMENT_DEPTH + 1 ? path.slice(0, MAX_ARGUMENT_DEPTH + 1) : path;
+  return clip(
+    shown
+      .map((p) => clip(typeof p === 'symbol' ? (p.description ?? 'symbol') : String(p), SEGMENT_MAX))
+      .join('.'),
+    PATH_MAX,
+  );
 }
 
 /** Zod's issues, one per offending field, worded for a model that has to fix its call. */
@@ -146,6 +153,8 @@ function inspect(value: unknown, maxBytes: number): InputIssue[] {
 export interface ParseOptions {
   /** Longest JSON text accepted, in bytes: a string before parsing, an object by its size as JSON text. */
   readonly maxArgumentBytes: number;
+  /** Handed the arguments as sent (parsed, within the limits) before any schema sees or transforms them. */
+  readonly onRead?: ((sent: object) => void) | undefined;
 }
 
 /**
@@ -173,7 +182,14 @@ export async function parseStandardArguments<S extends StandardSchema>(
   tool: string,
   schema: S,
   args: unknown,
-  options: ParseOptions & { readonly known?: ReadonlySet<string> | undefined },
+  options: ParseOptions & {
+    readonly known?: ReadonlySet<string> | undefined;
+    /**
+     * Bounds the wait for the schema's answer (the call's deadline, the caller's
+     * cancel): an async check that never settles must not hold the call forever.
+     */
+    readonly within?: ((answer: Promise<unknown>) => Promise<unknown>) | undefined;
+  },
 ): Promise<StandardOutput<S>> {
   const value = readArguments(tool, args, options);
   const unknown: InputIssue[] = [];
@@ -185,14 +201,43 @@ export async function parseStandardArguments<S extends StandardSchema>(
     }
   }
   if (unknown.length > 0) throw fail(tool, unknown);
-  // Awaited either way: a plain answer costs one microtask, a thenable from another realm is still followed.
-  const result = await schema['~standard'].validate(value);
-  if (result.issues) throw fail(tool, standardIssuesOf(result.issues, value));
-  return result.value as StandardOutput<S>;
+  // A schema that throws, or answers outside the contract, has run nothing: the model must hear "failed"
+  // (a raw error reads as "may have taken effect"), and the thrown text, which may quote the value, is not shown.
+  let answer: Promise<unknown>;
+  try {
+    // Awaited either way: a plain answer costs one microtask, a thenable from another realm is still followed.
+    answer = Promise.resolve(schema['~standard'].validate(value)).catch(() => BROKEN);
+  } catch {
+    throw fail(tool, [SCHEMA_FAILED]);
+  }
+  const result = await (options.within ? options.within(answer) : answer);
+  if (result === BROKEN || result === null || typeof result !== 'object') throw fail(tool, [SCHEMA_FAILED]);
+  const issues: unknown = (result as { issues?: unknown }).issues;
+  if (issues === undefined) return (result as { value?: unknown }).value as StandardOutput<S>;
+  let told: InputIssue[];
+  try {
+    told = Array.isArray(issues) ? standardIssuesOf(issues, value) : [SCHEMA_FAILED];
+  } catch {
+    told = [SCHEMA_FAILED];
+  }
+  throw fail(
+    tool,
+    told.length > 0 ? told : [{ path: '', message: 'invalid arguments (the schema gave no reason)' }],
+  );
 }
 
-function keyOf(segment: PropertyKey | { readonly key: PropertyKey }): PropertyKey {
-  return typeof segment === 'object' && segment !== null ? segment.key : segment;
+const BROKEN = Symbol('schema threw');
+
+const SCHEMA_FAILED: InputIssue = {
+  path: '',
+  message:
+    'the input schema failed while checking the arguments (it threw, or answered outside the Standard Schema contract)',
+};
+
+function keyOf(segment: unknown): PropertyKey {
+  const key: unknown =
+    typeof segment === 'object' && segment !== null ? (segment as { key?: unknown }).key : segment;
+  return typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol' ? key : String(key);
 }
 
 /** The argument at `path`, or `missing` when its last key is absent. */
@@ -219,10 +264,12 @@ function argumentAt(
  */
 function withoutValue(text: string, at: unknown): string {
   let shown: string[] = [];
-  // Quoted as both libraries quote it; bare only when too long to be mistaken for the message's own words.
-  if (typeof at === 'string' && at !== '')
-    shown = at.length >= 8 ? [JSON.stringify(at), at] : [JSON.stringify(at)];
-  else if ((typeof at === 'number' && Number.isFinite(at)) || typeof at === 'bigint') {
+  // Quoted as each library quotes it (valibot inside plain quotes, unescaped: `"a"b"`; arktype as JSON), quoted
+  // forms first; bare only when too long to be mistaken for the message's own words.
+  if (typeof at === 'string' && at !== '') {
+    shown = [`"${at}"`, JSON.stringify(at)];
+    if (at.length >= 8) shown.push(at);
+  } else if ((typeof at === 'number' && Number.isFinite(at)) || typeof at === 'bigint') {
     const digits = String(at);
     if (digits.length >= 4) shown = [digits];
   }
@@ -238,9 +285,11 @@ function withoutValue(text: string, at: unknown): string {
  */
 export function standardIssuesOf(issues: ReadonlyArray<StandardIssue>, value: unknown): InputIssue[] {
   const out: InputIssue[] = [];
-  for (const issue of issues) {
+  for (const given of issues) {
     if (out.length >= ISSUES_MAX) break;
-    const keys = (issue.path ?? []).map(keyOf);
+    // Read as the contract says, whatever the schema answered: a malformed issue is "invalid value" at the root.
+    const issue: Partial<StandardIssue> = typeof given === 'object' && given !== null ? given : {};
+    const keys = Array.isArray(issue.path) ? issue.path.map(keyOf) : [];
     const path = pathOf(keys);
     const { missing, at } = argumentAt(value, keys);
     if (keys.length > 0 && missing) {
@@ -296,6 +345,7 @@ function readArguments(tool: string, args: unknown, options: ParseOptions): obje
     throw fail(tool, [{ path: '', message: 'arguments could not be read (a getter or proxy threw)' }]);
   }
   if (refused.length > 0) throw fail(tool, refused);
+  options.onRead?.(value);
   return value;
 }
 

@@ -62,6 +62,7 @@ import {
   type StandardOutput,
   type StandardSchema,
 } from './standard-schema.js';
+import { validationBounded } from './validation-bounded.js';
 
 /** Who asked for a call: handed to a custom key function. */
 export interface ToolCallInfo {
@@ -622,23 +623,40 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     onHedge?: HedgeObserver,
   ): Promise<LedgerResult<unknown>> {
     checkCallOptions(entry.name, o, callRules);
-    // Zod answers at once and is not awaited; a Standard Schema may answer with a promise.
-    const input =
-      entry.input.kind === 'zod'
-        ? parseArguments(entry.name, entry.input.schema, args, { maxArgumentBytes })
-        : await parseStandardArguments(entry.name, entry.input.schema, args, {
-            maxArgumentBytes,
-            known: entry.input.known,
-          });
-    const { key, keyed } = keyFor(entry, input, o);
     const profile = entry.policy.profile;
-    const connectMs = profile.timeout.connectMs ?? undefined;
-    const sendKey = entry.effect === 'non-idempotent' ? key : undefined;
     let budget = profile.timeout.totalMs ?? undefined;
     if (o.deadlineMs !== undefined)
       budget = budget === undefined ? o.deadlineMs : Math.min(budget, o.deadlineMs);
+    // From before validating: an async schema's checks come out of the call's time too.
     const deadlineAt = budget === undefined ? undefined : clock.now() + budget;
-    // Set while the ledger holds this call's key: asked before every attempt after the first.
+    // Zod answers at once and is not awaited; a Standard Schema may answer with a promise, awaited no longer
+    // than the call may last (a check that never settles must not hold it forever).
+    // A key that names the delivery (the model's call id, the caller's own key) is checked against what was
+    // sent, not the schema's output: a schema may stamp each validation (a default of `Date.now()`, a random
+    // id), and the same call delivered again must replay, not be refused as key reuse. Taken before the
+    // schema runs, which may change the object it is given.
+    const namesDelivery =
+      o.idempotencyKey !== undefined ||
+      (entry.key === 'call-id' && o.callId !== undefined && o.callId !== '');
+    let sentFingerprint: string | undefined;
+    const onRead = namesDelivery
+      ? (sent: object) => {
+          sentFingerprint = fingerprint(sent);
+        }
+      : undefined;
+    const input =
+      entry.input.kind === 'zod'
+        ? parseArguments(entry.name, entry.input.schema, args, { maxArgumentBytes, onRead })
+        : await parseStandardArguments(entry.name, entry.input.schema, args, {
+            maxArgumentBytes,
+            onRead,
+            known: entry.input.known,
+            within: (answer) => validationBounded(clock, deadlineAt, o.signal, entry.name, answer),
+          });
+    const { key, keyed } = keyFor(entry, input, o);
+    const connectMs = profile.timeout.connectMs ?? undefined;
+    const sendKey = entry.effect === 'non-idempotent' ? key : undefined;
+    // Set while the ledger holds this call's key: asked before every attempt.
     let stillOurs: ClaimCheck | undefined;
     let claimLost = false;
 
@@ -665,9 +683,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           return fetch;
         },
       };
-      if (stillOurs === undefined || ctx.attempt === 1) return entry.execute(input, toolCtx);
+      if (stillOurs === undefined) return entry.execute(input, toolCtx);
       // A process paused in the backoff (a long GC, a laptop asleep) may wake past its lease, after
       // another process took the call over and ran it: this attempt would be a second execution.
+      // The first attempt too: it may have waited for admission (the gate's queue, an open breaker)
+      // since the ledger confirmed the claim. Answered at once while the lease is fresh.
       return stillOurs().then((held) => {
         if (held) return entry.execute(input, toolCtx);
         claimLost = true;
@@ -747,7 +767,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     const recorded = ledger.run(
       {
         key: `${entry.name}:${key}`,
-        fingerprint: fingerprint(input),
+        fingerprint: sentFingerprint ?? fingerprint(input),
         signal: o.signal,
         deadlineAt,
         // A claim outlives the deadline by the grace; without a deadline it is renewed while the call runs.

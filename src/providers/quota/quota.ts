@@ -1,6 +1,6 @@
 import { RateLimitedError } from '../../failure/errors.js';
 import type { Failure } from '../../failure/failure.js';
-import type { Clock, TimerHandle } from '../../policy/clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../../policy/clock.js';
 import type { RateLimitReading } from './headers.js';
 import {
   admit,
@@ -11,6 +11,7 @@ import {
   observe,
   type QuotaEntry,
   settle,
+  unadmit,
 } from './state.js';
 
 /** One admitted request; hand it back to `settle` when the request ends, however it ends. */
@@ -33,7 +34,8 @@ export interface QuotaAcquireOptions {
 export interface Quota {
   /**
    * Waits (on the injected clock, abortable) until `tokens` fit, in order of
-   * arrival; rejects at once with a `not_sent` `RateLimitedError` when they
+   * arrival (a later, smaller request goes first only into room the first
+   * one could not use); rejects at once with a `not_sent` `RateLimitedError` when they
    * cannot fit before `deadline`, or ever (more than the whole limit).
    */
   acquire(tokens: number, opts?: QuotaAcquireOptions): Promise<QuotaReservation>;
@@ -57,7 +59,8 @@ export interface QuotaOptions {
   readonly rpm?: number | undefined;
   /** Tokens per window (a minute), counted by estimate (`estimateTokens`) until the real usage is known. */
   readonly tpm?: number | undefined;
-  readonly clock: Clock;
+  /** Default: the system's monotonic clock. */
+  readonly clock?: Clock | undefined;
   /** The window `rpm` and `tpm` count over. Default 60 000 ms; shorter only to compress time in tests and benchmarks. */
   readonly windowMs?: number | undefined;
   /** Named in errors (the deployment's id). Default `quota`. */
@@ -109,15 +112,15 @@ function tooLarge(dependency: string, f: Extract<Fit, { kind: 'never' }>, tokens
 
 /**
  * A quota for one deployment. Requests wait in order of arrival (a large one
- * is not overtaken for ever by small ones); each admitted request holds its
+ * is not held back by small ones: they may use only room it leaves over); each admitted request holds its
  * estimate until `settle`, so twenty concurrent callers see twenty
  * reservations, not the same `remaining` twenty times.
  */
-export function createQuota(options: QuotaOptions): Quota {
+export function createQuota(options: QuotaOptions = {}): Quota {
   const rpm = positive(options.rpm, 'rpm');
   const tpm = positive(options.tpm, 'tpm');
   const windowMs = positive(options.windowMs, 'windowMs') ?? 60_000;
-  const clock = options.clock;
+  const clock = options.clock ?? systemClock;
   const dependency = options.name ?? 'quota';
   const state = createQuotaState(rpm, tpm, windowMs);
   const entries = new WeakMap<QuotaReservation, QuotaEntry>();
@@ -140,6 +143,25 @@ export function createQuota(options: QuotaOptions): Quota {
     const i = queue.indexOf(w);
     if (i >= 0) queue.splice(i, 1);
     w.cleanup();
+  };
+
+  /**
+   * While the head waits for room, a caller behind it whose request fits
+   * now goes ahead — only when the head would still fit at the same moment
+   * with it admitted: the room left over beside the head, not the head's.
+   */
+  const backfill = (head: Waiter, headWaitMs: number, now: number): void => {
+    for (const w of queue.slice(1)) {
+      if (fitOf(state, w.tokens, now).kind !== 'now') continue;
+      const entry = admit(state, w.tokens, now);
+      const after = fitOf(state, head.tokens, now);
+      if (after.kind === 'later' && after.exact && after.waitMs <= headWaitMs) {
+        drop(w);
+        const reservation: QuotaReservation = Object.freeze({ tokens: w.tokens });
+        entries.set(reservation, entry);
+        w.resolve(reservation);
+      } else unadmit(state, entry);
+    }
   };
 
   /** Admits waiters from the head while they fit; sets one timer for the head otherwise. */
@@ -167,6 +189,7 @@ export function createQuota(options: QuotaOptions): Quota {
         head.reject(heldPastDeadline(dependency, head.tokens, f.waitMs));
         continue;
       }
+      if (f.exact) backfill(head, f.waitMs, now);
       // A wait that needs a request in flight to end is woken by `settle` or `observe`, not by a timer.
       if (f.exact || f.waitMs > 0) timer = clock.setTimeout(pump, Math.max(1, f.waitMs));
       return;
@@ -217,7 +240,8 @@ export function createQuota(options: QuotaOptions): Quota {
             Math.max(0, deadline - now),
           );
         queue.push(waiter);
-        if (queue.length === 1) pump();
+        // Alone, it is the head; behind others, it may fit beside the head.
+        pump();
       });
     },
 

@@ -9,15 +9,22 @@ import type { RateLimitReading, RateLimitWindow } from './headers.js';
  * Two models are kept, and a request waits for the stricter:
  * - the configured limits (`rpm`, `tpm`): a sliding window over what this
  *   quota admitted. A reservation counts in full while its request is in
- *   flight and for one window after it settles, because the provider counted
- *   it at some moment in between: counting it from the acquire would free it
- *   before the provider does.
- * - the provider's last reading (its headers): `remaining` until its reset,
- *   then `limit`, less everything admitted since the reading. The reading is
- *   taken to stay as it is until the reset (a step, not a slope): on a
- *   provider that refills continuously that waits longer per request but
- *   then admits a whole window at once, so the throughput is the same; on a
- *   provider with a sliding window, a slope would overshoot.
+ *   flight and for one window after its headers arrived (or it settled),
+ *   because the provider counted it at some moment in between: counting it
+ *   from the acquire would free it before the provider does.
+ * - the provider's last reading (its headers): `remaining`, plus what this
+ *   quota's own requests counted in the reading give back as they leave the
+ *   window, until the reset, then `limit`; less every request not counted
+ *   in it. Nothing else is assumed to come back before the reset (a step,
+ *   not a slope): on a provider that refills continuously that waits longer
+ *   per request but then admits a whole window at once, so the throughput
+ *   is the same; on a provider with a sliding window, a slope would
+ *   overshoot. Which requests a reading counted is known only in part
+ *   (answers arrive out of order): with a configured limit, which already
+ *   holds every request sent, all those sent before the reading are taken
+ *   as counted, so that the reading adds only what this quota cannot see
+ *   (other processes on the key); without one, only those that had ended
+ *   before the answered request was sent are.
  */
 
 /** One admitted request, as the state keeps it. */
@@ -27,18 +34,36 @@ export interface QuotaEntry {
   tokens: number;
   /** When its request ended; undefined while in flight. */
   settledAt: number | undefined;
+  /**
+   * When its response's headers arrived, if before it ended (a stream): the
+   * provider had counted it by then, so its window can start there.
+   */
+  heardAt: number | undefined;
+  /** How many requests had been admitted when it ended (`nextSeq` then). */
+  settledSeq: number | undefined;
 }
 
 interface Reading extends RateLimitWindow {
   readonly resetAt: number;
-  /** The admission sequence number at the moment of reading: entries from this one on are not in `remaining`. */
-  readonly seq: number;
+  /** The entry whose response carried the reading, when known: certainly counted in it. */
+  readonly answered: QuotaEntry | undefined;
   /**
-   * Entries in flight when the reading arrived, other than the one it
-   * answers: the provider may have counted them after it wrote the headers,
-   * so they count against the reading too (until a newer one replaces it).
+   * Entries that ended before this sequence number was admitted are
+   * certainly counted in the reading: they had their answer before the
+   * request it answers was sent. Any other entry may have reached the
+   * provider after it wrote these headers (answers arrive out of order), so
+   * it counts against the reading until a newer one replaces it.
    */
-  readonly inFlight: ReadonlySet<QuotaEntry>;
+  readonly cutoff: number;
+  /**
+   * A configured limit already holds every request this quota sent, so the
+   * reading only has to add what it cannot see (other processes on the same
+   * key): then every entry admitted before the reading (`seq` below this) is
+   * taken as counted in it.
+   */
+  readonly before: number | undefined;
+  /** What entries counted in the reading gave back as they left the window and were forgotten. */
+  released: number;
 }
 
 export interface QuotaState {
@@ -76,9 +101,14 @@ type Unit = 'requests' | 'tokens';
 
 const amountOf = (e: QuotaEntry, unit: Unit): number => (unit === 'requests' ? 1 : e.tokens);
 
-/** An entry still counts against the window: in flight, or settled less than a window ago. */
-const live = (s: QuotaState, e: QuotaEntry, now: number): boolean =>
-  e.settledAt === undefined || e.settledAt + s.windowMs > now;
+/** Where an entry's window starts: when the provider had certainly counted it (headers, or the end). */
+const countsFrom = (e: QuotaEntry): number | undefined => e.heardAt ?? e.settledAt;
+
+/** An entry still counts against the window: in flight, or counted by the provider less than a window ago. */
+const live = (s: QuotaState, e: QuotaEntry, now: number): boolean => {
+  const from = countsFrom(e);
+  return from === undefined || from + s.windowMs > now;
+};
 
 /**
  * When `need` more fits under `capacity(t)`, given what counts now: the
@@ -110,18 +140,44 @@ function firstFit(
   return { kind: 'later', waitMs: Math.max(last, inFlight > 0 ? windowMs : 0), exact: false };
 }
 
+/** Whether the provider counted `e` in reading `r`: admitted before it, and not left in flight by it. */
+const countedIn = (r: Reading, e: QuotaEntry): boolean =>
+  r.before !== undefined
+    ? e.seq < r.before
+    : e === r.answered || (e.settledSeq !== undefined && e.settledSeq <= r.cutoff);
+
 /** What counts against a window: the amount in flight, and settled amounts with the time each leaves. */
 function counted(s: QuotaState, unit: Unit, now: number, since: Reading | undefined) {
   let inFlight = 0;
   const expiring: Array<{ at: number; amount: number }> = [];
   for (const e of s.entries) {
-    if (since !== undefined && e.seq < since.seq && !since.inFlight.has(e)) continue;
+    if (since !== undefined && countedIn(since, e)) continue;
     if (!live(s, e, now)) continue;
     const amount = amountOf(e, unit);
-    if (e.settledAt === undefined) inFlight += amount;
-    else expiring.push({ at: e.settledAt + s.windowMs, amount });
+    const from = countsFrom(e);
+    if (from === undefined) inFlight += amount;
+    else expiring.push({ at: from + s.windowMs, amount });
   }
   return { inFlight, expiring };
+}
+
+/** The reading's capacity over time: `remaining`, plus its own counted entries as they leave; `limit` from the reset. */
+function readingCapacity(s: QuotaState, r: Reading, unit: Unit) {
+  const ceiling = r.limit ?? Number.POSITIVE_INFINITY;
+  const returns: Array<{ at: number; amount: number }> = [];
+  // Entries already out of the window but not yet forgotten have given theirs back too.
+  for (const e of s.entries) {
+    const from = countsFrom(e);
+    if (countedIn(r, e) && from !== undefined)
+      returns.push({ at: from + s.windowMs, amount: amountOf(e, unit) });
+  }
+  const capacity = (t: number): number => {
+    if (t >= r.resetAt) return ceiling;
+    let c = r.remaining + r.released;
+    for (const x of returns) if (x.at <= t) c += x.amount;
+    return Math.min(ceiling, c);
+  };
+  return { capacity, steps: [r.resetAt, ...returns.map((x) => x.at)] };
 }
 
 /** The configured limit's model: a sliding window over what was admitted. */
@@ -138,17 +194,9 @@ function readingFit(s: QuotaState, unit: Unit, need: number, now: number): Fit {
   const r = unit === 'requests' ? s.requests : s.tokens;
   if (r === undefined) return { kind: 'now' };
   if (r.limit !== undefined && need > r.limit) return { kind: 'never', limit: r.limit, unit };
-  const ceiling = r.limit ?? Number.POSITIVE_INFINITY;
   const { inFlight, expiring } = counted(s, unit, now, r);
-  return firstFit(
-    need,
-    now,
-    (t) => (t < r.resetAt ? r.remaining : ceiling),
-    [r.resetAt],
-    inFlight,
-    expiring,
-    s.windowMs,
-  );
+  const { capacity, steps } = readingCapacity(s, r, unit);
+  return firstFit(need, now, capacity, steps, inFlight, expiring, s.windowMs);
 }
 
 /** The stricter of two fits: `never` over `later` over `now`; the longer wait. */
@@ -174,9 +222,23 @@ export function fitOf(s: QuotaState, tokens: number, now: number): Fit {
 /** Counts one request of `tokens` as admitted (call only when `fit` said `now`). */
 export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
   forget(s, now);
-  const entry: QuotaEntry = { seq: s.nextSeq++, tokens, settledAt: undefined };
+  const entry: QuotaEntry = {
+    seq: s.nextSeq++,
+    tokens,
+    settledAt: undefined,
+    settledSeq: undefined,
+    heardAt: undefined,
+  };
   s.entries.push(entry);
   return entry;
+}
+
+/** Takes back an admission made a moment ago (`admit` just returned it, nothing else happened since). */
+export function unadmit(s: QuotaState, entry: QuotaEntry): void {
+  if (s.entries[s.entries.length - 1] !== entry)
+    throw new Error('quota: only the last admission can be taken back');
+  s.entries.pop();
+  s.nextSeq--;
 }
 
 /**
@@ -193,6 +255,7 @@ export function settle(
 ): void {
   if (entry.settledAt !== undefined) return;
   entry.settledAt = now;
+  entry.settledSeq = s.nextSeq;
   if (actualTokens !== undefined && Number.isFinite(actualTokens) && actualTokens > entry.tokens)
     entry.tokens = actualTokens;
   forget(s, now);
@@ -202,19 +265,32 @@ function reading(
   w: RateLimitWindow | undefined,
   s: QuotaState,
   now: number,
-  inFlight: ReadonlySet<QuotaEntry>,
+  answered: QuotaEntry | undefined,
+  cutoff: number,
+  configured: boolean,
+  previous: Reading | undefined,
 ): Reading | undefined {
-  if (w === undefined) return undefined;
+  if (w === undefined) return previous;
+  // An answer to an older request arriving late says less than the reading in hand.
+  if (answered !== undefined && previous?.answered !== undefined && answered.seq < previous.answered.seq)
+    return previous;
   // A reading with no reset is taken to hold for one window, so that a lost reading cannot hold requests forever.
   const resetAt = w.resetAt === undefined ? now + s.windowMs : Math.max(now, w.resetAt);
-  return { ...w, resetAt, seq: s.nextSeq, inFlight };
+  return {
+    ...w,
+    resetAt,
+    answered,
+    cutoff,
+    before: configured ? s.nextSeq : undefined,
+    released: 0,
+  };
 }
 
 /**
  * What the provider said; the newest reading of each window replaces the
  * one before. `answered` is the entry whose response carried it, when
- * known: it is certainly counted in the reading, where other requests still
- * in flight may not be.
+ * known: what ended before it was sent is counted in the reading. Unknown,
+ * only what ended before the oldest request still in flight was sent is.
  */
 export function observe(
   s: QuotaState,
@@ -222,18 +298,29 @@ export function observe(
   now: number,
   answered?: QuotaEntry,
 ): void {
+  // Headers mean the provider has counted the request, rate-limit figures or not.
+  if (answered !== undefined && answered.settledAt === undefined) answered.heardAt ??= now;
   if (r === undefined) return;
   forget(s, now);
-  const inFlight = new Set<QuotaEntry>();
-  for (const e of s.entries) if (e.settledAt === undefined && e !== answered) inFlight.add(e);
-  s.requests = reading(r.requests, s, now, inFlight) ?? s.requests;
-  s.tokens = reading(r.tokens, s, now, inFlight) ?? s.tokens;
+  let cutoff = answered?.seq ?? s.nextSeq;
+  if (answered === undefined)
+    for (const e of s.entries) if (e.settledAt === undefined) cutoff = Math.min(cutoff, e.seq);
+  s.requests = reading(r.requests, s, now, answered, cutoff, s.rpm !== undefined, s.requests);
+  s.tokens = reading(r.tokens, s, now, answered, cutoff, s.tpm !== undefined, s.tokens);
 }
 
-/** Drops entries that no model needs any more: out of the window. */
+/** Drops entries out of the window; what a reading counted of them stays given back. */
 function forget(s: QuotaState, now: number): void {
   if (s.entries.length === 0) return;
-  const kept = s.entries.filter((e) => live(s, e, now));
+  const kept: QuotaEntry[] = [];
+  for (const e of s.entries) {
+    if (live(s, e, now)) {
+      kept.push(e);
+      continue;
+    }
+    if (s.requests && countedIn(s.requests, e)) s.requests.released += 1;
+    if (s.tokens && countedIn(s.tokens, e)) s.tokens.released += e.tokens;
+  }
   if (kept.length !== s.entries.length) s.entries = kept;
 }
 
@@ -256,7 +343,7 @@ export function headroom(s: QuotaState, now: number): number | undefined {
       let since = c.inFlight;
       for (const x of c.expiring) since += x.amount;
       // Without the provider's limit there is no share to speak of.
-      if (r.limit !== undefined) consider((now < r.resetAt ? r.remaining : r.limit) - since, r.limit);
+      if (r.limit !== undefined) consider(readingCapacity(s, r, unit).capacity(now) - since, r.limit);
     }
   }
   return share;

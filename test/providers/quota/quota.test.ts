@@ -70,7 +70,24 @@ describe('createQuota: configured limits', () => {
     expect(await settledNow(third)).toBe(true);
   });
 
-  it('serves callers in order of arrival: a large request is not overtaken by a small one that would fit', async () => {
+  it('serves callers in order of arrival: a small request behind a large one does not delay it', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ tpm: 1_000, clock });
+    quota.settle(await quota.acquire(800));
+    const order: string[] = [];
+    const big = quota.acquire(900).then((r) => {
+      order.push('big');
+      quota.settle(r);
+    });
+    const small = quota.acquire(150).then(() => order.push('small'));
+    await clock.advance(0);
+    // 150 now would leave 850 when the 800 leave the window: not enough for the 900 waiting first.
+    expect(order).toEqual([]);
+    await clock.run(Promise.all([big, small]));
+    expect(order).toEqual(['big', 'small']);
+  });
+
+  it('a small request behind a large one goes first into room the large one cannot use', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ tpm: 1_000, clock });
     quota.settle(await quota.acquire(800));
@@ -78,9 +95,24 @@ describe('createQuota: configured limits', () => {
     const big = quota.acquire(900).then(() => order.push('big'));
     const small = quota.acquire(100).then(() => order.push('small'));
     await clock.advance(0);
-    expect(order).toEqual([]);
-    await clock.run(Promise.all([big, small]));
-    expect(order).toEqual(['big', 'small']);
+    // 100 beside the 900 still fits when the 800 leave: it goes now, and the 900 at the same moment as before.
+    expect(order).toEqual(['small']);
+    await clock.advance(W);
+    expect(order).toEqual(['small', 'big']);
+    await Promise.all([big, small]);
+  });
+
+  it("a stream's minute starts when its headers arrive (the provider had counted it), not when it ends", async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ tpm: 1_000, clock });
+    const stream = await quota.acquire(1_000);
+    await clock.advance(100);
+    quota.observe(undefined, stream);
+    // Still streaming: the wait is known, a minute after the headers.
+    expect(quota.delayFor(500)).toBe(W);
+    await clock.advance(30_000);
+    quota.settle(stream);
+    expect(quota.delayFor(500)).toBe(W + 100 - 30_100);
   });
 
   it('the real usage replaces a smaller estimate; a smaller usage keeps the estimate', async () => {
@@ -162,6 +194,32 @@ describe("createQuota: the provider's headers", () => {
     expect(quota.delayFor(1_001)).toBe(5_000);
     quota.settle(answered);
     quota.settle(other);
+  });
+
+  it('with a configured limit, requests in flight at a reading are taken as counted in it: it adds only what the quota cannot see', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ tpm: 10_000, clock });
+    const answered = await quota.acquire(1_000);
+    const other = await quota.acquire(1_000);
+    // Another process used 5 000 on the same key: the provider says 3 000 are left.
+    quota.observe({ tokens: { remaining: 3_000, limit: 10_000, resetAt: 5_000 } }, answered);
+    expect(quota.delayFor(3_000)).toBe(0);
+    expect(quota.delayFor(3_001)).toBe(5_000);
+    quota.settle(answered);
+    quota.settle(other);
+  });
+
+  it('a late answer to an older request does not replace the reading of a newer one', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ clock });
+    const older = await quota.acquire(0);
+    const newer = await quota.acquire(0);
+    quota.observe({ requests: { remaining: 5, limit: 10, resetAt: 1_000 } }, newer);
+    quota.observe({ requests: { remaining: 9, limit: 10, resetAt: 1_000 } }, older);
+    quota.settle(older);
+    quota.settle(newer);
+    // 5 left, less `older`, whose order against the newer answer is unknown (no configured limit): 4 of 10.
+    expect(quota.headroom()).toBe(0.4);
   });
 
   it('a reading without a reset holds for one window, so that requests are not held for ever', async () => {
