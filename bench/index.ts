@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { deploymentsBench } from './deployments.js';
 import { failoverBench } from './failover.js';
+import { hedgingBench } from './hedging.js';
 import { outageBench } from './outage.js';
 import { overheadBench } from './overhead.js';
 import { rateLimitBench } from './rate-limit.js';
@@ -33,4 +34,6 @@ console.log('\n## Failover latency: primary down, breaker open\n');
 console.log((await failoverBench()).text);
 console.log('\n## Deployments: throughput by strategy, each deployment limited to 20 requests/s\n');
 console.log((await deploymentsBench()).text);
+console.log('\n## Hedging: 5 % of answers take 2 s instead of 50 ms\n');
+console.log((await hedgingBench()).text);
 console.log('\nTables and the outage chart are also written to bench/results/.');

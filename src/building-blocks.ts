@@ -17,6 +17,7 @@ import {
   type Clock,
   Gate,
   type GateOptions,
+  LatencyTracker,
   RetryBudget,
   type RetryBudgetOptions,
   systemClock,
@@ -36,6 +37,11 @@ export function createGate(options: GateOptions, clock: Clock = systemClock): Ga
 /** A retry budget on its own, as a policy builds one from `retry.budget`. */
 export function createRetryBudget(options: RetryBudgetOptions, clock: Clock = systemClock): RetryBudget {
   return new RetryBudget(options, clock);
+}
+
+/** The last `size` latencies (default 100), for a percentile of recent latency; share one between hedgers. */
+export function createLatencyTracker(size?: number): LatencyTracker {
+  return new LatencyTracker(size);
 }
 
 /** Assembles a stream's chunks into the `finish` chunk's response, for a provider's `stream`. */
@@ -71,11 +77,24 @@ export {
   type BreakerSnapshot,
   backoffDelay,
   type CircuitBreaker,
+  createHedger,
   decideRetry,
   type Gate,
   type GateEnterOptions,
   type GateOptions,
   type GateOutcome,
+  HEDGE_DEFAULTS,
+  type HedgeEvent,
+  HedgeLostError,
+  type HedgeObserver,
+  type HedgeOptions,
+  type HedgeRunOptions,
+  type Hedger,
+  type HedgerDeps,
+  type HedgeStats,
+  type HedgeTask,
+  type LatencyTracker,
+  type ResolvedHedgeOptions,
   type RetryBudget,
   type RetryBudgetOptions,
   type RetryVerdict,

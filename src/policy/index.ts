@@ -30,6 +30,22 @@ export {
   type HealthVerdict,
   isHealthSource,
 } from './health.js';
+export {
+  createHedger,
+  HEDGE_DEFAULTS,
+  type HedgeEvent,
+  HedgeLostError,
+  type HedgeObserver,
+  type HedgeOptions,
+  type HedgeRunOptions,
+  type Hedger,
+  type HedgerDeps,
+  type HedgeStats,
+  type HedgeTask,
+  type ResolvedHedgeOptions,
+  resolveHedgeOptions,
+} from './hedge.js';
+export { LatencyTracker } from './latency-tracker.js';
 export { LocalHealth } from './local-health.js';
 export {
   type AttemptContext,

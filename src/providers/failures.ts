@@ -85,6 +85,20 @@ export function truncatedStream(dependency: string): BreakwaterError {
   });
 }
 
+/** No chunk within `stream.idleMs` after the first: the stream stalled mid-answer. */
+export function idleStream(dependency: string): BreakwaterError {
+  return new DependencyFailedError({
+    failure: {
+      kind: 'timeout',
+      delivery: 'unknown',
+      code: 'stream_idle_timeout',
+      message: 'no chunk within stream.idleMs: the stream stalled',
+      cause: undefined,
+    },
+    dependency,
+  });
+}
+
 /** An answer that is not what the API documents (a proxy's error page, say): worth another try. */
 export function malformedResponse(dependency: string, what: string): BreakwaterError {
   return new DependencyFailedError({

@@ -61,6 +61,7 @@ export {
   type RouterCallOptions,
   type RouterOptions,
 } from './router.js';
+export type { StreamTimeouts } from './stream-timeouts.js';
 export {
   normalizeToolDefinition,
   resolveTools,

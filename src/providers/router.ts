@@ -1,5 +1,6 @@
 import {
   type BreakwaterError,
+  CancelledError,
   DependencyFailedError,
   isBreakwaterError,
   RateLimitedError,
@@ -7,6 +8,7 @@ import {
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { PolicyObserver } from '../policy/events.js';
+import { HedgeLostError } from '../policy/hedge.js';
 import { type AttemptContext, createPolicy, type Policy } from '../policy/pipeline.js';
 import {
   type BuiltinProfileName,
@@ -29,6 +31,7 @@ import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './q
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
+import { resolveStreamTimeouts, type StreamTimeouts } from './stream-timeouts.js';
 import { normalizeToolDefinition } from './tools.js';
 import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
 
@@ -96,6 +99,8 @@ export interface RouterOptions {
    * Default 60 000 ms.
    */
   readonly refusalMs?: number | undefined;
+  /** A first-chunk timeout and an idle timeout between chunks for `stream` (see `StreamTimeouts`). */
+  readonly stream?: StreamTimeouts | undefined;
 }
 
 export interface RouterCallOptions {
@@ -141,6 +146,20 @@ function coolingDown(d: DeploymentRuntime, ms: number): BreakwaterError {
       cause: undefined,
     },
     dependency: d.id,
+  });
+}
+
+/** The losing stream of a hedged call, closed after its first chunk: a cancel, no fault of the deployment's. */
+function hedgeLost(dependency: string): BreakwaterError {
+  return new CancelledError({
+    failure: {
+      kind: 'cancelled',
+      delivery: 'processed',
+      code: 'hedge_lost',
+      message: 'another deployment of the hedged call answered first',
+      cause: undefined,
+    },
+    dependency,
   });
 }
 
@@ -201,6 +220,7 @@ type AttemptFn<T> = (
   answered: () => void,
   /** The response's headers, success or HTTP error: the deployment's quota reads its rate limits there. */
   onHeaders: (headers: Headers) => void,
+  group: ResolvedGroup,
 ) => Promise<T>;
 
 interface Served<T> {
@@ -282,6 +302,7 @@ export function createRouter(options: RouterOptions): Router {
 
   const refusals = new Refusals(positive(options.refusalMs ?? 60_000, 'refusalMs'));
   const shareEqually = options.deadlineShare !== 'all';
+  const streamTimeouts = resolveStreamTimeouts(options.stream);
 
   function coolingMs(d: DeploymentRuntime, now: number): number {
     const gate = d.policy.gate?.cooldownRemaining(now) ?? 0;
@@ -477,36 +498,124 @@ export function createRouter(options: RouterOptions): Router {
           continue;
         }
       }
+      /**
+       * The call on one deployment, under its policy. `reserved`: the quota its
+       * first attempt sends under (given back unused if it never sends);
+       * `onAnswer` hears its first token (a chat: its answer).
+       */
+      const runOn = async (
+        dep: DeploymentRuntime,
+        reserved: QuotaReservation | undefined,
+        signal: AbortSignal | undefined,
+        pickedAt: number,
+        onAnswer?: () => void,
+      ): Promise<T> => {
+        let held0 = reserved;
+        try {
+          // The policy skips a deployment without a call when its breaker is open,
+          // or when it is cooling down after a 429 for longer than its share.
+          return await dep.policy.run(
+            async (ctx) => {
+              // From the pick for the first attempt: time queued for the quota or the gate is latency
+              // the caller waits too, so a deployment with a queue does not look fast.
+              const started = ctx.attempt === 1 ? pickedAt : clock.now();
+              const answered = () => {
+                dep.latency.record(clock.now() - started);
+                onAnswer?.();
+              };
+              // The first attempt sends under the reservation taken above; a retry takes its own.
+              const held =
+                held0 ??
+                (await dep.quota.acquire(estimate, {
+                  signal: ctx.signal,
+                  ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+                }));
+              held0 = undefined;
+              const headers = (h: Headers) => dep.quota.observe(readRateLimitHeaders(h, clock.now()), held);
+              let used: number | undefined;
+              try {
+                const v = await fn(dep, ctx, shareEndsAt, answered, headers, group);
+                used = totalTokens(v);
+                return v;
+              } finally {
+                dep.quota.settle(held, used);
+              }
+            },
+            { signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
+          );
+        } finally {
+          // Never sent (an open breaker, an abort): the reservation goes back unused.
+          if (held0 !== undefined) dep.quota.settle(held0, 0);
+        }
+      };
+      /**
+       * One request of a hedged call: it is ahead once its deployment answers
+       * (a stream: its first chunk); `whole` is the rest of it (a stream's
+       * end). The loser's signal aborts its policy run, and so its request.
+       */
+      const racer = (
+        dep: DeploymentRuntime,
+        reserved: QuotaReservation | undefined,
+        signal: AbortSignal,
+        pickedAt: number,
+      ): Promise<{ readonly route: DeploymentRuntime; readonly whole: Promise<T> }> => {
+        let onAnswer!: () => void;
+        const answeredFirst = new Promise<void>((resolve) => {
+          onAnswer = resolve;
+        });
+        const whole = runOn(dep, reserved, signal, pickedAt, onAnswer);
+        // The loser's end (its cancel) is nobody's: handled here, so it is never an unhandled rejection.
+        whole.catch(() => undefined);
+        const ahead = { route: dep, whole };
+        return Promise.race([answeredFirst.then(() => ahead), whole.then(() => ahead)]);
+      };
+      /** The hedge's deployment, once sent: removed from the untried, its failure recorded with the primary's. */
+      let second: { readonly d: DeploymentRuntime; error?: unknown } | undefined;
       try {
-        // The policy skips a deployment without a call when its breaker is open,
-        // or when it is cooling down after a 429 for longer than its share.
-        const value = await d.policy.run(
-          async (ctx) => {
-            // From the pick for the first attempt: time queued for the quota or the gate is latency
-            // the caller waits too, so a deployment with a queue does not look fast.
-            const started = ctx.attempt === 1 ? now : clock.now();
-            const answered = () => d.latency.record(clock.now() - started);
-            // The first attempt sends under the reservation taken above; a retry takes its own.
-            const held =
-              first ??
-              (await d.quota.acquire(estimate, {
-                signal: ctx.signal,
-                ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
-              }));
-            first = undefined;
-            const headers = (h: Headers) => d.quota.observe(readRateLimitHeaders(h, clock.now()), held);
-            let used: number | undefined;
-            try {
-              const v = await fn(d, ctx, shareEndsAt, answered, headers);
-              used = totalTokens(v);
-              return v;
-            } finally {
-              d.quota.settle(held, used);
-            }
-          },
-          { signal: call.signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
-        );
-        return { served: true, route: d, value, group: group.name };
+        const hedger = group.hedger;
+        let served: { readonly route: DeploymentRuntime; readonly value: T };
+        const reserved = first;
+        first = undefined;
+        if (hedger === undefined) served = { route: d, value: await runOn(d, reserved, call.signal, now) };
+        else {
+          const won = await hedger.run((signal) => racer(d, reserved, signal, now), {
+            signal: call.signal,
+            alternative: () => {
+              const at = clock.now();
+              const healthy = untried.filter((o) => unhealthy(o, at, estimate) === undefined);
+              const views = healthy.map((o, k) => view(o, k, at, estimate));
+              const p = pickNext(views, group.strategy, random);
+              if (p === undefined) return undefined;
+              const other = healthy[p.index]!;
+              // Taken from the untried only when sent: the budget may still refuse the hedge.
+              return async (signal) => {
+                untried.splice(untried.indexOf(other), 1);
+                const hedge: { readonly d: DeploymentRuntime; error?: unknown } = { d: other };
+                second = hedge;
+                other.inFlight++;
+                try {
+                  const held = await other.quota.acquire(estimate, {
+                    signal,
+                    ...(shareEndsAt !== undefined ? { deadline: shareEndsAt } : {}),
+                  });
+                  const ahead = await racer(other, held, signal, at);
+                  ahead.whole.then(
+                    () => other.inFlight--,
+                    () => other.inFlight--,
+                  );
+                  return ahead;
+                } catch (e) {
+                  other.inFlight--;
+                  hedge.error = e;
+                  throw e;
+                }
+              };
+            },
+            observer: (e) => scope?.hedge?.(e),
+          });
+          served = { route: won.route, value: await won.whole };
+        }
+        return { served: true, route: served.route, value: served.value, group: group.name };
       } catch (err) {
         if (!isBreakwaterError(err) || committed?.()) throw err;
         const verdict = routeVerdict(err.failure);
@@ -526,10 +635,11 @@ export function createRouter(options: RouterOptions): Router {
         const skipped = err.attempts.length === 0;
         if (skipped && err.failure.kind === 'circuit_open') report(d, 'open');
         record(d, err, skipped);
+        const h = second as { readonly d: DeploymentRuntime; error?: unknown } | undefined;
+        if (h !== undefined && isBreakwaterError(h.error))
+          record(h.d, h.error, h.error.attempts.length === 0);
       } finally {
         d.inFlight--;
-        // Never sent (an open breaker, an abort): the reservation goes back unused.
-        if (first !== undefined) d.quota.settle(first, 0);
       }
     }
     return { served: false, cls: exhaustedClass(seen), reason: last?.reason ?? 'unavailable' };
@@ -594,14 +704,14 @@ export function createRouter(options: RouterOptions): Router {
     opts: RouterCallOptions = {},
   ): AsyncGenerator<ChatChunk, void, undefined> {
     validate(request, opts);
-    type Opened = OpenedStream & { readonly route: DeploymentRuntime };
+    type Opened = OpenedStream & { readonly route: DeploymentRuntime; readonly idleMs: number | undefined };
     let opened: Opened | undefined;
     let onOpen!: (o: Opened) => void;
     const opening = new Promise<Opened>((resolve) => {
       onOpen = resolve;
     });
     const mode: RouteMode<ChatResponse> = { share: 'first-chunk', committed: () => opened !== undefined };
-    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered, onHeaders) =>
+    const done = traced('stream', request, opts, mode, (r, ctx, firstChunkBy, answered, onHeaders, group) =>
       streamAttempt({
         provider: withHeaders(r.provider, onHeaders),
         request,
@@ -609,9 +719,18 @@ export function createRouter(options: RouterOptions): Router {
         clock,
         timeoutMs: sdkTimeout(ctx),
         firstChunkBy,
+        // The group's own timeouts first, field by field.
+        firstChunkMs: group.stream.firstChunkMs ?? streamTimeouts.firstChunkMs,
         onOpen: (o) => {
+          if (opened !== undefined) {
+            // The other request of a hedged call opened first: this one lost. Closed, and ended as a cancel.
+            o.controller.abort(new HedgeLostError());
+            void o.iterator.return?.().catch(() => undefined);
+            o.end({ ok: false, error: hedgeLost(r.id) });
+            return;
+          }
           answered();
-          opened = { ...o, route: r };
+          opened = { ...o, route: r, idleMs: group.stream.idleMs ?? streamTimeouts.idleMs };
           onOpen(opened);
         },
       }),
@@ -619,7 +738,14 @@ export function createRouter(options: RouterOptions): Router {
     // Before the first chunk, `done` rejecting is the routed call failing; after it, the stream breaking.
     const o = await Promise.race([opening, done.then(() => opening)]);
     const deployment = o.route.id;
-    for await (const chunk of readOpened(o, { provider: o.route.provider, done, signal: opts.signal })) {
+    const reading = readOpened(o, {
+      provider: o.route.provider,
+      done,
+      signal: opts.signal,
+      clock,
+      idleMs: o.idleMs,
+    });
+    for await (const chunk of reading) {
       yield chunk.type === 'finish' ? { ...chunk, response: { ...chunk.response, deployment } } : chunk;
     }
   }

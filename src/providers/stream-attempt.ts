@@ -43,20 +43,25 @@ export interface StreamAttemptOptions {
   readonly timeoutMs: number | undefined;
   /** When this provider's share of the deadline ends: no first chunk by then, and the next provider is tried. */
   readonly firstChunkBy: number | undefined;
+  /** No first chunk within this many ms of the request: a timeout (the router's `stream.firstChunkMs`). */
+  readonly firstChunkMs?: number | undefined;
   /** Called once, with the first chunk. */
   readonly onOpen: (opened: OpenedStream) => void;
 }
 
 const SHARE_SPENT = Symbol('share-spent');
 
-/** No first chunk within this provider's share of the deadline. */
-function firstChunkTimeout(dependency: string): DependencyFailedError {
+/** No first chunk within this provider's share of the deadline, or within `firstChunkMs`. */
+function firstChunkTimeout(dependency: string, why: 'share' | 'firstChunkMs'): DependencyFailedError {
   return new DependencyFailedError({
     failure: {
       kind: 'timeout',
       delivery: 'unknown',
       code: 'first_chunk_timeout',
-      message: "no first chunk within this provider's share of the deadline",
+      message:
+        why === 'share'
+          ? "no first chunk within this provider's share of the deadline"
+          : 'no first chunk within stream.firstChunkMs',
       cause: undefined,
     },
     dependency,
@@ -70,7 +75,8 @@ function firstChunkTimeout(dependency: string): DependencyFailedError {
  * its first chunk is one failed attempt (for the breaker, in process or
  * shared, and for the metrics and spans), not a success and then a failure,
  * and the policy's deadline (the provider's own `totalMs` too) bounds the
- * whole stream. Waiting for the first chunk is bounded by the provider's share.
+ * whole stream. Waiting for the first chunk is bounded by the provider's share
+ * and by `firstChunkMs`.
  */
 export async function streamAttempt(o: StreamAttemptOptions): Promise<ChatResponse> {
   const dependency = `${o.provider.name}/${o.provider.model}`;
@@ -78,17 +84,26 @@ export async function streamAttempt(o: StreamAttemptOptions): Promise<ChatRespon
   const signal = either(o.ctx.signal, controller.signal);
   let timer: unknown;
   let timedOut: (() => void) | undefined;
+  // Whichever ends first: the share of the deadline, or the first-chunk timeout.
+  const byLimit = o.firstChunkMs === undefined ? undefined : o.clock.now() + o.firstChunkMs;
+  const by =
+    o.firstChunkBy === undefined
+      ? byLimit
+      : byLimit === undefined
+        ? o.firstChunkBy
+        : Math.min(byLimit, o.firstChunkBy);
+  const why = by !== undefined && by === byLimit ? 'firstChunkMs' : 'share';
   const shareSpent = new Promise<never>((_, reject) => {
-    timedOut = () => reject(firstChunkTimeout(dependency));
+    timedOut = () => reject(firstChunkTimeout(dependency, why));
   });
   shareSpent.catch(() => undefined);
-  if (o.firstChunkBy !== undefined) {
+  if (by !== undefined) {
     timer = o.clock.setTimeout(
       () => {
         controller.abort(SHARE_SPENT);
         timedOut?.();
       },
-      Math.max(0, o.firstChunkBy - o.clock.now()),
+      Math.max(0, by - o.clock.now()),
     );
   }
   const iterator = o.provider.stream(o.request, { signal, timeoutMs: o.timeoutMs })[Symbol.asyncIterator]();
@@ -99,7 +114,7 @@ export async function streamAttempt(o: StreamAttemptOptions): Promise<ChatRespon
     if (controller.signal.reason === SHARE_SPENT) {
       // Not awaited: a provider that ignores the abort must not hold the failover.
       void iterator.return?.().catch(() => undefined);
-      throw firstChunkTimeout(dependency);
+      throw firstChunkTimeout(dependency, why);
     }
     throw err;
   } finally {

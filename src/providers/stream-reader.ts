@@ -1,11 +1,13 @@
 import { type BreakwaterError, CancelledError, isBreakwaterError } from '../failure/errors.js';
+import type { Clock } from '../policy/clock.js';
 import { Assembler } from './assemble.js';
 import { StreamInterruptedError } from './errors.js';
-import { providerError, truncatedStream } from './failures.js';
+import { idleStream, providerError, truncatedStream } from './failures.js';
 import type { OpenedStream } from './stream-attempt.js';
 import type { ChatChunk, ChatResponse, Provider } from './types.js';
 
 const CALLER = Symbol('caller');
+const IDLE = Symbol('idle');
 
 export interface ReadOptions {
   readonly provider: Provider;
@@ -13,23 +15,52 @@ export interface ReadOptions {
   readonly done: Promise<unknown>;
   /** The caller's signal. */
   readonly signal: AbortSignal | undefined;
+  readonly clock: Clock;
+  /** No chunk within this many ms of asking for the next: the request is aborted and the stream interrupted. */
+  readonly idleMs?: number | undefined;
 }
 
 /**
  * Hands an opened stream's chunks to the caller and tells its attempt how it
  * ended: with its answer, broken (`StreamInterruptedError` holding what came,
- * or the caller's `CancelledError`), or left early by the caller (`break`),
+ * or the caller's `CancelledError`; silent for `idleMs` counts as broken),
+ * or left early by the caller (`break`),
  * which closes the request and is no fault of the provider's.
  */
 export async function* readOpened(
   o: OpenedStream,
-  { provider, done, signal }: ReadOptions,
+  { provider, done, signal, clock, idleMs }: ReadOptions,
 ): AsyncGenerator<ChatChunk, void, undefined> {
   const asm = new Assembler();
   const dependency = `${provider.name}/${provider.model}`;
   const onCallerAbort = () => o.controller.abort(CALLER);
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   let ended = false;
+  /**
+   * The next chunk, or the idle timeout. The timer runs only while we wait on
+   * the provider: time the caller spends on a chunk is not the stream's silence.
+   */
+  const nextChunk = (): Promise<IteratorResult<ChatChunk, void>> => {
+    if (idleMs === undefined) return o.iterator.next();
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        o.controller.abort(IDLE);
+        // Not awaited: a provider that ignores the abort must not hold the stream open.
+        void o.iterator.return?.().catch(() => undefined);
+        reject(idleStream(dependency));
+      }, idleMs);
+      o.iterator.next().then(
+        (r) => {
+          clock.clearTimeout(timer);
+          resolve(r);
+        },
+        (err: unknown) => {
+          clock.clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  };
   /** Ends the attempt as failed with `error`, and returns the policy's verdict on it. */
   const fail = async (error: unknown): Promise<BreakwaterError> => {
     ended = true;
@@ -48,7 +79,7 @@ export async function* readOpened(
       if (next.value.type === 'finish') response = next.value.response;
       yield next.value;
       try {
-        next = await o.iterator.next();
+        next = await nextChunk();
       } catch (err) {
         throw await fail(err);
       }

@@ -78,6 +78,8 @@ export const BW = {
   skipReason: 'breakwater.skip_reason',
   attemptOutcome: 'breakwater.attempt.outcome',
   ledgerAction: 'breakwater.ledger.action',
+  hedgeDelayMs: 'breakwater.hedge.delay_ms',
+  hedgeElapsedMs: 'breakwater.hedge.elapsed_ms',
   fallbackOutcome: 'breakwater.fallback.outcome',
   chaosStrategy: 'breakwater.chaos.strategy',
   chaosDelayMs: 'breakwater.chaos.delay_ms',
@@ -93,6 +95,8 @@ export const EVENT = {
   reconciled: 'breakwater.reconciled',
   ledger: 'breakwater.ledger',
   fallback: 'breakwater.fallback',
+  hedge: 'breakwater.hedge',
+  hedgeWon: 'breakwater.hedge.won',
   fallbackUsed: 'breakwater.fallback_used',
   chaos: 'breakwater.chaos',
   /** A deployment passed over with no request sent (`breakwater.skip_reason` says why). */

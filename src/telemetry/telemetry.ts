@@ -21,6 +21,7 @@ import type {
   PolicyEvent,
   PolicyObserver,
 } from '../policy/events.js';
+import type { HedgeEvent } from '../policy/hedge.js';
 import {
   BW,
   DURATION_BUCKETS,
@@ -104,6 +105,12 @@ export interface OperationScope {
   result(value: unknown): void;
   /** `fallbackClass`: set when the call moved between model groups, for why (`context_window`, …). */
   fallback(from: string, to: string, reason: string, fallbackClass?: string): void;
+  /**
+   * A hedged call's events: `breakwater.hedge` when the second request is
+   * sent, `breakwater.hedge.won` when it answered first. Skipped hedges are
+   * left out: they change nothing the span shows.
+   */
+  hedge?(event: HedgeEvent): void;
 }
 
 /** What an attempt span is about: a tool attempt, or one call to a model provider. */
@@ -340,6 +347,14 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         };
         span.addEvent(EVENT.fallback, attributes);
         fallbacks.add(1, attributes);
+      },
+      hedge: (e) => {
+        if (e.type === 'hedge') span.addEvent(EVENT.hedge, { [BW.hedgeDelayMs]: Math.round(e.delayMs) });
+        else if (e.type === 'hedge.won')
+          span.addEvent(EVENT.hedgeWon, {
+            [BW.hedgeDelayMs]: Math.round(e.delayMs),
+            [BW.hedgeElapsedMs]: Math.round(e.elapsedMs),
+          });
       },
     };
     const metricAttrs: Attributes =

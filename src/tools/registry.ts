@@ -12,6 +12,13 @@ import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
 import { type Fallback, fallbackIssues } from '../policy/fallback.js';
+import {
+  createHedger,
+  type HedgeObserver,
+  type HedgeOptions,
+  type Hedger,
+  hedgeOptionIssues,
+} from '../policy/hedge.js';
 import { type AttemptContext, createPolicy, type Policy, type Reconciliation } from '../policy/pipeline.js';
 import {
   type BuiltinProfileName,
@@ -167,6 +174,13 @@ export interface ToolSpec<S extends ToolInputSchema, O> {
   /** Ask OpenAI for strict schema adherence; the schema must then meet its rules. */
   readonly strict?: boolean;
   /**
+   * When an attempt has not answered after a delay, run `execute` a second
+   * time beside it; the first answer wins and the other's `ctx.signal` fires
+   * (docs/policies.md, "Hedging"). Only for `effect: 'idempotent'`: both may
+   * reach the dependency.
+   */
+  readonly hedge?: HedgeOptions;
+  /**
    * Says an answer of `execute` is a failure (an image API's 200 without an
    * image): `true`, or `{ kind, message }`. Retried like an error only when
    * the tool is idempotent or its key is honored; a non-idempotent tool's
@@ -216,6 +230,8 @@ export interface RegisteredTool<I = unknown, O = unknown> {
   readonly honored: boolean;
   /** The tool's own policy: its breaker and gate are this tool's alone. */
   readonly policy: Policy;
+  /** The tool's hedging (its delay, budget and counts), when its spec asks for it. */
+  readonly hedger: Hedger | undefined;
   /** The input schema as JSON Schema, as the models are shown it. */
   readonly inputSchema: JsonSchemaObject;
   /** `registry.call` for this tool, typed; `args` may also be a JSON string. */
@@ -299,6 +315,7 @@ interface Entry {
   readonly key: KeyStrategy<unknown>;
   readonly reconcile: ReconcileFn<unknown, unknown> | undefined;
   readonly policy: Policy;
+  readonly hedger: Hedger | undefined;
   readonly schema: JsonSchemaObject;
   readonly strict: boolean;
   readonly failOnResult: FailOnResult<unknown> | undefined;
@@ -433,6 +450,15 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       issues.push({ path: 'effect', message: 'must be "idempotent" or "non-idempotent"' });
     if (def.output !== undefined && !(def.output instanceof z.ZodType))
       issues.push({ path: 'output', message: 'must be a zod schema' });
+    if (def.hedge !== undefined) {
+      if (effect !== 'idempotent')
+        issues.push({
+          path: 'hedge',
+          message:
+            'only for effect "idempotent": a hedged call runs twice, and both may take effect (make the tool idempotent, or leave hedge out)',
+        });
+      issues.push(...hedgeOptionIssues(def.hedge, 'hedge'));
+    }
     if (def.failOnResult !== undefined && typeof def.failOnResult !== 'function')
       issues.push({ path: 'failOnResult', message: 'must be a function' });
     if (def.fallback !== undefined) issues.push(...fallbackIssues(def.fallback, 'fallback'));
@@ -546,6 +572,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         ...(isSharedHealthSource(store) ? { shared: store } : {}),
         chaos: def.chaos ?? options.chaos,
       }),
+      hedger: def.hedge === undefined ? undefined : createHedger(def.hedge, { clock }),
       schema,
       strict: def.strict === true,
       failOnResult: def.failOnResult as FailOnResult<unknown> | undefined,
@@ -589,7 +616,12 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     throw new ToolOutputError(entry.name, issuesOf(r.error), entry.effect === 'non-idempotent');
   }
 
-  async function invoke(entry: Entry, args: unknown, o: CallOptions): Promise<LedgerResult<unknown>> {
+  async function invoke(
+    entry: Entry,
+    args: unknown,
+    o: CallOptions,
+    onHedge?: HedgeObserver,
+  ): Promise<LedgerResult<unknown>> {
     checkCallOptions(entry.name, o, callRules);
     const profile = entry.policy.profile;
     let budget = profile.timeout.totalMs ?? undefined;
@@ -628,12 +660,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     let stillOurs: ClaimCheck | undefined;
     let claimLost = false;
 
-    const attempt = (ctx: AttemptContext) => {
+    /** One run of `execute`; `signal` is the attempt's own, or a hedged request's. */
+    const once = (ctx: AttemptContext, signal: AbortSignal) => {
       let fetch: FetchLike | undefined;
       // Getters, so an attempt that never looks at its signal or fetch does not pay for them.
       const toolCtx: ToolContext = {
         get signal() {
-          return ctx.signal;
+          return signal;
         },
         attempt: ctx.attempt,
         deadline: ctx.deadline,
@@ -642,7 +675,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         tool: entry.name,
         get fetch() {
           fetch ??= createToolFetch({
-            signal: ctx.signal,
+            signal,
             idempotencyKey: sendKey,
             connectTimeoutMs: connectMs,
             fetch: options.fetch,
@@ -671,6 +704,16 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         });
       });
     };
+    const hedger = entry.hedger;
+    // A hedged attempt is one attempt for the policy (its timeout, breaker and retries): two requests inside it.
+    const attempt = hedger
+      ? (ctx: AttemptContext) =>
+          hedger.run((signal) => Promise.resolve(once(ctx, signal)), {
+            signal: ctx.signal,
+            alternative: () => (signal) => Promise.resolve(once(ctx, signal)),
+            observer: onHedge,
+          })
+      : (ctx: AttemptContext) => once(ctx, ctx.signal);
     const reconcile = entry.reconcile;
     const lookUp = reconcile
       ? (failure: Failure, outer: AbortSignal | undefined) =>
@@ -780,7 +823,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         arguments: args,
       },
       async (scope) => {
-        const { value, source } = await invoke(entry, args, o);
+        const { value, source } = await invoke(entry, args, o, scope.hedge && ((e) => scope.hedge?.(e)));
         if (source !== 'executed') scope.replayed();
         scope.result(value);
         return value;
@@ -803,6 +846,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         effect: entry.effect,
         honored: entry.honored,
         policy: entry.policy,
+        hedger: entry.hedger,
         inputSchema: entry.schema,
         call: (args, o = {}) => callEntry(entry, args, o) as Promise<O>,
       };

@@ -33,6 +33,8 @@ const groupsArb = fc
         strategy: 'ordered',
         members: [member],
         retryOn: 'another',
+        hedger: undefined,
+        stream: {},
         fallbacks: Object.fromEntries(
           Object.entries(fallbacks[i]!).filter(([, v]) => v !== undefined && v !== name),
         ),

@@ -1,5 +1,7 @@
 import type { Clock } from '../../policy/clock.js';
+import { createHedger, type Hedger } from '../../policy/hedge.js';
 import type { Policy } from '../../policy/pipeline.js';
+import { resolveStreamTimeouts, type StreamTimeouts } from '../stream-timeouts.js';
 import type { Provider } from '../types.js';
 import {
   createDeploymentRuntime,
@@ -16,6 +18,10 @@ export interface ResolvedGroup {
   readonly members: readonly DeploymentRuntime[];
   readonly fallbacks: GroupFallbacks;
   readonly retryOn: 'another' | 'same';
+  /** The group's hedging (its delay, budget and latencies), when it asks for it. */
+  readonly hedger: Hedger | undefined;
+  /** The group's own stream timeouts (checked); the router's apply to the fields it leaves out. */
+  readonly stream: StreamTimeouts;
 }
 
 export interface ResolvedGroups {
@@ -105,7 +111,10 @@ export function resolveGroups(
         );
       members.push(runtime);
     }
-    groups.set(name, { name, strategy, members, fallbacks: g.fallbacks ?? {}, retryOn });
+    const hedger =
+      g.hedge === undefined ? undefined : createHedger(g.hedge, { clock, field: `${field}.hedge` });
+    const stream = resolveStreamTimeouts(g.stream, `${field}.stream`);
+    groups.set(name, { name, strategy, members, fallbacks: g.fallbacks ?? {}, retryOn, hedger, stream });
   }
 
   for (const g of groups.values()) {

@@ -1,4 +1,6 @@
+import type { HedgeOptions } from '../../policy/hedge.js';
 import type { BuiltinProfileName, Profile, ProfileInput } from '../../policy/profile.js';
+import type { StreamTimeouts } from '../stream-timeouts.js';
 import type { Provider } from '../types.js';
 
 /**
@@ -57,6 +59,15 @@ export interface ModelGroup {
    * profile allows, then moves on (v1's `providers:` form does this).
    */
   readonly retryOn?: 'another' | 'same' | undefined;
+  /**
+   * When a call has not answered after a delay, send it also to another
+   * healthy deployment of the group, picked by the strategy; the first answer
+   * wins and the other request is aborted. For a stream, only before the
+   * first chunk. Off by default (docs/providers.md, "Hedging in groups").
+   */
+  readonly hedge?: HedgeOptions | undefined;
+  /** Stream timeouts for this group's streams, overriding the router's `stream` (each field on its own). */
+  readonly stream?: StreamTimeouts | undefined;
 }
 
 /** Why a deployment was passed over without a request. */

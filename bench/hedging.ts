@@ -1,0 +1,147 @@
+/**
+ * Hedging: a provider whose answers take 50 ms, except 5 % that take 2 s.
+ * p50, p99 and the extra requests sent, without hedging and with it. Real
+ * local HTTP and the official `openai` client, through a router group of two
+ * deployments of the same model (`ModelGroup.hedge`), each slow at random for
+ * 5 % of its requests, the hedge going to the other one. Compiled `dist/`,
+ * like the other benchmarks.
+ */
+import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import OpenAI from 'openai';
+import type { HedgeOptions } from '../src/index.js';
+import { openaiReplies, startFakeOpenAI } from '../test/fakes/openai-server.js';
+import { table } from './harness.js';
+import { bw } from './library.js';
+
+const FAST_MS = 50;
+const SLOW_MS = 2_000;
+const SLOW_SHARE = 0.05;
+const CALLS = 1_000;
+const CONCURRENCY = 5;
+const RESULTS = new URL('./results/', import.meta.url);
+
+/** A seeded generator (mulberry32), so both runs meet the same kind of luck. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export interface HedgingRow {
+  readonly config: string;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  /** Requests sent beyond one per call, as a share of calls. */
+  readonly extra: number;
+  /** Loser requests the servers saw closed by the client. */
+  readonly aborted: number;
+}
+
+async function servers(seed: number) {
+  const fakes = await Promise.all([startFakeOpenAI(), startFakeOpenAI()]);
+  for (const [i, s] of fakes.entries()) {
+    const random = seeded(seed + i);
+    s.respond(() => openaiReplies.text('ok', random() < SLOW_SHARE ? SLOW_MS : FAST_MS));
+  }
+  return fakes;
+}
+
+async function runOne(config: string, hedge: HedgeOptions | undefined, seed: number): Promise<HedgingRow> {
+  const fakes = await servers(seed);
+  const fetch = bw.createClassifyingFetch({ connectTimeoutMs: 2_000 });
+  const pick = seeded(seed + 7);
+  const router = bw.createRouter({
+    groups: {
+      chat: {
+        // Picks a deployment at random for each call; a hedge goes to the other one.
+        strategy: 'weighted',
+        deployments: fakes.map((s, i) => ({
+          id: `deployment-${i}`,
+          provider: bw.createOpenAIProvider(new OpenAI({ apiKey: 'sk-bench', baseURL: s.baseURL, fetch }), {
+            model: 'gpt-bench',
+          }),
+        })),
+        ...(hedge ? { hedge } : {}),
+      },
+    },
+    random: pick,
+    profile: 'llm',
+  });
+  const request = { messages: [{ role: 'user' as const, content: 'Say ok.' }] };
+  const latencies: number[] = [];
+  let won = 0;
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next++ < CALLS) {
+        const t = performance.now();
+        await router.chat(request);
+        latencies.push(performance.now() - t);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    // Let the servers see the last aborts.
+    await new Promise((r) => setTimeout(r, 50));
+    latencies.sort((x, y) => x - y);
+    const sent = fakes[0]!.count + fakes[1]!.count;
+    won = fakes[0]!.clientCloses + fakes[1]!.clientCloses;
+    return {
+      config,
+      p50: quantile(latencies, 0.5),
+      p99: quantile(latencies, 0.99),
+      max: latencies.at(-1)!,
+      extra: (sent - CALLS) / CALLS,
+      aborted: won,
+    };
+  } finally {
+    await Promise.all(fakes.map((s) => s.close()));
+  }
+}
+
+export async function hedgingBench(): Promise<{ rows: HedgingRow[]; text: string }> {
+  const seed = 20_260_101;
+  const rows = [
+    await runOne('not hedged', undefined, seed),
+    await runOne('hedged after 100 ms (fixed)', { afterMs: 100 }, seed),
+    await runOne('hedged after p95 of recent latency', { percentile: 0.95, afterMs: 100 }, seed),
+    await runOne('hedged after p90 of recent latency', { percentile: 0.9, afterMs: 100 }, seed),
+    await runOne(
+      'hedged after p90, budget 10 % and no minimum',
+      { percentile: 0.9, afterMs: 100, minPerSecond: 0 },
+      seed,
+    ),
+  ];
+  const text = [
+    `A router group of two deployments of one model, each answering in ${FAST_MS} ms except ${SLOW_SHARE * 100} % of requests in ${(SLOW_MS / 1000).toFixed(0)} s (seeded), ${CALLS} calls at concurrency ${CONCURRENCY}; the \`weighted\` strategy picks the deployment, a hedge goes to the other. Real local HTTP, the \`openai\` client, \`createRouter\` with the \`llm\` profile and the group's \`hedge\` (budget 10 % + 1/s, the defaults).`,
+    '',
+    table(
+      ['config', 'p50 ms', 'p99 ms', 'max ms', 'p99 ÷ p50', 'extra requests', 'losers aborted'],
+      rows.map((r) => [
+        r.config,
+        r.p50,
+        r.p99,
+        r.max,
+        (r.p99 / r.p50).toFixed(2),
+        `${(r.extra * 100).toFixed(1)} %`,
+        r.aborted,
+      ]),
+    ),
+    '',
+    'Target: p99 ≤ 2.5 × p50 with ≤ 10 % extra requests.',
+  ].join('\n');
+  await writeFile(new URL('hedging.md', RESULTS), `${text}\n`);
+  return { rows, text };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log((await hedgingBench()).text);
