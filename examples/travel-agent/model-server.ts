@@ -1,30 +1,37 @@
 /**
- * The scripted model served over HTTP in both providers' wire formats —
- * OpenAI chat completions (`POST /v1/chat/completions`) and Anthropic
- * messages (`POST /v1/messages`), JSON only — so the agent talks to it
- * through the real `openai` and `@anthropic-ai/sdk` clients and breakwater's
- * real provider adapters. Each request's conversation is decoded into one
- * neutral transcript for the script, and the answer encoded back.
+ * The scripted model served by `breakwater/testing`'s fake OpenAI (chat
+ * completions) and fake Anthropic (messages), so the agent talks to it through
+ * the real `openai` and `@anthropic-ai/sdk` clients and breakwater's real
+ * provider adapters. Each request's conversation is decoded into one neutral
+ * transcript for the script (a turn that is a function of the request); the
+ * kit encodes the answer in the provider's wire format.
  *
- * Faults: the primary (OpenAI) goes down from its Nth request on and stays
- * down; the secondary (Anthropic) may answer a 529 "overloaded" first.
+ * Faults, as the kit's fault schedules: the primary (OpenAI) goes down from
+ * its Nth request on and stays down; the secondary (Anthropic) may answer a
+ * 529 "overloaded" first.
  */
-import { FaultQueue } from '../shared/faults.js';
-import { type Exchange, type LocalServer, startLocalServer } from '../shared/local-http.js';
+import {
+  createFakeAnthropic,
+  createFakeOpenAI,
+  type FakeModel,
+  type RecordedRequest,
+  type Turn,
+} from 'breakwater/testing';
 import type { ModelFaults } from './schedule.js';
-import { type Decision, decide, type Entry } from './scripted-model.js';
+import { decide, type Entry } from './scripted-model.js';
 
 export interface ModelServerStats {
   readonly openai: { readonly requests: number; readonly failed: number };
   readonly anthropic: { readonly requests: number; readonly failed: number };
 }
 
-export interface ModelServer extends LocalServer {
+export interface ModelServer {
   /** For `new OpenAI({ baseURL })`. */
   readonly openaiBaseURL: string;
   /** For `new Anthropic({ baseURL })`. */
   readonly anthropicBaseURL: string;
   stats(): ModelServerStats;
+  close(): Promise<void>;
 }
 
 type Json = Record<string, unknown>;
@@ -115,124 +122,48 @@ function turnOf(transcript: readonly Entry[]): number {
   return transcript.filter((e) => e.kind === 'assistant').length + 1;
 }
 
-/** Rough token counts: the usage fields must be there, and about the right size. */
-function tokens(s: string): number {
-  return Math.max(1, Math.ceil(s.length / 4));
-}
-
-function openaiAnswer(model: string, d: Decision, turn: number, promptChars: number): Json {
-  const toolCalls = d.calls.map((c, i) => ({
-    id: `call_${turn}_${i + 1}`,
-    type: 'function',
-    function: { name: c.name, arguments: JSON.stringify(c.args) },
-  }));
-  const out = tokens(d.text) + tokens(JSON.stringify(d.calls));
-  const prompt = Math.ceil(promptChars / 4);
-  return {
-    id: `chatcmpl-scripted-${turn}`,
-    object: 'chat.completion',
-    created: Math.floor(Date.now() / 1000),
-    model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: d.text === '' && toolCalls.length > 0 ? null : d.text,
-          refusal: null,
-          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-        },
-        finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
-      },
-    ],
-    usage: { prompt_tokens: prompt, completion_tokens: out, total_tokens: prompt + out },
+/** The script's answer to one request, its tool calls named `<prefix><turn>_<n>` as each provider names them. */
+function scriptedTurn(decode: (messages: readonly unknown[]) => Entry[], prefix: string) {
+  return (request: RecordedRequest): Turn => {
+    const messages =
+      isJson(request.body) && Array.isArray(request.body.messages) ? request.body.messages : [];
+    const transcript = decode(messages);
+    const d = decide(transcript, prefix);
+    if (d.calls.length === 0) return { text: d.text };
+    const turn = turnOf(transcript);
+    return {
+      toolCalls: d.calls.map((c, i) => ({
+        id: `${prefix}${turn}_${i + 1}`,
+        name: c.name,
+        arguments: c.args,
+      })),
+      ...(d.text !== '' ? { text: d.text } : {}),
+    };
   };
 }
 
-function anthropicAnswer(model: string, d: Decision, turn: number, promptChars: number): Json {
-  const content: Json[] = d.text !== '' ? [{ type: 'text', text: d.text }] : [];
-  for (const [i, c] of d.calls.entries())
-    content.push({ type: 'tool_use', id: `toolu_${turn}_${i + 1}`, name: c.name, input: c.args });
-  return {
-    id: `msg_scripted_${turn}`,
-    type: 'message',
-    role: 'assistant',
-    model,
-    content,
-    stop_reason: d.calls.length > 0 ? 'tool_use' : 'end_turn',
-    stop_sequence: null,
-    usage: {
-      input_tokens: Math.ceil(promptChars / 4),
-      output_tokens: tokens(d.text) + tokens(JSON.stringify(d.calls)),
-    },
-  };
+function stats(model: FakeModel): ModelServerStats['openai'] {
+  return { requests: model.counters.requests, failed: model.counters.faults };
 }
 
 export async function startModelServer(faults: ModelFaults): Promise<ModelServer> {
-  const counts = { openai: { requests: 0, failed: 0 }, anthropic: { requests: 0, failed: 0 } };
-  const anthropicFaults = new FaultQueue(faults.anthropic);
-
-  function openai(ex: Exchange, body: Json): void {
-    const n = ++counts.openai.requests;
-    const down = faults.openaiDownFrom;
-    if (down !== undefined && n >= down) {
-      counts.openai.failed++;
-      const statuses = faults.openaiStatuses.length > 0 ? faults.openaiStatuses : [500];
-      const status = statuses[(n - down) % statuses.length] ?? 500;
-      ex.json(status, {
-        error: {
-          message: 'The server had an error processing your request.',
-          type: 'server_error',
-          param: null,
-          code: null,
-        },
-      });
-      return;
-    }
-    const transcript = fromOpenAI(Array.isArray(body.messages) ? body.messages : []);
-    const model = typeof body.model === 'string' ? body.model : 'scripted';
-    ex.json(
-      200,
-      openaiAnswer(model, decide(transcript, 'call_'), turnOf(transcript), JSON.stringify(body).length),
+  const openai = await createFakeOpenAI({ fallback: scriptedTurn(fromOpenAI, 'call_') });
+  const anthropic = await createFakeAnthropic({ fallback: scriptedTurn(fromAnthropic, 'toolu_') });
+  const down = faults.openaiDownFrom;
+  if (down !== undefined) {
+    const failWith = faults.openaiFaults.length > 0 ? faults.openaiFaults : (['error_500'] as const);
+    // `index` counts from 0, `down` from 1: down from that request on, for good.
+    openai.inject((r) =>
+      r.index + 1 >= down ? failWith[(r.index + 1 - down) % failWith.length] : undefined,
     );
   }
-
-  function anthropic(ex: Exchange, body: Json): void {
-    counts.anthropic.requests++;
-    const fault = anthropicFaults.next();
-    if (fault.kind === 'status') {
-      counts.anthropic.failed++;
-      ex.json(
-        fault.status,
-        { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
-        fault.headers,
-      );
-      return;
-    }
-    const transcript = fromAnthropic(Array.isArray(body.messages) ? body.messages : []);
-    const model = typeof body.model === 'string' ? body.model : 'scripted';
-    ex.json(
-      200,
-      anthropicAnswer(model, decide(transcript, 'toolu_'), turnOf(transcript), JSON.stringify(body).length),
-    );
-  }
-
-  const server = await startLocalServer((ex) => {
-    const body = isJson(ex.body) ? ex.body : {};
-    if (ex.method === 'POST' && body.stream === true) {
-      ex.json(400, {
-        error: { type: 'invalid_request_error', message: 'the scripted model does not stream' },
-      });
-      return;
-    }
-    if (ex.method === 'POST' && ex.url.pathname === '/v1/chat/completions') openai(ex, body);
-    else if (ex.method === 'POST' && ex.url.pathname === '/v1/messages') anthropic(ex, body);
-    else ex.json(404, { error: { type: 'not_found_error', message: ex.url.pathname } });
-  });
+  anthropic.inject(faults.anthropic);
   return {
-    ...server,
-    openaiBaseURL: `${server.url}/v1`,
-    anthropicBaseURL: server.url,
-    stats: () => ({ openai: { ...counts.openai }, anthropic: { ...counts.anthropic } }),
+    openaiBaseURL: openai.baseURL,
+    anthropicBaseURL: anthropic.baseURL,
+    stats: () => ({ openai: stats(openai), anthropic: stats(anthropic) }),
+    close: async () => {
+      await Promise.all([openai.close(), anthropic.close()]);
+    },
   };
 }

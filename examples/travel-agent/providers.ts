@@ -96,7 +96,7 @@ export async function startModels(options: ModelOptions): Promise<Models> {
       ],
       profile: offlineModelProfile,
       offline: true,
-      description: `scripted model on ${server.url}, over the OpenAI and Anthropic wire formats, through the real SDK clients`,
+      description: `scripted model on breakwater/testing's fake OpenAI and fake Anthropic, over the OpenAI and Anthropic wire formats, through the real SDK clients`,
       stats: () => server.stats(),
       close: () => server.close(),
     };

@@ -4,19 +4,29 @@
  * something interesting can be replayed exactly, and the naive comparison
  * (`--naive`) meets the very same faults.
  */
+import type { Fault as KitFault } from 'breakwater/testing';
 import { describeFault, type Fault } from '../shared/faults.js';
 import { fork, pick, type Random } from './random.js';
 
 export const CHAOS_LEVELS = ['none', 'light', 'heavy'] as const;
 export type Chaos = (typeof CHAOS_LEVELS)[number];
 
+/** The model servers' faults, in `breakwater/testing`'s vocabulary: the statuses a provider fails with. */
+export type ModelFault = Extract<KitFault, 'error_500' | 'error_503' | 'overloaded_529'>;
+
+const MODEL_FAULT_STATUS: Readonly<Record<ModelFault, number>> = {
+  error_500: 500,
+  error_503: 503,
+  overloaded_529: 529,
+};
+
 export interface ModelFaults {
   /** The primary's outage: every request from this one on (1-based) fails, until the run ends. */
   readonly openaiDownFrom: number | undefined;
-  /** The statuses it fails with, in turn. */
-  readonly openaiStatuses: readonly number[];
-  /** A fault for each request to the secondary, in order. */
-  readonly anthropic: readonly Fault[];
+  /** The faults it fails with, in turn. */
+  readonly openaiFaults: readonly ModelFault[];
+  /** A fault for each request to the secondary, in order; none once the list runs out. */
+  readonly anthropic: readonly ModelFault[];
 }
 
 export interface FaultSchedule {
@@ -34,6 +44,8 @@ export interface FaultSchedule {
 }
 
 const ok: Fault = { kind: 'ok' };
+/** The kit's server errors: the fakes answer 500 and 503 (no 502). */
+const SERVER_ERRORS: readonly ModelFault[] = ['error_500', 'error_503'];
 
 function serverError(random: Random, after = false): Fault {
   return { kind: 'status', status: pick(random, [500, 502, 504]), after };
@@ -52,7 +64,7 @@ export function faultSchedule(chaos: Chaos, seed: number): FaultSchedule {
       charge: [],
       imageCreate: [],
       imageLookup: [],
-      model: { openaiDownFrom: undefined, openaiStatuses: [], anthropic: [] },
+      model: { openaiDownFrom: undefined, openaiFaults: [], anthropic: [] },
     };
   }
   const retryAfterMs = pick(r, chaos === 'light' ? [1_000, 1_200, 1_500] : [800, 1_200, 1_600]);
@@ -75,7 +87,7 @@ export function faultSchedule(chaos: Chaos, seed: number): FaultSchedule {
       model: {
         // After the searches and the bookings: the conversation is mid-way when the primary goes.
         openaiDownFrom: 3,
-        openaiStatuses: [pick(r, [500, 502, 503]), pick(r, [500, 502, 503]), pick(r, [500, 502, 503])],
+        openaiFaults: [pick(r, SERVER_ERRORS), pick(r, SERVER_ERRORS), pick(r, SERVER_ERRORS)],
         anthropic: [],
       },
     };
@@ -95,15 +107,8 @@ export function faultSchedule(chaos: Chaos, seed: number): FaultSchedule {
     imageLookup: r() < 0.5 ? [{ kind: 'status', status: 503, after: false }] : [],
     model: {
       openaiDownFrom: pick(r, [2, 3, 4]),
-      openaiStatuses: [pick(r, [500, 502, 503]), pick(r, [500, 503]), 500],
-      anthropic: [
-        {
-          kind: 'status',
-          status: 529,
-          after: false,
-          headers: { 'x-should-retry': 'true', 'retry-after-ms': '250' },
-        },
-      ],
+      openaiFaults: [pick(r, SERVER_ERRORS), pick(r, SERVER_ERRORS), 'error_500'],
+      anthropic: ['overloaded_529'],
     },
   };
 }
@@ -126,9 +131,12 @@ export function describeSchedule(s: FaultSchedule): string[] {
   list('image lookup', s.imageLookup);
   if (s.model.openaiDownFrom !== undefined)
     lines.push(
-      `openai: down from its request #${s.model.openaiDownFrom} on (HTTP ${[...new Set(s.model.openaiStatuses)].join('/')})`,
+      `openai: down from its request #${s.model.openaiDownFrom} on (HTTP ${[...new Set(s.model.openaiFaults.map((f) => MODEL_FAULT_STATUS[f]))].join('/')})`,
     );
-  list('anthropic', s.model.anthropic);
+  const overloads = s.model.anthropic
+    .map((f, i) => `#${i + 1} HTTP ${MODEL_FAULT_STATUS[f]}${f === 'overloaded_529' ? ' overloaded' : ''}`)
+    .join('; ');
+  if (overloads !== '') lines.push(`anthropic: ${overloads}`);
   if (lines.length === 0) lines.push('no faults');
   return lines;
 }
