@@ -58,3 +58,154 @@ describe('chaos is never on by accident: every spelling of production refuses it
     );
   });
 });
+
+describe('never twice: a rejected answer of a non-idempotent call is neither repeated nor hidden by a fallback', () => {
+  it('whatever the retries, the fallback kinds and the verdict: one call, outcome unknown, no content in the error', async () => {
+    const SECRET = 'card 4242-4242-4242-4242';
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom('server_error', 'unknown', 'network', 'timeout', 'overloaded', 'rate_limited'),
+        fc.option(fc.constantFrom<'run' | 'value' | 'throwing'>('run', 'value', 'throwing'), {
+          nil: undefined,
+        }),
+        fc.boolean(),
+        async (maxAttempts, kind, fallbackShape, allKinds) => {
+          const clock = createVirtualClock(0);
+          const policy = createPolicy(
+            { ...oneShot, effect: 'non-idempotent', retry: { maxAttempts, budget: false } },
+            { clock, dependency: 'payments' },
+          );
+          let charges = 0;
+          let fallbackRan = 0;
+          const kinds = allKinds
+            ? (['unknown', 'server_error', 'network', 'timeout', 'overloaded', 'rate_limited'] as const)
+            : undefined;
+          const fallback =
+            fallbackShape === undefined
+              ? undefined
+              : fallbackShape === 'value'
+                ? { value: { id: 'stand-in' }, ...(kinds ? { kinds } : {}) }
+                : {
+                    ...(kinds ? { kinds } : {}),
+                    run: () => {
+                      fallbackRan++;
+                      if (fallbackShape === 'throwing') throw new Error('fallback down');
+                      return { id: 'stand-in' };
+                    },
+                  };
+          const err = await caught(
+            clock.run(
+              policy.run(
+                async () => {
+                  charges++;
+                  return { id: 'ch_1', status: 'declined', note: SECRET };
+                },
+                {
+                  failOnResult: (r) => (r.status === 'declined' ? { kind, message: 'declined' } : false),
+                  ...(fallback ? { fallback } : {}),
+                },
+              ),
+            ),
+          );
+          expect(charges).toBe(1);
+          expect(fallbackRan).toBe(0);
+          expect(err).toBeInstanceOf(ResultRejectedError);
+          const e = err as ResultRejectedError;
+          expect(e.outcome).toBe('unknown');
+          expect(e.message).not.toContain('4242');
+          expect(JSON.stringify(e.failure)).not.toContain('4242');
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('with unknownOutcome "fallback" the stand-in answers, and a throwing one says outcome unknown, the rejection its cause', async () => {
+    const clock = createVirtualClock(0);
+    const policy = createPolicy({ ...oneShot, effect: 'non-idempotent' }, { clock, dependency: 'payments' });
+    let charges = 0;
+    const err = await caught(
+      clock.run(
+        policy.run(
+          async () => {
+            charges++;
+            return { status: 'declined', note: 'secret-note' };
+          },
+          {
+            failOnResult: (r) => r.status === 'declined',
+            fallback: {
+              unknownOutcome: 'fallback',
+              run: () => {
+                throw new TypeError('down');
+              },
+            },
+          },
+        ),
+      ),
+    );
+    expect(charges).toBe(1);
+    expect(err).toBeInstanceOf(FallbackFailedError);
+    const f = err as FallbackFailedError;
+    expect(f.outcome).toBe('unknown');
+    expect(f.cause).toBeInstanceOf(ResultRejectedError);
+    expect(f.message).not.toContain('secret-note');
+  });
+});
+
+describe('a chaos latency longer than the deadline: the call still ends by its deadline', () => {
+  it('for any latency and deadline, the call ends no later than the deadline and the dependency is not reached late', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (deadlineMs, latencyMs, maxAttempts) => {
+          const clock = createVirtualClock(0);
+          const policy = createPolicy(
+            {
+              timeout: { attemptMs: 1_000_000, totalMs: 10_000_000 },
+              retry: { maxAttempts, budget: false },
+              breaker: false,
+              gate: false,
+            },
+            {
+              clock,
+              dependency: 'search',
+              chaos: {
+                enabled: true,
+                env: { BREAKWATER_CHAOS: '1' },
+                random: () => 0,
+                latency: { rate: 1, ms: latencyMs },
+              },
+            },
+          );
+          const start = clock.now();
+          let reachedAt: number | undefined;
+          let ended: number | undefined;
+          // Success (latency within the deadline) or a timeout: either way, by the deadline.
+          await clock.run(
+            policy
+              .run(
+                async () => {
+                  reachedAt = clock.now();
+                  return 'ok';
+                },
+                { deadlineMs },
+              )
+              .finally(() => {
+                ended = clock.now();
+              })
+              .catch(() => undefined),
+          );
+          // Past the latency: an abandoned attempt must not wake up and call the dependency after the end.
+          await clock.advance(latencyMs + 1);
+          expect(ended).toBeDefined();
+          expect((ended ?? Number.POSITIVE_INFINITY) - start).toBeLessThanOrEqual(deadlineMs);
+          if (reachedAt !== undefined) expect(reachedAt - start).toBeLessThanOrEqual(deadlineMs);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
