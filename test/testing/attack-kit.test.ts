@@ -3,13 +3,19 @@
  */
 import http from 'node:http';
 import {
+  type ChaosFaults,
   createFakeAnthropic,
   createFakeImageApi,
   createFakeOpenAI,
   createFakePaymentApi,
   createFakeSearchApi,
+  type Fault,
+  invariants,
+  type PaymentApi,
+  runChaos,
 } from 'breakwater/testing';
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** The handles a fake can leave behind: listening servers, sockets, timers. */
 function handles(): Record<string, number> {
@@ -97,5 +103,104 @@ describe('close() leaves no open handle: the process can exit', () => {
     await Promise.all([openai.close(), anthropic.close()]);
     await Promise.all(pending);
     expect(handles()).toEqual(before);
+  });
+});
+
+describe('the chaos runner tells the truth about a naive payment tool', () => {
+  // A naive tool: POST the charge, and on any failure POST it again, up to three times, with no key.
+  const pool: Fault[] = [
+    'error_500',
+    'reset_before_read',
+    'reset_after_processing',
+    'error_500_after_processing',
+  ];
+  const doneBeforeFailure = new Set<Fault>(['reset_after_processing', 'error_500_after_processing']);
+  let pay: PaymentApi;
+  beforeAll(async () => {
+    pay = await createFakePaymentApi();
+  });
+  afterAll(async () => {
+    await pay.close();
+  });
+
+  async function naive(faults: ChaosFaults): Promise<{ charges: number }> {
+    pay.clearSchedule();
+    faults.inject('payment', pay);
+    const before = pay.charges.length;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const res = await fetch(`${pay.url}/v1/charges`, { method: 'POST', body: JSON.stringify(order) });
+        await res.text();
+        if (res.ok) break;
+      } catch {
+        // a reset: try again, naively
+      }
+    }
+    return { charges: pay.charges.length - before };
+  }
+
+  /** The model of the naive tool: how many charges a queue of faults makes. */
+  function modelCharges(queue: readonly Fault[]): number {
+    let charges = 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const f = queue[attempt] ?? 'none';
+      if (f === 'none') return charges + 1;
+      if (doneBeforeFailure.has(f)) charges++;
+    }
+    return charges;
+  }
+
+  const shape = { targets: ['payment', 'ledger'], faults: pool, maxFaults: 4 };
+  const once = { charged: invariants.atMostOnce((r: { charges: number }) => r.charges, 'charges') };
+  const quiet = () => undefined;
+
+  it("replay is exact and its verdict is the model's, for any drawn seed and schedule", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.array(fc.constantFrom<Fault>('none', ...pool), { maxLength: 4 }),
+        async (seed, queue) => {
+          const replay = { seed, schedule: { payment: queue } };
+          const a = await runChaos({ ...shape, scenario: naive, invariants: once, replay, print: quiet });
+          const b = await runChaos({ ...shape, scenario: naive, invariants: once, replay, print: quiet });
+          expect(a.ok).toBe(modelCharges(queue) <= 1);
+          expect(b.ok).toBe(a.ok);
+          expect(b.failure?.message).toBe(a.failure?.message);
+          expect(a.failure?.shrinkRuns ?? 0).toBe(0);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('finds the double charge from any first seed and shrinks it to the one simplest fault that causes it', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
+        const report = await runChaos({
+          ...shape,
+          runs: 30,
+          seed,
+          scenario: naive,
+          invariants: once,
+          print: quiet,
+        });
+        expect(report.ok).toBe(false);
+        const failure = report.failure!;
+        expect(failure.invariant).toBe('charged');
+        // The first drawn schedule did break (the model agrees), and the unused target is gone.
+        expect(modelCharges(failure.original.payment ?? [])).toBeGreaterThan(1);
+        expect(failure.schedule).toEqual({ payment: ['reset_after_processing'] });
+        // Minimal: without it, the naive tool charges once.
+        const clean = await runChaos({
+          ...shape,
+          scenario: naive,
+          invariants: once,
+          replay: { seed: failure.seed, schedule: {} },
+          print: quiet,
+        });
+        expect(clean.ok).toBe(true);
+      }),
+      { numRuns: 6 },
+    );
   });
 });
