@@ -85,13 +85,13 @@ describe('never twice: a rejected answer of a non-idempotent call is neither rep
             fallbackShape === undefined
               ? undefined
               : fallbackShape === 'value'
-                ? { value: { id: 'stand-in' }, ...(kinds ? { kinds } : {}) }
+                ? { value: { id: 'stand-in', status: 'succeeded' }, ...(kinds ? { kinds } : {}) }
                 : {
                     ...(kinds ? { kinds } : {}),
                     run: () => {
                       fallbackRan++;
                       if (fallbackShape === 'throwing') throw new Error('fallback down');
-                      return { id: 'stand-in' };
+                      return { id: 'stand-in', status: 'succeeded' };
                     },
                   };
           const err = await caught(
@@ -206,6 +206,67 @@ describe('a chaos latency longer than the deadline: the call still ends by its d
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('told the truth: a charge that answered is never reported failed when a later retry is refused', () => {
+  it('a rejected answer under an honored key, then the retry refused (budget, breaker): outcome unknown, no stand-in', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<'budget' | 'breaker'>('budget', 'breaker'),
+        fc.integer({ min: 2, max: 5 }),
+        fc.constantFrom('server_error', 'unknown', 'overloaded', 'timeout'),
+        fc.boolean(),
+        async (refusal, maxAttempts, kind, withFallback) => {
+          const clock = createVirtualClock(0);
+          const policy = createPolicy(
+            {
+              extends: 'non-idempotent',
+              timeout: { attemptMs: 60_000, totalMs: 600_000 },
+              retry: {
+                maxAttempts,
+                // No retry allowed at all: the first retry is refused by the budget.
+                budget: refusal === 'budget' ? { ratio: 0, minPerSecond: 0, windowMs: 10_000 } : false,
+              },
+              // Opens on the first failure: the retry meets an open breaker.
+              breaker:
+                refusal === 'breaker'
+                  ? { mode: 'consecutive', consecutiveFailures: 1, countKinds: [kind] }
+                  : false,
+              gate: false,
+            },
+            { clock, dependency: 'payments', random: () => 0.5 },
+          );
+          let charges = 0;
+          const ended = await clock
+            .run(
+              policy.run(
+                async () => {
+                  charges++;
+                  return { id: 'ch_1', status: 'succeeded' };
+                },
+                {
+                  idempotencyKey: 'order-A-17',
+                  keyHonored: true,
+                  // A predicate with a bug: the successful charge is judged a failure.
+                  failOnResult: () => ({ kind, message: 'not captured' }),
+                  ...(withFallback ? { fallback: { value: { id: 'stand-in', status: 'refunded' } } } : {}),
+                },
+              ),
+            )
+            .then(
+              (value) => ({ value }),
+              (error: unknown) => ({ error }),
+            );
+          expect(charges).toBe(1);
+          // The charge did happen: the caller must hear "may have taken effect", not get a stand-in.
+          expect(ended).not.toHaveProperty('value');
+          const { error } = ended as { error: { outcome?: string; code?: string } };
+          expect(error.outcome).toBe('unknown');
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });
