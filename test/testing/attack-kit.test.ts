@@ -2,6 +2,7 @@
  * Outside attacks on `breakwater/testing`, through its public names only.
  */
 import http from 'node:http';
+import { createRegistry } from 'breakwater';
 import {
   type ChaosFaults,
   createFakeAnthropic,
@@ -16,6 +17,7 @@ import {
 } from 'breakwater/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 
 /** The handles a fake can leave behind: listening servers, sockets, timers. */
 function handles(): Record<string, number> {
@@ -201,6 +203,96 @@ describe('the chaos runner tells the truth about a naive payment tool', () => {
         expect(clean.ok).toBe(true);
       }),
       { numRuns: 6 },
+    );
+  });
+});
+
+describe('never twice through the registry: a result predicate on a payment never charges again', () => {
+  let pay: PaymentApi;
+  beforeAll(async () => {
+    pay = await createFakePaymentApi();
+  });
+  afterAll(async () => {
+    await pay.close();
+  });
+
+  it('whatever the key, the fault, the verdict, the fallback and the re-issues: one charge, and no stand-in hides it', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<'no key' | 'ctx.fetch' | 'honored key'>('no key', 'ctx.fetch', 'honored key'),
+        fc.constantFrom<Fault>('none', 'error_500', 'reset_after_processing', 'error_500_after_processing'),
+        fc.constantFrom('server_error', 'unknown', 'network', 'timeout', 'overloaded', 'client_error'),
+        fc.constantFrom<'none' | 'value' | 'value, every kind' | 'run'>(
+          'none',
+          'value',
+          'value, every kind',
+          'run',
+        ),
+        fc.integer({ min: 0, max: 2 }),
+        async (keyMode, fault, kind, fallbackShape, reissues) => {
+          const orderId = `A-${++n}`;
+          pay.clearSchedule();
+          pay.inject([fault]);
+          const registry = createRegistry();
+          const every = [
+            'server_error',
+            'unknown',
+            'network',
+            'timeout',
+            'overloaded',
+            'client_error',
+          ] as const;
+          const fallback =
+            fallbackShape === 'none'
+              ? {}
+              : fallbackShape === 'run'
+                ? { fallback: { run: () => ({ id: 'stand-in', status: 'succeeded' }) } }
+                : {
+                    fallback: {
+                      value: { id: 'stand-in', status: 'succeeded' },
+                      ...(fallbackShape === 'value, every kind' ? { kinds: [...every] } : {}),
+                    },
+                  };
+          registry.register({
+            name: 'charge_card',
+            input: z.object({ order: z.string(), amount: z.number(), currency: z.string() }),
+            ...(keyMode === 'honored key' ? { idempotency: { honored: true, key: 'content' as const } } : {}),
+            // Backoff of 1 ms: real time, but short (the breaker and retries are the built-in ones otherwise).
+            profile: {
+              retry: {
+                backoff: { kind: 'exponential', initialMs: 1, maxMs: 1, multiplier: 1, jitter: 'none' },
+              },
+            },
+            // A predicate with a bug: it rejects every answer, the successful charge included.
+            failOnResult: () => ({ kind, message: 'not captured' }),
+            ...fallback,
+            execute: async (input, ctx) => {
+              const body = JSON.stringify(input);
+              const res =
+                keyMode === 'no key'
+                  ? await fetch(`${pay.url}/v1/charges`, { method: 'POST', body, signal: ctx.signal })
+                  : await ctx.fetch(`${pay.url}/v1/charges`, { method: 'POST', body });
+              if (!res.ok) throw new Error(`HTTP ${res.status}`);
+              return (await res.json()) as { id: string; status: string };
+            },
+          });
+          const args = { order: orderId, amount: 4_200, currency: 'eur' };
+          for (let i = 0; i <= reissues; i++) {
+            const outcome = await registry
+              .call('charge_card', args, { callId: 'call-1', scope: `conv-${n}` })
+              .then(
+                (value) => ({ value }),
+                (error: unknown) => ({ error }),
+              );
+            // The first call's charge may have happened: a stand-in that says "succeeded" must never answer for it.
+            if (fault !== 'error_500' || pay.chargesFor(orderId) > 0)
+              expect(outcome).not.toHaveProperty('value');
+          }
+          expect(pay.chargesFor(orderId)).toBeLessThanOrEqual(1);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });
