@@ -145,7 +145,10 @@ export function chaosActive(chaos: ChaosOptions): boolean {
   // A runtime without `process` (an edge worker) has no variable set: chaos stays off there.
   const env = chaos.env ?? (typeof process === 'undefined' ? {} : process.env);
   if (env.BREAKWATER_CHAOS !== '1') return false;
-  if (env.NODE_ENV === 'production' && chaos.inProduction !== true) {
+  // Any case, any padding: "Production" or "production\n" from a .env file is production all the same, and the
+  // refusal must not hinge on how the value was typed (the safe side of a doubt is "no chaos").
+  const production = env.NODE_ENV?.trim().toLowerCase() === 'production';
+  if (production && chaos.inProduction !== true) {
     if (!refusalReported && typeof process !== 'undefined') {
       refusalReported = true;
       process.emitWarning(

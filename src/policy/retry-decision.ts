@@ -5,6 +5,7 @@ import { decideRetry } from './decision.js';
 import { cancelledWhile, circuitOpen, errorFor } from './failures.js';
 import type { Operation, PolicyParts } from './operation.js';
 import { type ReconcileVerdict, reconcileUnder } from './reconcile.js';
+import { RESULT_REJECTED_CODE } from './result-failure.js';
 import { sleep } from './sleep.js';
 
 /** The operation goes on: the wait before the next attempt has been taken. */
@@ -112,8 +113,11 @@ export async function giveUp<T>(
   error: BreakwaterError,
 ): Promise<Found<T>> {
   const history = op.history ?? [];
+  // A rejected answer (`failOnResult`, `retryOnResult`) is `processed`, not `unknown`, yet a non-idempotent call
+  // that answered did act: a retry of it refused later (budget, breaker, gate) must not end as "failed".
   const mayHaveActed =
-    op.effect === 'non-idempotent' && history.some((h) => h.failure?.delivery === 'unknown');
+    op.effect === 'non-idempotent' &&
+    history.some((h) => h.failure?.delivery === 'unknown' || h.failure?.code === RESULT_REJECTED_CODE);
   if (!mayHaveActed || error.outcome === 'unknown') throw error;
   // A cancel stays a cancel (the caller asked for it), but it says what the ledger says: unknown.
   if (error.code === 'cancelled') throw cancelledUnknown(parts, error.failure, history);
