@@ -2,10 +2,18 @@
  * An outsider's attack on router v2 (issue 16) through the public API: real
  * SDK clients against the fakes, one `describe` per promise.
  */
-import { openaiReplies } from 'breakwater/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAIProvider, createRouter, type Provider } from '../../src/providers/index.js';
+import { CancelledError } from '../../src/failure/index.js';
+import { createVirtualClock } from '../../src/policy/index.js';
+import {
+  type ChatChunk,
+  type ChatRequest,
+  createOpenAIProvider,
+  createRouter,
+  type Provider,
+  StreamInterruptedError,
+} from '../../src/providers/index.js';
 import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { hello, openaiClient, quickProfile } from './helpers.js';
 
@@ -62,5 +70,84 @@ describe('always say what happened: the weighted strategy sends each call where 
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('never forever: a stream past its first chunk ends by its deadline and on an abort', () => {
+  // A provider (a custom one, a wrapper, a broken SDK) that hands over a first chunk and then
+  // never answers again, deaf to its signal. A chat from it ends by its deadline (the policy
+  // does not wait on the provider); a stream's next chunk must too.
+  const forever = new Promise<never>(() => undefined);
+  const deaf: Provider = {
+    name: 'deaf',
+    model: 'deaf-1',
+    chat: () => forever,
+    async *stream(): AsyncGenerator<ChatChunk> {
+      yield { type: 'text', text: 'Hel' };
+      await forever;
+    },
+  };
+  const deafRouter = (clock: ReturnType<typeof createVirtualClock>) =>
+    createRouter({
+      groups: { only: { deployments: [deaf] } },
+      clock,
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+
+  it('the next chunk of a stream from a deaf provider rejects once the deadline passes', async () => {
+    const clock = createVirtualClock(0);
+    const stream = deafRouter(clock).stream(hello, { deadlineMs: 1_000 });
+    expect((await stream.next()).value).toEqual({ type: 'text', text: 'Hel' });
+    const next = stream.next();
+    next.catch(() => undefined);
+    await clock.advance(1_000);
+    const error = await next.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect((error as StreamInterruptedError).partialText).toBe('Hel');
+  });
+
+  it("the next chunk of a stream from a deaf provider rejects at once on the caller's abort", async () => {
+    const clock = createVirtualClock(0);
+    const caller = new AbortController();
+    const stream = deafRouter(clock).stream(hello, { signal: caller.signal });
+    await stream.next();
+    const next = stream.next();
+    next.catch(() => undefined);
+    caller.abort();
+    await expect(next).rejects.toBeInstanceOf(CancelledError);
+  });
+});
+
+describe('caller errors thrown at once: hostile messages never reach a deployment', () => {
+  it('tool-call arguments that cannot be serialized throw before any request, with no prompt text', async () => {
+    const secret = 'PROMPT-SECRET-7f3a';
+    const cyclic: Record<string, unknown> = { note: secret };
+    cyclic.self = cyclic;
+    const before = east.count + west.count;
+    const router = createRouter({
+      groups: {
+        smart: { deployments: [{ provider: gpt(east, 'east') }, { provider: gpt(west, 'west') }] },
+      },
+      profile: quickProfile(),
+    });
+    for (const args of [cyclic, { n: 1n }]) {
+      const request = {
+        messages: [
+          { role: 'user', content: secret },
+          { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'lookup', arguments: args }] },
+          { role: 'tool', toolCallId: 'c1', content: secret },
+        ],
+      } as unknown as ChatRequest;
+      const error = await router.chat(request).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).not.toContain(secret);
+    }
+    expect(east.count + west.count).toBe(before);
   });
 });
