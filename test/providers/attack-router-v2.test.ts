@@ -9,6 +9,7 @@ import { createVirtualClock } from '../../src/policy/index.js';
 import {
   type ChatChunk,
   type ChatRequest,
+  type ChatResponse,
   createOpenAIProvider,
   createRouter,
   type Provider,
@@ -149,5 +150,41 @@ describe('caller errors thrown at once: hostile messages never reach a deploymen
       expect(String((error as Error).message)).not.toContain(secret);
     }
     expect(east.count + west.count).toBe(before);
+  });
+});
+
+describe('never forever: no quota reservation outlives its call', () => {
+  it('a call given up on a provider deaf to its signal gives its reservation back', async () => {
+    const clock = createVirtualClock(0);
+    let calls = 0;
+    const answer = {
+      message: { role: 'assistant', content: 'ok' },
+      toolCalls: [],
+      finishReason: 'stop',
+      provider: 'deaf',
+      model: 'deaf-1',
+    } as unknown as ChatResponse;
+    // The first request never answers and ignores its abort; later ones answer at once.
+    const deafOnce: Provider = {
+      name: 'deaf',
+      model: 'deaf-1',
+      chat: () => (++calls === 1 ? new Promise<never>(() => undefined) : Promise.resolve(answer)),
+      stream: () => {
+        throw new Error('not used');
+      },
+    };
+    const router = createRouter({
+      groups: { only: { deployments: [{ provider: deafOnce, limits: { rpm: 1 } }] } },
+      clock,
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+    const first = router.chat(hello, { deadlineMs: 1_000 }).catch((e: unknown) => e);
+    await clock.advance(1_000);
+    expect(await first).toBeInstanceOf(Error);
+    // A window later, the one request a minute is free again: the first call is over.
+    await clock.advance(60_000);
+    const second = router.chat(hello, { deadlineMs: 1_000 });
+    await expect(second).resolves.toMatchObject({ deployment: 'deaf/deaf-1' });
+    expect(calls).toBe(2);
   });
 });
