@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import type { HedgeOptions } from '../src/index.js';
+import { createSeededRandom } from '../src/testing/prng.js';
 import { openaiReplies, startFakeOpenAI } from '../test/fakes/openai-server.js';
 import { table } from './harness.js';
 import { bw } from './library.js';
@@ -21,17 +22,8 @@ const CALLS = 1_000;
 const CONCURRENCY = 5;
 const RESULTS = new URL('./results/', import.meta.url);
 
-/** A seeded generator (mulberry32), so both runs meet the same kind of luck. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 from the testing kit, so that a count or a run is a fact about its seed. */
+const seeded = createSeededRandom;
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;

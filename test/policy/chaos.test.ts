@@ -12,20 +12,12 @@ import { createPolicy, type PolicyOptions } from '../../src/policy/pipeline.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
 import { createVirtualClock } from '../../src/policy/virtual-clock.js';
 import { createTelemetry } from '../../src/telemetry/telemetry.js';
+import { createSeededRandom } from '../../src/testing/prng.js';
 import { caught } from '../fakes/caught.js';
 import { installOtel } from '../fakes/otel.js';
 
-/** mulberry32: a small seeded generator, so an injection count is a fact about a seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 from the testing kit, so that a count or a run is a fact about its seed. */
+const seeded = createSeededRandom;
 
 /** A random that answers from a script, then "no" (0.99) for ever: which attempts are tampered with, exactly. */
 function scripted(...values: number[]): () => number {

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../../failure/errors.js';
+import type { InvalidInputError } from '../../failure/errors.js';
 import { isRecord, toolCallFromInput } from '../../providers/tools.js';
 import type {
   ChatMessage,
@@ -8,20 +8,11 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from '../../providers/types.js';
+import { unroutable } from '../shared/unroutable.js';
 import type { AiSdkCallOptionsRead, AiSdkPromptPartRead, AiSdkWarning } from './spec.js';
 
-/** A part of the prompt the neutral chat cannot carry: refused by name, never dropped in silence. */
 function unsupported(path: string, what: string): InvalidInputError {
-  const message = `${what} cannot be routed: the router's neutral chat carries text, tool calls and tool results only`;
-  return new InvalidInputError({
-    issues: [{ path, message }],
-    failure: {
-      kind: 'invalid_input',
-      delivery: 'not_sent',
-      message: `${path}: ${message}`,
-      cause: undefined,
-    },
-  });
+  return unroutable(path, what, 'text, tool calls and tool results');
 }
 
 function describePart(part: AiSdkPromptPartRead): string {

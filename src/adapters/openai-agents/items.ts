@@ -6,7 +6,7 @@ import type {
   ModelSettingsToolChoice,
   SerializedTool,
 } from '@openai/agents';
-import { InvalidInputError } from '../../failure/errors.js';
+import type { InvalidInputError } from '../../failure/errors.js';
 import { isRecord, toolArgumentsText, toolCallFromText } from '../../providers/tools.js';
 import type {
   AssistantMessage,
@@ -18,19 +18,10 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from '../../providers/types.js';
+import { unroutable } from '../shared/unroutable.js';
 
-/** Something the neutral chat cannot carry: refused by name, never dropped in silence. */
 function unsupported(path: string, what: string): InvalidInputError {
-  const message = `${what} cannot be routed: the router's neutral chat carries text, function calls and their results only`;
-  return new InvalidInputError({
-    issues: [{ path, message }],
-    failure: {
-      kind: 'invalid_input',
-      delivery: 'not_sent',
-      message: `${path}: ${message}`,
-      cause: undefined,
-    },
-  });
+  return unroutable(path, what, 'text, function calls and their results');
 }
 
 /** Text parts joined; any other part refused by its path. */
