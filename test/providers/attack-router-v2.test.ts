@@ -11,8 +11,10 @@ import {
   type ChatRequest,
   type ChatResponse,
   createOpenAIProvider,
+  createQuota,
   createRouter,
   type Provider,
+  readRateLimitHeaders,
   StreamInterruptedError,
 } from '../../src/providers/index.js';
 import { startFakeOpenAI } from '../fakes/openai-server.js';
@@ -186,5 +188,37 @@ describe('never forever: no quota reservation outlives its call', () => {
     const second = router.chat(hello, { deadlineMs: 1_000 });
     await expect(second).resolves.toMatchObject({ deployment: 'deaf/deaf-1' });
     expect(calls).toBe(2);
+  });
+});
+
+describe('never hammer, never stall: a rate-limit reset from a hostile header holds a deployment at most a day', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+  const reset = fc.oneof(
+    // OpenAI's Go durations, absurd ones included.
+    fc.constantFrom('999999h', '1e9s', '-5s', '0s', 'NaNms', '25h', '23h59m', ''),
+    fc.tuple(fc.nat(100_000_000), fc.constantFrom('ms', 's', 'm', 'h')).map(([n, u]) => `${n}${u}`),
+  );
+  const stamp = fc.oneof(
+    // Anthropic's RFC 3339 timestamps: year 3000, the distant past, garbage.
+    fc.constantFrom('3000-01-01T00:00:00Z', '1970-01-01T00:00:00Z', '9999-99-99T99:99:99Z', 'tomorrow'),
+    fc.integer({ min: -10 * DAY, max: 400 * DAY }).map((ms) => new Date(Date.now() + ms).toISOString()),
+  );
+  it('a request waits no longer than a day, whatever the reset header says', () => {
+    fc.assert(
+      fc.property(reset, stamp, fc.boolean(), (openaiReset, anthropicReset, openai) => {
+        const clock = createVirtualClock(0);
+        const quota = createQuota({ clock });
+        const headers = new Headers(
+          openai
+            ? { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': openaiReset }
+            : {
+                'anthropic-ratelimit-tokens-remaining': '0',
+                'anthropic-ratelimit-tokens-reset': anthropicReset,
+              },
+        );
+        quota.observe(readRateLimitHeaders(headers, clock.now()));
+        expect(quota.delayFor(1)).toBeLessThanOrEqual(DAY);
+      }),
+    );
   });
 });
