@@ -511,6 +511,10 @@ export function createRouter(options: RouterOptions): Router {
         onAnswer?: () => void,
       ): Promise<T> => {
         let held0 = reserved;
+        // Reservations whose attempt has not settled them: the policy may give up on an attempt
+        // (its deadline, an abort) while a provider deaf to its signal never returns, and a
+        // reservation held past its call would keep the deployment's quota full for good.
+        const holding = new Set<QuotaReservation>();
         try {
           // The policy skips a deployment without a call when its breaker is open,
           // or when it is cooling down after a 429 for longer than its share.
@@ -531,6 +535,7 @@ export function createRouter(options: RouterOptions): Router {
                   ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
                 }));
               held0 = undefined;
+              holding.add(held);
               const headers = (h: Headers) => dep.quota.observe(readRateLimitHeaders(h, clock.now()), held);
               let used: number | undefined;
               try {
@@ -538,6 +543,7 @@ export function createRouter(options: RouterOptions): Router {
                 used = totalTokens(v);
                 return v;
               } finally {
+                holding.delete(held);
                 dep.quota.settle(held, used);
               }
             },
@@ -546,6 +552,8 @@ export function createRouter(options: RouterOptions): Router {
         } finally {
           // Never sent (an open breaker, an abort): the reservation goes back unused.
           if (held0 !== undefined) dep.quota.settle(held0, 0);
+          // Possibly sent: each counts, by its estimate, from now.
+          for (const held of holding) dep.quota.settle(held);
         }
       };
       /**

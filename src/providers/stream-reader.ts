@@ -1,5 +1,5 @@
 import { type BreakwaterError, CancelledError, isBreakwaterError } from '../failure/errors.js';
-import type { Clock } from '../policy/clock.js';
+import type { Clock, TimerHandle } from '../policy/clock.js';
 import { Assembler } from './assemble.js';
 import { StreamInterruptedError } from './errors.js';
 import { idleStream, providerError, truncatedStream } from './failures.js';
@@ -36,31 +36,66 @@ export async function* readOpened(
   const onCallerAbort = () => o.controller.abort(CALLER);
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   let ended = false;
+  // Before the reader ends the attempt, `done` settles only when the policy gave up on it (the
+  // deadline): one listener for the whole stream, handed to whichever `next()` is waiting.
+  let gaveUp: { readonly error: unknown } | undefined;
+  let waiting: ((err: unknown) => void) | undefined;
+  done.then(
+    () => {
+      gaveUp = { error: truncatedStream(dependency) };
+      waiting?.(gaveUp.error);
+    },
+    (error: unknown) => {
+      gaveUp = { error };
+      waiting?.(error);
+    },
+  );
   /**
    * The next chunk, or the idle timeout. The timer runs only while we wait on
    * the provider: time the caller spends on a chunk is not the stream's silence.
+   * The caller's abort and the routed call ending (its deadline passed) also end
+   * the wait without the provider: one that ignores its signal must not hold the
+   * caller's `next()` past either, as a chat's policy does not.
    */
-  const nextChunk = (): Promise<IteratorResult<ChatChunk, void>> => {
-    if (idleMs === undefined) return o.iterator.next();
-    return new Promise((resolve, reject) => {
-      const timer = clock.setTimeout(() => {
-        o.controller.abort(IDLE);
-        // Not awaited: a provider that ignores the abort must not hold the stream open.
-        void o.iterator.return?.().catch(() => undefined);
-        reject(idleStream(dependency));
-      }, idleMs);
+  const nextChunk = (): Promise<IteratorResult<ChatChunk, void>> =>
+    new Promise<IteratorResult<ChatChunk, void>>((resolve, reject) => {
+      let settled = false;
+      let timer: TimerHandle | undefined;
+      const stop = (err: unknown, close: boolean) => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (close) {
+          o.controller.abort(CALLER);
+          // Not awaited: a provider that ignores the abort must not hold the stream open.
+          void o.iterator.return?.().catch(() => undefined);
+        }
+        reject(err);
+      };
+      const onAbort = () => stop(signal?.reason, true);
+      if (signal?.aborted) return stop(signal.reason, true);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (gaveUp !== undefined) return stop(gaveUp.error, true);
+      waiting = (err) => stop(err, true);
+      if (idleMs !== undefined)
+        timer = clock.setTimeout(() => {
+          o.controller.abort(IDLE);
+          stop(idleStream(dependency), true);
+        }, idleMs);
       o.iterator.next().then(
         (r) => {
-          clock.clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          if (timer !== undefined) clock.clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve(r);
         },
-        (err: unknown) => {
-          clock.clearTimeout(timer);
-          reject(err);
-        },
+        (err: unknown) => stop(err, false),
       );
+    }).finally(() => {
+      waiting = undefined;
     });
-  };
   /** Ends the attempt as failed with `error`, and returns the policy's verdict on it. */
   const fail = async (error: unknown): Promise<BreakwaterError> => {
     ended = true;

@@ -42,11 +42,15 @@ const ordered: Strategy = (candidates) =>
   candidates.reduce((a, b) => (b.index < a.index ? b : a), candidates[0]!);
 
 const weighted: Strategy = (candidates, random) => {
+  // Weights are scaled by the largest: any finite weight is accepted, and two near
+  // Number.MAX_VALUE would sum to Infinity, sending every call to the last deployment.
+  let max = 0;
+  for (const d of candidates) max = Math.max(max, d.weight);
   let total = 0;
-  for (const d of candidates) total += d.weight;
+  for (const d of candidates) total += d.weight / max;
   let point = random() * total;
   for (const d of candidates) {
-    point -= d.weight;
+    point -= d.weight / max;
     if (point < 0) return d;
   }
   // random() is below 1, but float sums may leave a hair: the last one takes it.
