@@ -28,6 +28,7 @@ import { type ResolvedGroup, resolveGroups } from './groups/options.js';
 import { type DeploymentView, pickNext } from './groups/strategies.js';
 import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
 import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './quota/index.js';
+import { checkRequestShape } from './request-shape.js';
 import { isBusy, Refusals, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
@@ -677,6 +678,7 @@ export function createRouter(options: RouterOptions): Router {
    */
   function validate(request: ChatRequest, opts: RouterCallOptions): void {
     groupNamed(opts.group);
+    checkRequestShape(request);
     const tools = request.tools;
     if (Array.isArray(tools)) for (const [i, t] of tools.entries()) normalizeToolDefinition(t, `tools[${i}]`);
   }

@@ -5,7 +5,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function invalid(path: string, message: string): InvalidInputError {
+export function invalid(path: string, message: string): InvalidInputError {
   return new InvalidInputError({
     issues: [{ path, message }],
     failure: {

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError } from '../../src/failure/index.js';
+import { CancelledError, InvalidInputError } from '../../src/failure/index.js';
 import { createVirtualClock } from '../../src/policy/index.js';
 import {
   type ChatChunk,
@@ -148,8 +148,41 @@ describe('caller errors thrown at once: hostile messages never reach a deploymen
         () => undefined,
         (e: unknown) => e,
       );
-      expect(error).toBeInstanceOf(Error);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).issues[0]?.path).toBe('messages[1].toolCalls[0].arguments');
       expect(String((error as Error).message)).not.toContain(secret);
+    }
+    expect(east.count + west.count).toBe(before);
+  });
+
+  it('a request not shaped as the neutral chat names the field, sends nothing and quotes no text', async () => {
+    const secret = 'PROMPT-SECRET-9c1d';
+    const before = east.count + west.count;
+    const router = createRouter({ providers: [gpt(east, 'east')], profile: quickProfile() });
+    const cases: Array<[unknown, string]> = [
+      [{}, 'messages'],
+      [{ messages: [{ role: 'user', content: null }] }, 'messages[0].content'],
+      [{ messages: [{ role: 'system', content: secret }] }, 'messages[0].role'],
+      [
+        {
+          messages: [
+            { role: 'user', content: secret },
+            { role: 'tool', content: secret },
+          ],
+        },
+        'messages[1].toolCallId',
+      ],
+      [{ system: 42, messages: [] }, 'system'],
+      [{ messages: [{ role: 'assistant', content: '', toolCalls: {} }] }, 'messages[0].toolCalls'],
+    ];
+    for (const [request, path] of cases) {
+      const error = await router.chat(request as ChatRequest).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).issues[0]?.path).toBe(path);
+      expect((error as Error).message).not.toContain(secret);
     }
     expect(east.count + west.count).toBe(before);
   });
