@@ -122,13 +122,19 @@ export function malformedResponse(dependency: string, what: string): BreakwaterE
 export async function guardCall<T>(
   dependency: string,
   signal: AbortSignal | undefined,
-  fn: () => Promise<T>,
+  fn: () => PromiseLike<T>,
+  /** How a failure becomes a breakwater error; another SDK (the AI SDK's) brings its own reading. */
+  toError: (
+    err: unknown,
+    written: boolean | undefined,
+    dependency: string,
+  ) => BreakwaterError = providerError,
 ): Promise<T> {
   const record = createDeliveryRecord();
   try {
-    return await withDeliveryRecord(record, fn);
+    return await withDeliveryRecord(record, async () => await fn());
   } catch (err) {
     if (signal?.aborted) throw err;
-    throw providerError(err, requestWritten(record), dependency);
+    throw toError(err, requestWritten(record), dependency);
   }
 }

@@ -1,7 +1,6 @@
 import { classifyHttp } from '../../failure/classify.js';
-import { createDeliveryRecord, requestWritten, withDeliveryRecord } from '../../failure/delivery-probe.js';
 import { type BreakwaterError, DependencyFailedError, isBreakwaterError } from '../../failure/errors.js';
-import { providerError } from '../../providers/failures.js';
+import { guardCall, providerError } from '../../providers/failures.js';
 import { providerCodeOf, refineFailure } from '../../providers/provider-codes.js';
 
 /**
@@ -74,20 +73,14 @@ export function streamPartError(error: unknown, dependency: string): BreakwaterE
 }
 
 /**
- * Runs one model call inside a delivery record, so that a failure before any
- * request was written is proven `not_sent`. An abort through `signal` is
- * passed through untouched: the policy that aborted knows why.
+ * Runs one model call inside a delivery record (`guardCall`, read the AI
+ * SDK's way), so that a failure before any request was written is proven
+ * `not_sent`. An abort through `signal` is passed through untouched.
  */
-export async function guardModelCall<T>(
+export function guardModelCall<T>(
   dependency: string,
   signal: AbortSignal | undefined,
   fn: () => PromiseLike<T>,
 ): Promise<T> {
-  const record = createDeliveryRecord();
-  try {
-    return await withDeliveryRecord(record, fn);
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw aiSdkError(err, requestWritten(record), dependency);
-  }
+  return guardCall(dependency, signal, fn, aiSdkError);
 }
