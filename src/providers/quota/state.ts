@@ -20,17 +20,21 @@ import type { RateLimitReading, RateLimitWindow } from './headers.js';
  *   per request but then admits a whole window at once, so the throughput
  *   is the same; on a provider with a sliding window, a slope would
  *   overshoot. Which requests a reading counted is known only in part
- *   (answers arrive out of order): with a configured limit, which already
- *   holds every request sent, all those sent before the reading are taken
- *   as counted, so that the reading adds only what this quota cannot see
- *   (other processes on the key); without one, only those that had ended
- *   before the answered request was sent are.
+ *   (answers arrive out of order, and requests sent together reach the
+ *   provider in any order): with a configured limit, which already holds
+ *   every request sent, all those sent before the reading are taken as
+ *   counted, so that the reading adds only what this quota cannot see
+ *   (other processes on the key). Without one, those that had ended before
+ *   the answered request was sent are, and then as many of the others as
+ *   the provider's own count leaves room for (`takenAsCounted`).
  */
 
 /** One admitted request, as the state keeps it. */
 export interface QuotaEntry {
   /** Order of admission; a reading applies to entries admitted before it. */
   readonly seq: number;
+  /** When it was admitted: it reached the provider no earlier. */
+  readonly admittedAt: number;
   tokens: number;
   /** When its request ended; undefined while in flight. */
   settledAt: number | undefined;
@@ -41,6 +45,8 @@ export interface QuotaEntry {
   heardAt: number | undefined;
   /** How many requests had been admitted when it ended (`nextSeq` then). */
   settledSeq: number | undefined;
+  /** A reading answering it has been observed. */
+  observed: boolean;
 }
 
 interface Reading extends RateLimitWindow {
@@ -62,6 +68,10 @@ interface Reading extends RateLimitWindow {
    * taken as counted in it.
    */
   readonly before: number | undefined;
+  /** Entries not certainly counted in the reading but taken as counted: see `takenAsCounted`. */
+  readonly taken: ReadonlySet<QuotaEntry>;
+  /** When it was read. */
+  readonly readAt: number;
   /** What entries counted in the reading gave back as they left the window and were forgotten. */
   released: number;
 }
@@ -75,6 +85,12 @@ export interface QuotaState {
   nextSeq: number;
   requests: Reading | undefined;
   tokens: Reading | undefined;
+  /**
+   * The longest time to a reset any reading of each window gave: about the
+   * provider's window (a sliding window's reset, right after a request, is
+   * the whole window; a bucket's, when empty, its whole refill).
+   */
+  longestResetMs: { requests: number | undefined; tokens: number | undefined };
 }
 
 /** Whether, and when, a request fits. */
@@ -94,7 +110,16 @@ export function createQuotaState(
   tpm: number | undefined,
   windowMs: number,
 ): QuotaState {
-  return { rpm, tpm, windowMs, entries: [], nextSeq: 0, requests: undefined, tokens: undefined };
+  return {
+    rpm,
+    tpm,
+    windowMs,
+    entries: [],
+    nextSeq: 0,
+    requests: undefined,
+    tokens: undefined,
+    longestResetMs: { requests: undefined, tokens: undefined },
+  };
 }
 
 type Unit = 'requests' | 'tokens';
@@ -142,9 +167,73 @@ function firstFit(
 
 /** Whether the provider counted `e` in reading `r`: admitted before it, and not left in flight by it. */
 const countedIn = (r: Reading, e: QuotaEntry): boolean =>
-  r.before !== undefined
-    ? e.seq < r.before
-    : e === r.answered || (e.settledSeq !== undefined && e.settledSeq <= r.cutoff);
+  r.before !== undefined ? e.seq < r.before : certainlyIn(r.answered, r.cutoff, e) || r.taken.has(e);
+
+/**
+ * How long the provider holds a request it counted: the quota's window, or
+ * less when the longest reset seen says its window is shorter.
+ */
+const horizonOf = (s: QuotaState, unit: Unit): number =>
+  Math.min(s.windowMs, s.longestResetMs[unit] ?? s.windowMs);
+
+/**
+ * Whether the provider certainly still held `e`, counted in `r`, when it
+ * wrote `r`: one it had already let go is in `remaining` already, and must
+ * not be given back a second time when it leaves the quota's window. It
+ * reached the provider no earlier than its admission, so from then.
+ */
+const heldAt = (s: QuotaState, unit: Unit, r: Reading, e: QuotaEntry): boolean =>
+  e.admittedAt + horizonOf(s, unit) > r.readAt;
+
+/** Counted in a reading beyond doubt: the request it answers, and those that had ended before that one was sent. */
+const certainlyIn = (answered: QuotaEntry | undefined, cutoff: number, e: QuotaEntry): boolean =>
+  e === answered || (e.settledSeq !== undefined && e.settledSeq <= cutoff);
+
+/**
+ * The provider's count (`limit - remaining`) says how many requests it
+ * holds; what it holds beside the answered request and the recent ones
+ * certainly in it may be this quota's other requests, sent at about the same
+ * time (a burst reaches the provider in any order). Take as many of them as
+ * counted as that room allows — those that have ended first (they certainly
+ * reached it), then in order of sending — so that overlapping requests are
+ * not counted twice, once in the provider's figure and once against it,
+ * which would hold a steady load to a fraction of its quota. Exact for a key
+ * this quota alone uses; on a key shared with other processes, their
+ * requests fill the room first, at worst this quota takes one of its own
+ * as counted too early (one 429, which is not sent and is retried).
+ * "Recent": the provider still holds it, as far as the longest reset seen
+ * tells its window.
+ */
+function takenAsCounted(
+  s: QuotaState,
+  w: RateLimitWindow,
+  unit: Unit,
+  answered: QuotaEntry | undefined,
+  cutoff: number,
+  now: number,
+): ReadonlySet<QuotaEntry> {
+  const taken = new Set<QuotaEntry>();
+  if (answered === undefined || w.limit === undefined) return taken;
+  const horizon = horizonOf(s, unit);
+  let room = w.limit - w.remaining;
+  const candidates: QuotaEntry[] = [];
+  for (const e of s.entries) {
+    if (!certainlyIn(answered, cutoff, e)) candidates.push(e);
+    // The provider wrote the reading no earlier than the answered request was admitted: what it
+    // may still have held then is in its count.
+    else if (e === answered || (countsFrom(e) ?? now) + horizon > answered.admittedAt)
+      room -= amountOf(e, unit);
+  }
+  candidates.sort(
+    (a, b) => Number(a.settledAt === undefined) - Number(b.settledAt === undefined) || a.seq - b.seq,
+  );
+  for (const e of candidates) {
+    if (amountOf(e, unit) > room) break;
+    room -= amountOf(e, unit);
+    taken.add(e);
+  }
+  return taken;
+}
 
 /** What counts against a window: the amount in flight, and settled amounts with the time each leaves. */
 function counted(s: QuotaState, unit: Unit, now: number, since: Reading | undefined) {
@@ -168,7 +257,7 @@ function readingCapacity(s: QuotaState, r: Reading, unit: Unit) {
   // Entries already out of the window but not yet forgotten have given theirs back too.
   for (const e of s.entries) {
     const from = countsFrom(e);
-    if (countedIn(r, e) && from !== undefined)
+    if (countedIn(r, e) && from !== undefined && heldAt(s, unit, r, e))
       returns.push({ at: from + s.windowMs, amount: amountOf(e, unit) });
   }
   const capacity = (t: number): number => {
@@ -224,10 +313,12 @@ export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
   forget(s, now);
   const entry: QuotaEntry = {
     seq: s.nextSeq++,
+    admittedAt: now,
     tokens,
     settledAt: undefined,
     settledSeq: undefined,
     heardAt: undefined,
+    observed: false,
   };
   s.entries.push(entry);
   return entry;
@@ -263,6 +354,7 @@ export function settle(
 
 function reading(
   w: RateLimitWindow | undefined,
+  unit: Unit,
   s: QuotaState,
   now: number,
   answered: QuotaEntry | undefined,
@@ -274,6 +366,8 @@ function reading(
   // An answer to an older request arriving late says less than the reading in hand.
   if (answered !== undefined && previous?.answered !== undefined && answered.seq < previous.answered.seq)
     return previous;
+  if (w.resetAt !== undefined)
+    s.longestResetMs[unit] = Math.max(s.longestResetMs[unit] ?? 0, w.resetAt - now);
   // A reading with no reset is taken to hold for one window, so that a lost reading cannot hold requests forever.
   const resetAt = w.resetAt === undefined ? now + s.windowMs : Math.max(now, w.resetAt);
   return {
@@ -282,6 +376,8 @@ function reading(
     answered,
     cutoff,
     before: configured ? s.nextSeq : undefined,
+    taken: configured ? new Set() : takenAsCounted(s, w, unit, answered, cutoff, now),
+    readAt: now,
     released: 0,
   };
 }
@@ -298,28 +394,39 @@ export function observe(
   now: number,
   answered?: QuotaEntry,
 ): void {
+  if (r !== undefined) weigh(s, r, now, answered);
+  if (answered === undefined) return;
+  answered.observed = true;
   // Headers mean the provider has counted the request, rate-limit figures or not.
-  if (answered !== undefined && answered.settledAt === undefined) answered.heardAt ??= now;
-  if (r === undefined) return;
+  if (answered.settledAt === undefined) answered.heardAt ??= now;
+}
+
+function weigh(s: QuotaState, r: RateLimitReading, now: number, answered: QuotaEntry | undefined): void {
   forget(s, now);
   let cutoff = answered?.seq ?? s.nextSeq;
   if (answered === undefined)
     for (const e of s.entries) if (e.settledAt === undefined) cutoff = Math.min(cutoff, e.seq);
-  s.requests = reading(r.requests, s, now, answered, cutoff, s.rpm !== undefined, s.requests);
-  s.tokens = reading(r.tokens, s, now, answered, cutoff, s.tpm !== undefined, s.tokens);
+  s.requests = reading(r.requests, 'requests', s, now, answered, cutoff, s.rpm !== undefined, s.requests);
+  s.tokens = reading(r.tokens, 'tokens', s, now, answered, cutoff, s.tpm !== undefined, s.tokens);
 }
 
 /** Drops entries out of the window; what a reading counted of them stays given back. */
 function forget(s: QuotaState, now: number): void {
   if (s.entries.length === 0) return;
+  // A reading may still come for a request in the window whose reading has not (its answer, or
+  // its late headers), written as early as its admission: what the provider may have held then
+  // must be at hand to weigh it.
+  let unheard = now;
+  for (const e of s.entries) if (!e.observed && live(s, e, now)) unheard = Math.min(unheard, e.admittedAt);
   const kept: QuotaEntry[] = [];
   for (const e of s.entries) {
-    if (live(s, e, now)) {
+    if (live(s, e, unheard)) {
       kept.push(e);
       continue;
     }
-    if (s.requests && countedIn(s.requests, e)) s.requests.released += 1;
-    if (s.tokens && countedIn(s.tokens, e)) s.tokens.released += e.tokens;
+    if (s.requests && countedIn(s.requests, e) && heldAt(s, 'requests', s.requests, e))
+      s.requests.released += 1;
+    if (s.tokens && countedIn(s.tokens, e) && heldAt(s, 'tokens', s.tokens, e)) s.tokens.released += e.tokens;
   }
   if (kept.length !== s.entries.length) s.entries = kept;
 }

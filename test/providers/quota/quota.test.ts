@@ -180,20 +180,40 @@ describe("createQuota: the provider's headers", () => {
     expect(quota.delayFor(4_000)).toBe(0);
   });
 
-  it('requests still in flight when a reading arrives count against it, except the one it answers', async () => {
+  it('requests in flight when a reading arrives count against it, except the one it answers, unless the count has room for them', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ clock });
     const answered = await quota.acquire(1_000);
     const other = await quota.acquire(1_000);
-    // The provider may have written these headers before it counted `other`.
+    // The provider holds 1 000 tokens: the answered request alone. `other` has not reached it yet.
+    quota.observe({ tokens: { remaining: 4_000, limit: 5_000, resetAt: 5_000 } }, answered);
+    expect(quota.delayFor(3_000)).toBe(0);
+    expect(quota.delayFor(3_001)).toBe(5_000);
+    // It holds 2 000: room for `other` beside the answered one, so `other` is not counted twice.
     quota.observe({ tokens: { remaining: 3_000, limit: 5_000, resetAt: 5_000 } }, answered);
-    expect(quota.delayFor(2_000)).toBe(0);
-    expect(quota.delayFor(2_001)).toBe(5_000);
+    expect(quota.delayFor(3_000)).toBe(0);
+    expect(quota.delayFor(3_001)).toBe(5_000);
     // Without saying which request it answers, both count.
     quota.observe({ tokens: { remaining: 3_000, limit: 5_000, resetAt: 5_000 } });
     expect(quota.delayFor(1_001)).toBe(5_000);
     quota.settle(answered);
     quota.settle(other);
+  });
+
+  it('a burst reaches the provider in any order: a request sent after the answered one may be in its count too', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ clock });
+    const burst = [
+      await quota.acquire(0),
+      await quota.acquire(0),
+      await quota.acquire(0),
+      await quota.acquire(0),
+    ];
+    // The first-sent is answered, and the provider already holds three: two more of the burst are in it.
+    quota.observe({ requests: { remaining: 7, limit: 10, resetAt: 1_000 } }, burst[0]);
+    // 7 left, less the one of the burst not yet counted.
+    expect(quota.headroom()).toBe(0.6);
+    for (const r of burst) quota.settle(r);
   });
 
   it('with a configured limit, requests in flight at a reading are taken as counted in it: it adds only what the quota cannot see', async () => {
@@ -218,8 +238,8 @@ describe("createQuota: the provider's headers", () => {
     quota.observe({ requests: { remaining: 9, limit: 10, resetAt: 1_000 } }, older);
     quota.settle(older);
     quota.settle(newer);
-    // 5 left, less `older`, whose order against the newer answer is unknown (no configured limit): 4 of 10.
-    expect(quota.headroom()).toBe(0.4);
+    // 5 left; the provider's count (5) has room for `older` beside `newer`, so it is taken as counted: 5 of 10.
+    expect(quota.headroom()).toBe(0.5);
   });
 
   it('a reading without a reset holds for one window, so that requests are not held for ever', async () => {
