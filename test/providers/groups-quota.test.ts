@@ -112,4 +112,37 @@ describe('the most-quota strategy', () => {
     expect(served).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
     expect([a.stats().limited, b.stats().limited]).toEqual([0, 0]);
   });
+
+  it('calls waiting for room spread over the deployments short of it, rather than piling onto the first', async () => {
+    const a = await startRateLimitedLlm({ dialect: 'openai', requests: 2, requestsWindowMs: 300 });
+    const b = await startRateLimitedLlm({ dialect: 'openai', requests: 2, requestsWindowMs: 300 });
+    servers.push(a, b);
+    const limits = { rpm: 2, windowMs: 300 };
+    const router = createRouter({
+      groups: {
+        smart: {
+          strategy: 'most-quota',
+          deployments: [
+            {
+              id: 'a',
+              provider: createOpenAIProvider(openaiClient(a.baseURL), { model: 'gpt-test' }),
+              limits,
+            },
+            {
+              id: 'b',
+              provider: createOpenAIProvider(openaiClient(b.baseURL), { model: 'gpt-test' }),
+              limits,
+            },
+          ],
+        },
+      },
+      profile: quickProfile(),
+      random: () => 0,
+    });
+    // Two go to each at once; the four left wait, two on each, and go when each has room again.
+    const served = await Promise.all(Array.from({ length: 8 }, () => router.chat(hello)));
+    const on = (id: string) => served.filter((r) => r.deployment === id).length;
+    expect([on('a'), on('b')]).toEqual([4, 4]);
+    expect([a.stats().limited, b.stats().limited]).toEqual([0, 0]);
+  });
 });

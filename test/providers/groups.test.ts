@@ -91,6 +91,10 @@ describe('groups and deployments', () => {
         /groups\.a\.deployments\[0\]\.limits\.rpm/,
       ],
       [
+        { groups: { a: { deployments: [{ provider: p, limits: { windowMs: 0 } }] } } },
+        /groups\.a\.deployments\[0\]\.limits\.windowMs: expected a positive number, got 0/,
+      ],
+      [
         { groups: { a: { deployments: [p, { provider: sonnet(), id: 'anthropic/claude-test' }] } } },
         /groups\.a\.deployments\[1\]\.id: duplicate deployment id 'anthropic\/claude-test'/,
       ],

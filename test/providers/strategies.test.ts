@@ -29,7 +29,7 @@ const views = fc
 const randoms = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 
 describe('strategies', () => {
-  it('never pick an unhealthy deployment while a healthy one is left (every strategy but ordered)', () => {
+  it('never pick an unhealthy deployment while a healthy one is left; with none, wait for quota where the fewest wait (every strategy but ordered)', () => {
     fc.assert(
       fc.property(
         views,
@@ -38,8 +38,13 @@ describe('strategies', () => {
         (vs, r, s) => {
           const pick = pickNext(vs, s, () => r)!;
           expect(vs).toContain(pick);
+          const waiting = vs.filter((v) => v.unhealthy === 'no_quota');
           if (vs.some((v) => v.unhealthy === undefined)) expect(pick.unhealthy).toBeUndefined();
-          else expect(pick.index).toBe(0);
+          // None healthy: wait for room where the fewest calls are in progress or waiting.
+          else if (waiting.length > 0) {
+            expect(pick.unhealthy).toBe('no_quota');
+            expect(pick.inFlight).toBe(Math.min(...waiting.map((v) => v.inFlight)));
+          } else expect(pick.index).toBe(0);
         },
       ),
     );

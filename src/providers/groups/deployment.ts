@@ -25,7 +25,7 @@ export interface DeploymentSpec {
   readonly provider: Provider;
   readonly weight: number;
   readonly contextWindow: number | undefined;
-  readonly limits: { readonly rpm?: number; readonly tpm?: number };
+  readonly limits: { readonly rpm?: number; readonly tpm?: number; readonly windowMs?: number };
   readonly profile: BuiltinProfileName | ProfileInput | Profile | undefined;
 }
 
@@ -52,12 +52,17 @@ export function deploymentSpec(d: Deployment | Provider, field: string): Deploym
     throw new RangeError(`${field}.id: expected a non-empty string of at most 200 characters`);
   const rpm = positiveNumber(dep.limits?.rpm, `${field}.limits.rpm`, false);
   const tpm = positiveNumber(dep.limits?.tpm, `${field}.limits.tpm`, false);
+  const windowMs = positiveNumber(dep.limits?.windowMs, `${field}.limits.windowMs`, false);
   return {
     id,
     provider: p,
     weight: positiveNumber(dep.weight, `${field}.weight`, false) ?? 1,
     contextWindow: positiveNumber(dep.contextWindow, `${field}.contextWindow`, true),
-    limits: { ...(rpm !== undefined ? { rpm } : {}), ...(tpm !== undefined ? { tpm } : {}) },
+    limits: {
+      ...(rpm !== undefined ? { rpm } : {}),
+      ...(tpm !== undefined ? { tpm } : {}),
+      ...(windowMs !== undefined ? { windowMs } : {}),
+    },
     profile: dep.profile ?? p.profile,
   };
 }

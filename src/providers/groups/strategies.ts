@@ -75,10 +75,14 @@ export const STRATEGY: Readonly<Record<StrategyName, Strategy>> = {
 
 /**
  * The deployment to try next among those not yet tried in this call: the
- * strategy's pick among the healthy ones; with none healthy, the first in
- * declaration order (its own policy then decides: wait out a cooldown, reject
- * on an open breaker). `ordered` always takes the first, healthy or not, as
- * v1's router did: an unhealthy one there is skipped by the caller's rules.
+ * strategy's pick among the healthy ones; with none healthy, the one with
+ * the fewest calls in progress or waiting among those only short of quota
+ * (the call waits there for room, and piling every waiting call onto the
+ * first would leave the others' room unused when it comes); else the first
+ * in declaration order (its own policy then decides: wait out a cooldown,
+ * reject on an open breaker). `ordered` always takes the first, healthy or
+ * not, as v1's router did: an unhealthy one there is skipped by the
+ * caller's rules.
  */
 export function pickNext(
   untried: readonly DeploymentView[],
@@ -89,5 +93,7 @@ export function pickNext(
   const first = ordered(untried, random);
   if (strategy === 'ordered') return first;
   const healthy = untried.filter((d) => d.unhealthy === undefined);
-  return healthy.length === 0 ? first : STRATEGY[strategy](healthy, random);
+  if (healthy.length > 0) return STRATEGY[strategy](healthy, random);
+  const waiting = untried.filter((d) => d.unhealthy === 'no_quota');
+  return waiting.length > 0 ? lowest(waiting, random, (d) => d.inFlight) : first;
 }

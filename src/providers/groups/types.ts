@@ -29,7 +29,19 @@ export interface Deployment {
   /** For the `weighted` strategy: a positive number. Default 1. */
   readonly weight?: number | undefined;
   /** Requests and tokens per minute this deployment may use, before any rate-limit header is seen. */
-  readonly limits?: { readonly rpm?: number | undefined; readonly tpm?: number | undefined } | undefined;
+  readonly limits?:
+    | {
+        readonly rpm?: number | undefined;
+        readonly tpm?: number | undefined;
+        /**
+         * The window `rpm` and `tpm` count over, and how long a request
+         * counts after the provider saw it. Default 60 000 ms (a minute, as
+         * OpenAI and Anthropic count); shorter for a provider with shorter
+         * windows, or to compress time in tests.
+         */
+        readonly windowMs?: number | undefined;
+      }
+    | undefined;
   /** Tokens. A request estimated larger is skipped here, with no request sent. */
   readonly contextWindow?: number | undefined;
   /** This deployment's policy profile; default the provider's, then the router's. */
