@@ -260,11 +260,22 @@ function readingCapacity(s: QuotaState, r: Reading, unit: Unit) {
     if (countedIn(r, e) && from !== undefined && heldAt(s, unit, r, e))
       returns.push({ at: from + s.windowMs, amount: amountOf(e, unit) });
   }
+  // What the provider said it holds: its own count of what it let go of cannot exceed it less what it
+  // still holds. This quota knows its requests by estimate only, and a provider that counted one for
+  // less (a shorter prompt than estimated) gives back only that: adding up the estimates as they
+  // leave would give back more than it held. Bounded both ways (by the estimates that left, and by
+  // the count less the estimates still held), an estimate off in either direction is never trusted
+  // for more than the other bound allows.
+  const held = ceiling - r.remaining;
   const capacity = (t: number): number => {
     if (t >= r.resetAt) return ceiling;
-    let c = r.remaining + r.released;
-    for (const x of returns) if (x.at <= t) c += x.amount;
-    return Math.min(ceiling, c);
+    let left = r.released;
+    let still = 0;
+    for (const x of returns) {
+      if (x.at <= t) left += x.amount;
+      else still += x.amount;
+    }
+    return Math.min(ceiling, r.remaining + Math.max(0, Math.min(left, held - still)));
   };
   return { capacity, steps: [r.resetAt, ...returns.map((x) => x.at)] };
 }
