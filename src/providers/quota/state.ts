@@ -47,6 +47,14 @@ export interface QuotaEntry {
   settledSeq: number | undefined;
   /** A reading answering it has been observed. */
   observed: boolean;
+  /**
+   * The provider did not count it: it was refused (a 429) or never sent.
+   * Then no reading counted it, whatever the order says, and it must never
+   * be given back: it never took anything (a 429's own headers are read
+   * before the request is known refused, so this is checked wherever
+   * "counted in a reading" is, not fixed when the reading is taken).
+   */
+  uncounted: boolean;
 }
 
 interface Reading extends RateLimitWindow {
@@ -167,7 +175,8 @@ function firstFit(
 
 /** Whether the provider counted `e` in reading `r`: admitted before it, and not left in flight by it. */
 const countedIn = (r: Reading, e: QuotaEntry): boolean =>
-  r.before !== undefined ? e.seq < r.before : certainlyIn(r.answered, r.cutoff, e) || r.taken.has(e);
+  !e.uncounted &&
+  (r.before !== undefined ? e.seq < r.before : certainlyIn(r.answered, r.cutoff, e) || r.taken.has(e));
 
 /**
  * How long the provider holds a request it counted: the quota's window, or
@@ -187,7 +196,7 @@ const heldAt = (s: QuotaState, unit: Unit, r: Reading, e: QuotaEntry): boolean =
 
 /** Counted in a reading beyond doubt: the request it answers, and those that had ended before that one was sent. */
 const certainlyIn = (answered: QuotaEntry | undefined, cutoff: number, e: QuotaEntry): boolean =>
-  e === answered || (e.settledSeq !== undefined && e.settledSeq <= cutoff);
+  !e.uncounted && (e === answered || (e.settledSeq !== undefined && e.settledSeq <= cutoff));
 
 /**
  * The provider's count (`limit - remaining`) says how many requests it
@@ -218,6 +227,8 @@ function takenAsCounted(
   let room = w.limit - w.remaining;
   const candidates: QuotaEntry[] = [];
   for (const e of s.entries) {
+    // Refused or never sent: not in the provider's count, so never taken as counted in it.
+    if (e.uncounted) continue;
     if (!certainlyIn(answered, cutoff, e)) candidates.push(e);
     // The provider wrote the reading no earlier than the answered request was admitted: what it
     // may still have held then is in its count.
@@ -330,6 +341,7 @@ export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
     settledSeq: undefined,
     heardAt: undefined,
     observed: false,
+    uncounted: false,
   };
   s.entries.push(entry);
   return entry;
@@ -347,16 +359,21 @@ export function unadmit(s: QuotaState, entry: QuotaEntry): void {
  * The request ended. `actualTokens` replaces the estimate only when larger:
  * providers count the requested output at admission, so a shorter answer
  * does not give the difference back within the window, while a longer
- * prompt than estimated did use more.
+ * prompt than estimated did use more. `counted: false`: the provider
+ * refused it (a 429) or never got it; it still counts against this quota's
+ * own window (a provider may count refused requests too), but no reading
+ * ever counts it, so it is never given back as if the provider had held it.
  */
 export function settle(
   s: QuotaState,
   entry: QuotaEntry,
   actualTokens: number | undefined,
   now: number,
+  counted = true,
 ): void {
   if (entry.settledAt !== undefined) return;
   entry.settledAt = now;
+  if (!counted) entry.uncounted = true;
   entry.settledSeq = s.nextSeq;
   if (actualTokens !== undefined && Number.isFinite(actualTokens) && actualTokens > entry.tokens)
     entry.tokens = actualTokens;
