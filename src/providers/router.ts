@@ -539,13 +539,24 @@ export function createRouter(options: RouterOptions): Router {
               holding.add(held);
               const headers = (h: Headers) => dep.quota.observe(readRateLimitHeaders(h, clock.now()), held);
               let used: number | undefined;
+              let counted = true;
               try {
                 const v = await fn(dep, ctx, shareEndsAt, answered, headers, group);
                 used = totalTokens(v);
                 return v;
+              } catch (err) {
+                // Refused by the provider (a 429) or never sent: it took nothing of the key's limits, and
+                // the quota must not give it back as if it had (its headers were read as an answer).
+                if (
+                  isBreakwaterError(err) &&
+                  (err.failure.delivery === 'not_sent' ||
+                    (err.failure.kind === 'rate_limited' && err.failure.delivery === 'not_processed'))
+                )
+                  counted = false;
+                throw err;
               } finally {
                 holding.delete(held);
-                dep.quota.settle(held, used);
+                dep.quota.settle(held, used, { counted });
               }
             },
             { signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },

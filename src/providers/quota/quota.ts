@@ -46,8 +46,16 @@ export interface Quota {
    * may not have counted them yet), and this one does not count twice.
    */
   observe(reading: RateLimitReading | undefined, answers?: QuotaReservation): void;
-  /** The request ended; its real usage, when known, corrects the estimate. Call exactly once per reservation. */
-  settle(reservation: QuotaReservation, actualTokens?: number | undefined): void;
+  /**
+   * The request ended; its real usage, when known, corrects the estimate. Call exactly once per reservation.
+   * `counted: false` when the provider certainly did not count it (it answered 429, or the request was
+   * never sent): a reading must not give it back as if the provider had let it go. Unsure (a timeout), leave it.
+   */
+  settle(
+    reservation: QuotaReservation,
+    actualTokens?: number | undefined,
+    how?: { readonly counted?: boolean | undefined },
+  ): void;
   /** The share (0..1) of the tightest known window still free; undefined when no limit is known. */
   headroom(): number | undefined;
   /** How long `tokens` would wait if asked now (0: at once; `Infinity`: never), requests already waiting included. */
@@ -250,11 +258,11 @@ export function createQuota(options: QuotaOptions = {}): Quota {
       if (queue.length > 0) pump();
     },
 
-    settle(reservation, actualTokens) {
+    settle(reservation, actualTokens, how) {
       const entry = entries.get(reservation);
       if (entry === undefined) return;
       entries.delete(reservation);
-      settle(state, entry, actualTokens, clock.now());
+      settle(state, entry, actualTokens, clock.now(), how?.counted !== false);
       if (queue.length > 0) pump();
     },
 

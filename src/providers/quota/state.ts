@@ -47,6 +47,14 @@ export interface QuotaEntry {
   settledSeq: number | undefined;
   /** A reading answering it has been observed. */
   observed: boolean;
+  /**
+   * The provider did not count it: it was refused (a 429) or never sent.
+   * Then no reading counted it, whatever the order says, and it must never
+   * be given back: it never took anything (a 429's own headers are read
+   * before the request is known refused, so this is checked wherever
+   * "counted in a reading" is, not fixed when the reading is taken).
+   */
+  uncounted: boolean;
 }
 
 interface Reading extends RateLimitWindow {
@@ -167,7 +175,8 @@ function firstFit(
 
 /** Whether the provider counted `e` in reading `r`: admitted before it, and not left in flight by it. */
 const countedIn = (r: Reading, e: QuotaEntry): boolean =>
-  r.before !== undefined ? e.seq < r.before : certainlyIn(r.answered, r.cutoff, e) || r.taken.has(e);
+  !e.uncounted &&
+  (r.before !== undefined ? e.seq < r.before : certainlyIn(r.answered, r.cutoff, e) || r.taken.has(e));
 
 /**
  * How long the provider holds a request it counted: the quota's window, or
@@ -187,7 +196,7 @@ const heldAt = (s: QuotaState, unit: Unit, r: Reading, e: QuotaEntry): boolean =
 
 /** Counted in a reading beyond doubt: the request it answers, and those that had ended before that one was sent. */
 const certainlyIn = (answered: QuotaEntry | undefined, cutoff: number, e: QuotaEntry): boolean =>
-  e === answered || (e.settledSeq !== undefined && e.settledSeq <= cutoff);
+  !e.uncounted && (e === answered || (e.settledSeq !== undefined && e.settledSeq <= cutoff));
 
 /**
  * The provider's count (`limit - remaining`) says how many requests it
@@ -218,6 +227,8 @@ function takenAsCounted(
   let room = w.limit - w.remaining;
   const candidates: QuotaEntry[] = [];
   for (const e of s.entries) {
+    // Refused or never sent: not in the provider's count, so never taken as counted in it.
+    if (e.uncounted) continue;
     if (!certainlyIn(answered, cutoff, e)) candidates.push(e);
     // The provider wrote the reading no earlier than the answered request was admitted: what it
     // may still have held then is in its count.
@@ -260,11 +271,22 @@ function readingCapacity(s: QuotaState, r: Reading, unit: Unit) {
     if (countedIn(r, e) && from !== undefined && heldAt(s, unit, r, e))
       returns.push({ at: from + s.windowMs, amount: amountOf(e, unit) });
   }
+  // What the provider said it holds: its own count of what it let go of cannot exceed it less what it
+  // still holds. This quota knows its requests by estimate only, and a provider that counted one for
+  // less (a shorter prompt than estimated) gives back only that: adding up the estimates as they
+  // leave would give back more than it held. Bounded both ways (by the estimates that left, and by
+  // the count less the estimates still held), an estimate off in either direction is never trusted
+  // for more than the other bound allows.
+  const held = ceiling - r.remaining;
   const capacity = (t: number): number => {
     if (t >= r.resetAt) return ceiling;
-    let c = r.remaining + r.released;
-    for (const x of returns) if (x.at <= t) c += x.amount;
-    return Math.min(ceiling, c);
+    let left = r.released;
+    let still = 0;
+    for (const x of returns) {
+      if (x.at <= t) left += x.amount;
+      else still += x.amount;
+    }
+    return Math.min(ceiling, r.remaining + Math.max(0, Math.min(left, held - still)));
   };
   return { capacity, steps: [r.resetAt, ...returns.map((x) => x.at)] };
 }
@@ -319,6 +341,7 @@ export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
     settledSeq: undefined,
     heardAt: undefined,
     observed: false,
+    uncounted: false,
   };
   s.entries.push(entry);
   return entry;
@@ -336,16 +359,21 @@ export function unadmit(s: QuotaState, entry: QuotaEntry): void {
  * The request ended. `actualTokens` replaces the estimate only when larger:
  * providers count the requested output at admission, so a shorter answer
  * does not give the difference back within the window, while a longer
- * prompt than estimated did use more.
+ * prompt than estimated did use more. `counted: false`: the provider
+ * refused it (a 429) or never got it; it still counts against this quota's
+ * own window (a provider may count refused requests too), but no reading
+ * ever counts it, so it is never given back as if the provider had held it.
  */
 export function settle(
   s: QuotaState,
   entry: QuotaEntry,
   actualTokens: number | undefined,
   now: number,
+  counted = true,
 ): void {
   if (entry.settledAt !== undefined) return;
   entry.settledAt = now;
+  if (!counted) entry.uncounted = true;
   entry.settledSeq = s.nextSeq;
   if (actualTokens !== undefined && Number.isFinite(actualTokens) && actualTokens > entry.tokens)
     entry.tokens = actualTokens;
