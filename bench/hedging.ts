@@ -3,15 +3,18 @@
  * p50, p99 and the extra requests sent, without hedging and with it. Real
  * local HTTP and the official `openai` client, through a router group of two
  * deployments of the same model (`ModelGroup.hedge`), each slow at random for
- * 5 % of its requests, the hedge going to the other one. Compiled `dist/`,
- * like the other benchmarks.
+ * 5 % of its requests, the hedge going to the other one. The servers run in
+ * a process of their own (bench/hedging-servers.ts), so that the latencies
+ * measured are the client's and the network's, not the servers' work on
+ * the same event loop. Compiled `dist/`, like the other benchmarks.
  */
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import type { HedgeOptions } from '../src/index.js';
 import { createSeededRandom } from '../src/testing/prng.js';
-import { openaiReplies, startFakeOpenAI } from '../test/fakes/openai-server.js';
 import { table } from './harness.js';
 import { bw } from './library.js';
 
@@ -40,13 +43,36 @@ export interface HedgingRow {
   readonly aborted: number;
 }
 
+interface ServerStats {
+  readonly count: number;
+  readonly clientCloses: number;
+}
+
+/** The two deployments' servers in a child process: their URLs, their counters, and a close. */
 async function servers(seed: number) {
-  const fakes = await Promise.all([startFakeOpenAI(), startFakeOpenAI()]);
-  for (const [i, s] of fakes.entries()) {
-    const random = seeded(seed + i);
-    s.respond(() => openaiReplies.text('ok', random() < SLOW_SHARE ? SLOW_MS : FAST_MS));
-  }
-  return fakes;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./hedging-servers.ts', import.meta.url)), String(seed)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const next = () => new Promise<string>((resolve) => waiting.push(resolve));
+  const { urls } = JSON.parse(await next()) as { urls: string[] };
+  return {
+    urls,
+    async stats(): Promise<ServerStats[]> {
+      const line = next();
+      child.stdin.write('stats\n');
+      return (JSON.parse(await line) as { stats: ServerStats[] }).stats;
+    },
+    async close(): Promise<void> {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
 
 async function runOne(config: string, hedge: HedgeOptions | undefined, seed: number): Promise<HedgingRow> {
@@ -58,9 +84,9 @@ async function runOne(config: string, hedge: HedgeOptions | undefined, seed: num
       chat: {
         // Picks a deployment at random for each call; a hedge goes to the other one.
         strategy: 'weighted',
-        deployments: fakes.map((s, i) => ({
+        deployments: fakes.urls.map((baseURL, i) => ({
           id: `deployment-${i}`,
-          provider: bw.createOpenAIProvider(new OpenAI({ apiKey: 'sk-bench', baseURL: s.baseURL, fetch }), {
+          provider: bw.createOpenAIProvider(new OpenAI({ apiKey: 'sk-bench', baseURL, fetch }), {
             model: 'gpt-bench',
           }),
         })),
@@ -86,8 +112,9 @@ async function runOne(config: string, hedge: HedgeOptions | undefined, seed: num
     // Let the servers see the last aborts.
     await new Promise((r) => setTimeout(r, 50));
     latencies.sort((x, y) => x - y);
-    const sent = fakes[0]!.count + fakes[1]!.count;
-    won = fakes[0]!.clientCloses + fakes[1]!.clientCloses;
+    const stats = await fakes.stats();
+    const sent = stats[0]!.count + stats[1]!.count;
+    won = stats[0]!.clientCloses + stats[1]!.clientCloses;
     return {
       config,
       p50: quantile(latencies, 0.5),
@@ -97,7 +124,7 @@ async function runOne(config: string, hedge: HedgeOptions | undefined, seed: num
       aborted: won,
     };
   } finally {
-    await Promise.all(fakes.map((s) => s.close()));
+    await fakes.close();
   }
 }
 
