@@ -17,7 +17,8 @@
 import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import type { StrategyName } from '../src/providers/index.js';
-import { startRateLimitedLlm } from '../test/fakes/rate-limited-llm.js';
+import type { KeyStats } from '../test/fakes/rate-limited-llm.js';
+import { startChildServers } from './child.js';
 import { table } from './harness.js';
 import { bw } from './library.js';
 
@@ -45,7 +46,13 @@ export interface DeploymentsRow {
 const messages = [{ role: 'user' as const, content: 'Say ok.' }];
 
 async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsRow> {
-  const server = await startRateLimitedLlm({ dialect: 'openai', requests: RATE, requestsWindowMs: 1_000 });
+  // In a process of its own: the server's work would stretch every burst the client sends.
+  const server = await startChildServers('rate-limited', {
+    dialect: 'openai',
+    requests: RATE,
+    requestsWindowMs: 1_000,
+  });
+  const baseURL = server.urls[0]!;
   try {
     const fetch = bw.createClassifyingFetch({ connectTimeoutMs: 10_000 });
     const keys = Array.from({ length: n }, (_, i) => `sk-bench-${i + 1}`);
@@ -55,10 +62,9 @@ async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsR
           strategy,
           deployments: keys.map((apiKey, i) => ({
             id: `d${i + 1}`,
-            provider: bw.createOpenAIProvider(
-              new OpenAI({ apiKey, baseURL: server.baseURL, maxRetries: 0, fetch }),
-              { model: 'gpt-bench' },
-            ),
+            provider: bw.createOpenAIProvider(new OpenAI({ apiKey, baseURL, maxRetries: 0, fetch }), {
+              model: 'gpt-bench',
+            }),
           })),
         },
       },
@@ -80,7 +86,7 @@ async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsR
     };
     await Promise.all(Array.from({ length: CONCURRENCY_PER * n }, worker));
     const wallS = (performance.now() - t0) / 1000;
-    const limited = keys.map((k) => server.stats(k).limited);
+    const limited = await Promise.all(keys.map(async (k) => (await server.stats<KeyStats>(k)).limited));
     return {
       strategy,
       deployments: n,

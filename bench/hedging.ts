@@ -4,17 +4,16 @@
  * local HTTP and the official `openai` client, through a router group of two
  * deployments of the same model (`ModelGroup.hedge`), each slow at random for
  * 5 % of its requests, the hedge going to the other one. The servers run in
- * a process of their own (bench/hedging-servers.ts), so that the latencies
+ * a process of their own (bench/child-servers.ts), so that the latencies
  * measured are the client's and the network's, not the servers' work on
  * the same event loop. Compiled `dist/`, like the other benchmarks.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import type { HedgeOptions } from '../src/index.js';
 import { createSeededRandom } from '../src/testing/prng.js';
+import { startChildServers } from './child.js';
 import { table } from './harness.js';
 import { bw } from './library.js';
 
@@ -48,35 +47,13 @@ interface ServerStats {
   readonly clientCloses: number;
 }
 
-/** The two deployments' servers in a child process: their URLs, their counters, and a close. */
-async function servers(seed: number) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./hedging-servers.ts', import.meta.url)), String(seed)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout });
-  const waiting: Array<(line: string) => void> = [];
-  lines.on('line', (line) => waiting.shift()?.(line));
-  const next = () => new Promise<string>((resolve) => waiting.push(resolve));
-  const { urls } = JSON.parse(await next()) as { urls: string[] };
-  return {
-    urls,
-    async stats(): Promise<ServerStats[]> {
-      const line = next();
-      child.stdin.write('stats\n');
-      return (JSON.parse(await line) as { stats: ServerStats[] }).stats;
-    },
-    async close(): Promise<void> {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.stdin.end();
-      await exited;
-    },
-  };
-}
-
 async function runOne(config: string, hedge: HedgeOptions | undefined, seed: number): Promise<HedgingRow> {
-  const fakes = await servers(seed);
+  const fakes = await startChildServers('slow-tailed', {
+    seed,
+    fastMs: FAST_MS,
+    slowMs: SLOW_MS,
+    slowShare: SLOW_SHARE,
+  });
   const fetch = bw.createClassifyingFetch({ connectTimeoutMs: 2_000 });
   const pick = seeded(seed + 7);
   const router = bw.createRouter({
@@ -112,7 +89,7 @@ async function runOne(config: string, hedge: HedgeOptions | undefined, seed: num
     // Let the servers see the last aborts.
     await new Promise((r) => setTimeout(r, 50));
     latencies.sort((x, y) => x - y);
-    const stats = await fakes.stats();
+    const stats = await fakes.stats<ServerStats[]>();
     const sent = stats[0]!.count + stats[1]!.count;
     won = stats[0]!.clientCloses + stats[1]!.clientCloses;
     return {
