@@ -550,9 +550,8 @@ export function createRouter(options: RouterOptions): Router {
         onAnswer?: () => void,
       ): Promise<T> => {
         let held0 = reserved;
-        // Reservations whose attempt has not settled them: the policy may give up on an attempt
-        // (its deadline, an abort) while a provider deaf to its signal never returns, and a
-        // reservation held past its call would keep the deployment's quota full for good.
+        // Reservations whose attempt has not settled them. An abandoned attempt settles its own when its
+        // signal aborts; this is the backstop, so that no reservation outlives its call.
         const holding = new Set<QuotaReservation>();
         try {
           // The policy skips a deployment without a call when its breaker is open,
@@ -575,6 +574,16 @@ export function createRouter(options: RouterOptions): Router {
                 }));
               held0 = undefined;
               holding.add(held);
+              // Abandoned (its timeout, the deadline, an abort): possibly sent, so it counts by its estimate
+              // from now, and the call's later attempts do not find it still in flight. A provider deaf to
+              // the signal may never return; its late ending finds the reservation settled already.
+              const abandoned = () => {
+                holding.delete(held);
+                dep.quota.settle(held);
+              };
+              const signal = ctx.signal;
+              if (signal.aborted) abandoned();
+              else signal.addEventListener('abort', abandoned, { once: true });
               const headers = (h: Headers) => dep.quota.observe(readRateLimitHeaders(h, clock.now()), held);
               let used: number | undefined;
               try {
@@ -582,6 +591,7 @@ export function createRouter(options: RouterOptions): Router {
                 used = totalTokens(v);
                 return v;
               } finally {
+                signal.removeEventListener('abort', abandoned);
                 holding.delete(held);
                 dep.quota.settle(held, used);
               }
