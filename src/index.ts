@@ -71,6 +71,7 @@ export {
   type FallbackValue,
   type Gate,
   type GateProfile,
+  type GroupHedgeEvent,
   type Health,
   type HealthPermit,
   type HealthSource,

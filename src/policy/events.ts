@@ -38,7 +38,46 @@ export type PolicyEvent =
       /** The failed operation's outcome: `unknown` only when the fallback was allowed to answer one. */
       readonly outcome: Outcome;
     }
-  | ChaosInjection;
+  | ChaosInjection
+  | GroupHedgeEvent;
+
+/**
+ * A hedged call in a router group (docs/providers.md, "Hedging in groups").
+ * `dependency` is the deployment of the first request, the one that was slow;
+ * `deployment` the one the second request went to (or, declined by the
+ * budget, would have gone to).
+ */
+export type GroupHedgeEvent =
+  | {
+      /** The delay passed with no answer, and a second request was sent to `deployment`. */
+      readonly type: 'hedge_sent';
+      readonly dependency: string;
+      readonly group: string;
+      readonly deployment: string;
+      readonly delayMs: number;
+    }
+  | {
+      /** The second request answered first; the first was aborted. */
+      readonly type: 'hedge_won';
+      readonly dependency: string;
+      readonly group: string;
+      readonly deployment: string;
+      readonly delayMs: number;
+      /** From the call's start on the group to the winning answer. */
+      readonly elapsedMs: number;
+    }
+  | {
+      /**
+       * The delay passed with no answer, but no second request was sent: the
+       * group's hedge budget was spent (`deployment` names the one it would
+       * have gone to), or no other deployment could take it.
+       */
+      readonly type: 'hedge_skipped';
+      readonly dependency: string;
+      readonly group: string;
+      readonly reason: 'budget' | 'no_alternative';
+      readonly deployment?: string | undefined;
+    };
 
 export interface OperationInfo {
   readonly dependency: string;

@@ -18,7 +18,14 @@ export {
 } from './chaos.js';
 export { type Clock, type Random, systemClock, type TimerHandle } from './clock.js';
 export { decideRetry, type Effect, type RetryVerdict } from './decision.js';
-export type { AttemptInfo, AttemptOutcome, OperationInfo, PolicyEvent, PolicyObserver } from './events.js';
+export type {
+  AttemptInfo,
+  AttemptOutcome,
+  GroupHedgeEvent,
+  OperationInfo,
+  PolicyEvent,
+  PolicyObserver,
+} from './events.js';
 export type { Fallback, FallbackContext, FallbackRun, FallbackValue } from './fallback.js';
 export { Gate, type GateEnterOptions, type GateOptions, type GateOutcome } from './gate.js';
 export {

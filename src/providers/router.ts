@@ -7,8 +7,9 @@ import {
 } from '../failure/errors.js';
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
-import type { PolicyObserver } from '../policy/events.js';
-import { HedgeLostError } from '../policy/hedge.js';
+import type { GroupHedgeEvent, PolicyObserver } from '../policy/events.js';
+import { type HedgeEvent, HedgeLostError } from '../policy/hedge.js';
+import { Observers } from '../policy/observers.js';
 import { type AttemptContext, createPolicy, type Policy } from '../policy/pipeline.js';
 import {
   type BuiltinProfileName,
@@ -74,6 +75,10 @@ export interface RouterOptions {
   readonly clock?: Clock | undefined;
   /** Also draws the `weighted` strategy's picks and breaks ties between equal deployments. */
   readonly random?: Random | undefined;
+  /**
+   * Watches every deployment's policy (retries, breaker, rejections…) and
+   * each group's hedging (`hedge_sent`, `hedge_won`, `hedge_skipped`).
+   */
   readonly observer?: PolicyObserver | undefined;
   /**
    * Each call becomes a `breakwater.route` span, each provider attempt a
@@ -301,6 +306,39 @@ export function createRouter(options: RouterOptions): Router {
     return ctx.deadline === undefined ? undefined : Math.max(1, ctx.deadline - clock.now()) + 1_000;
   }
 
+  /** A group's hedges are no one deployment's: the router's observer hears them here, telemetry through the call's scope. */
+  const hedgeWatchers = new Observers([options.observer]);
+  function hedged(
+    e: HedgeEvent,
+    group: string,
+    primary: string,
+    target: string | undefined,
+    scope?: OperationScope,
+  ) {
+    let event: GroupHedgeEvent;
+    if (e.type === 'hedge')
+      event = { type: 'hedge_sent', dependency: primary, group, deployment: target!, delayMs: e.delayMs };
+    else if (e.type === 'hedge.won')
+      event = {
+        type: 'hedge_won',
+        dependency: primary,
+        group,
+        deployment: target!,
+        delayMs: e.delayMs,
+        elapsedMs: e.elapsedMs,
+      };
+    else
+      event = {
+        type: 'hedge_skipped',
+        dependency: primary,
+        group,
+        reason: e.reason,
+        ...(e.reason === 'budget' && target !== undefined ? { deployment: target } : {}),
+      };
+    scope?.hedge?.(event);
+    if (hedgeWatchers.hasEvent) hedgeWatchers.event(event);
+  }
+
   const refusals = new Refusals(positive(options.refusalMs ?? 60_000, 'refusalMs'));
   const shareEqually = options.deadlineShare !== 'all';
   const streamTimeouts = resolveStreamTimeouts(options.stream);
@@ -512,9 +550,8 @@ export function createRouter(options: RouterOptions): Router {
         onAnswer?: () => void,
       ): Promise<T> => {
         let held0 = reserved;
-        // Reservations whose attempt has not settled them: the policy may give up on an attempt
-        // (its deadline, an abort) while a provider deaf to its signal never returns, and a
-        // reservation held past its call would keep the deployment's quota full for good.
+        // Reservations whose attempt has not settled them. An abandoned attempt settles its own when its
+        // signal aborts; this is the backstop, so that no reservation outlives its call.
         const holding = new Set<QuotaReservation>();
         try {
           // The policy skips a deployment without a call when its breaker is open,
@@ -537,6 +574,16 @@ export function createRouter(options: RouterOptions): Router {
                 }));
               held0 = undefined;
               holding.add(held);
+              // Abandoned (its timeout, the deadline, an abort): possibly sent, so it counts by its estimate
+              // from now, and the call's later attempts do not find it still in flight. A provider deaf to
+              // the signal may never return; its late ending finds the reservation settled already.
+              const abandoned = () => {
+                holding.delete(held);
+                dep.quota.settle(held);
+              };
+              const signal = ctx.signal;
+              if (signal.aborted) abandoned();
+              else signal.addEventListener('abort', abandoned, { once: true });
               const headers = (h: Headers) => dep.quota.observe(readRateLimitHeaders(h, clock.now()), held);
               let used: number | undefined;
               let counted = true;
@@ -555,6 +602,7 @@ export function createRouter(options: RouterOptions): Router {
                   counted = false;
                 throw err;
               } finally {
+                signal.removeEventListener('abort', abandoned);
                 holding.delete(held);
                 dep.quota.settle(held, used, { counted });
               }
@@ -598,6 +646,8 @@ export function createRouter(options: RouterOptions): Router {
         first = undefined;
         if (hedger === undefined) served = { route: d, value: await runOn(d, reserved, call.signal, now) };
         else {
+          /** The deployment the hedge goes to, once picked: what its events name. */
+          let target: DeploymentRuntime | undefined;
           const won = await hedger.run((signal) => racer(d, reserved, signal, now), {
             signal: call.signal,
             alternative: () => {
@@ -607,6 +657,7 @@ export function createRouter(options: RouterOptions): Router {
               const p = pickNext(views, group.strategy, random);
               if (p === undefined) return undefined;
               const other = healthy[p.index]!;
+              target = other;
               // Taken from the untried only when sent: the budget may still refuse the hedge.
               return async (signal) => {
                 untried.splice(untried.indexOf(other), 1);
@@ -631,7 +682,7 @@ export function createRouter(options: RouterOptions): Router {
                 }
               };
             },
-            observer: (e) => scope?.hedge?.(e),
+            observer: (e) => hedged(e, group.name, d.id, target?.id, scope),
           });
           served = { route: won.route, value: await won.whole };
         }

@@ -113,4 +113,10 @@ export const METRIC = {
   gateWait: 'breakwater.gate.wait.duration',
   fallbacksUsed: 'breakwater.fallbacks_used',
   chaosInjections: 'breakwater.chaos.injections',
+  /** Second requests a router group's hedging sent, by group and the deployment they went to. */
+  hedgesSent: 'breakwater.hedges.sent',
+  /** Second requests that answered first, by group and the deployment that won. */
+  hedgesWon: 'breakwater.hedges.won',
+  /** Hedges the group's budget declined, by group and the deployment they would have gone to. */
+  hedgesDenied: 'breakwater.hedges.denied',
 } as const;

@@ -17,6 +17,7 @@ import type { Effect } from '../policy/decision.js';
 import type {
   AttemptInfo,
   AttemptOutcome,
+  GroupHedgeEvent,
   OperationInfo,
   PolicyEvent,
   PolicyObserver,
@@ -108,9 +109,11 @@ export interface OperationScope {
   /**
    * A hedged call's events: `breakwater.hedge` when the second request is
    * sent, `breakwater.hedge.won` when it answered first. Skipped hedges are
-   * left out: they change nothing the span shows.
+   * left out of the span: they change nothing it shows. A router group's
+   * (`GroupHedgeEvent`) are also counted: `breakwater.hedges.sent`, `.won`
+   * and `.denied` (declined by the budget), by group and deployment.
    */
-  hedge?(event: HedgeEvent): void;
+  hedge?(event: HedgeEvent | GroupHedgeEvent): void;
 }
 
 /** What an attempt span is about: a tool attempt, or one call to a model provider. */
@@ -268,6 +271,18 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     unit: '{injection}',
     description: 'Latency, faults and outcomes injected by chaos strategies (staging only).',
   });
+  const hedgesSent = meter.createCounter(METRIC.hedgesSent, {
+    unit: '{request}',
+    description: "Second requests sent by a router group's hedging, by the deployment they went to.",
+  });
+  const hedgesWon = meter.createCounter(METRIC.hedgesWon, {
+    unit: '{request}',
+    description: 'Hedged second requests that answered first, by the deployment that won.',
+  });
+  const hedgesDenied = meter.createCounter(METRIC.hedgesDenied, {
+    unit: '{request}',
+    description: "Hedges not sent because the group's hedge budget was spent.",
+  });
   const gateWait = meter.createHistogram(METRIC.gateWait, {
     unit: 's',
     description: 'Time an attempt waited in its gate (cooldown, concurrency, rate) before it ran.',
@@ -349,12 +364,40 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         fallbacks.add(1, attributes);
       },
       hedge: (e) => {
-        if (e.type === 'hedge') span.addEvent(EVENT.hedge, { [BW.hedgeDelayMs]: Math.round(e.delayMs) });
-        else if (e.type === 'hedge.won')
-          span.addEvent(EVENT.hedgeWon, {
-            [BW.hedgeDelayMs]: Math.round(e.delayMs),
-            [BW.hedgeElapsedMs]: Math.round(e.elapsedMs),
-          });
+        switch (e.type) {
+          case 'hedge':
+            span.addEvent(EVENT.hedge, { [BW.hedgeDelayMs]: Math.round(e.delayMs) });
+            return;
+          case 'hedge.won':
+            span.addEvent(EVENT.hedgeWon, {
+              [BW.hedgeDelayMs]: Math.round(e.delayMs),
+              [BW.hedgeElapsedMs]: Math.round(e.elapsedMs),
+            });
+            return;
+          case 'hedge_sent': {
+            const where: Attributes = { [BW.group]: e.group, [BW.deployment]: e.deployment };
+            span.addEvent(EVENT.hedge, { ...where, [BW.hedgeDelayMs]: Math.round(e.delayMs) });
+            hedgesSent.add(1, where);
+            return;
+          }
+          case 'hedge_won': {
+            const where: Attributes = { [BW.group]: e.group, [BW.deployment]: e.deployment };
+            span.addEvent(EVENT.hedgeWon, {
+              ...where,
+              [BW.hedgeDelayMs]: Math.round(e.delayMs),
+              [BW.hedgeElapsedMs]: Math.round(e.elapsedMs),
+            });
+            hedgesWon.add(1, where);
+            return;
+          }
+          case 'hedge_skipped':
+            if (e.reason === 'budget')
+              hedgesDenied.add(1, {
+                [BW.group]: e.group,
+                ...(e.deployment !== undefined ? { [BW.deployment]: e.deployment } : {}),
+              });
+            return;
+        }
       },
     };
     const metricAttrs: Attributes =
@@ -458,6 +501,11 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         chaosInjections.add(1, { [BW.dependency]: e.dependency, [BW.chaosStrategy]: e.strategy });
         return;
       }
+      case 'hedge_sent':
+      case 'hedge_won':
+      case 'hedge_skipped':
+        // A group's, not one deployment's: the router gives them to the route's scope (`hedge`), counted there once.
+        return;
     }
   }
 
