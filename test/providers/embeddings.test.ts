@@ -93,6 +93,20 @@ describe('router.embed', () => {
     });
     const raw = await asking('base64').embed!({ input: ['a', 'b'] });
     expect(raw.embeddings).toEqual([[0.125], [3]]);
+    // Each vector goes where its `index` says, whatever the order of the list.
+    s.enqueue({
+      kind: 'json',
+      body: {
+        object: 'list',
+        model: MODEL,
+        data: [
+          { object: 'embedding', index: 1, embedding: [2] },
+          { object: 'embedding', index: 0, embedding: [1] },
+        ],
+        usage: { prompt_tokens: 2, total_tokens: 2 },
+      },
+    });
+    expect((await asking('float').embed!({ input: ['a', 'b'] })).embeddings).toEqual([[1], [2]]);
   });
 
   it('moves to another deployment on a 500 and on a 429', async () => {
@@ -228,6 +242,26 @@ describe('router.embed', () => {
     expect(b.count).toBe(0);
   });
 
+  it('is not hedged: a slow deployment is waited for, in a group that hedges its chats', async () => {
+    const a = await fake();
+    const b = await fake();
+    a.enqueue(openaiReplies.embeddings(undefined, { delayMs: 150 }));
+    const router = createRouter({
+      groups: {
+        vectors: {
+          deployments: [
+            { id: 'a', provider: embedder(a.baseURL) },
+            { id: 'b', provider: embedder(b.baseURL) },
+          ],
+          hedge: { afterMs: 20, budget: 1 },
+        },
+      },
+      profile: quickProfile(),
+    });
+    expect((await router.embed({ input: 'hello' })).deployment).toBe('a');
+    expect(b.count).toBe(0);
+  });
+
   it('moves to the unavailable fallback group when every deployment of its group fails', async () => {
     const a = await fake();
     const backup = await fake();
@@ -278,6 +312,28 @@ describe('the quota on embeddings', () => {
     expect(served).toEqual(['a', 'a', 'b', 'b']);
     expect(a.stats()).toMatchObject({ accepted: 2, limited: 0 });
     expect(a.requests.every((r) => r.route === 'POST /v1/embeddings')).toBe(true);
+  });
+
+  it('counts a call by the usage its answer reports, not by the estimate', async () => {
+    const a = await fake();
+    const b = await fake();
+    // No rate-limit headers: only the configured limit and what each answer used.
+    a.respond(openaiReplies.embeddings(undefined, { promptTokens: 60 }));
+    const router = createRouter({
+      groups: {
+        vectors: {
+          deployments: [
+            { id: 'a', provider: embedder(a.baseURL), limits: { tpm: 100 } },
+            { id: 'b', provider: embedder(b.baseURL) },
+          ],
+        },
+      },
+      profile: quickProfile(),
+    });
+    const served: string[] = [];
+    // Estimated at one token each; reported at 60: the second fits in 100, the third does not.
+    for (let i = 0; i < 3; i++) served.push((await router.embed({ input: 'four' })).deployment!);
+    expect(served).toEqual(['a', 'a', 'b']);
   });
 
   it('paces by the inputs’ tokens alone, with no output counted', async () => {
