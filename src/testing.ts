@@ -34,6 +34,7 @@ export { createFakeImageApi, type Image, type ImageApi } from './testing/image-a
 export type { FakeModel, FakeModelOptions } from './testing/model-server.js';
 export {
   createFakeOpenAI,
+  type FakeEmbeddingsOptions,
   type FakeToolCall,
   type OpenAIStreamFault,
   openaiReplies,

@@ -30,21 +30,25 @@ export type {
 } from './groups/types.js';
 export {
   createOpenAIProvider,
+  fromOpenAIEmbeddings,
   fromOpenAIResponse,
   fromOpenAIStream,
   type OpenAIChatBody,
   type OpenAIClientLike,
+  type OpenAIEmbeddingsBody,
   type OpenAIMessageParam,
   type OpenAIProviderOptions,
   type OpenAIRequestOptions,
   type OpenAIToolCallParam,
   type OpenAIToolChoiceParam,
   type OpenAIToolParam,
+  toOpenAIEmbeddings,
   toOpenAIRequest,
 } from './openai.js';
 export {
   createQuota,
   DEFAULT_OUTPUT_TOKENS,
+  estimateEmbedTokens,
   estimateTokens,
   type Quota,
   type QuotaAcquireOptions,
@@ -56,6 +60,7 @@ export {
 } from './quota/index.js';
 export {
   createRouter,
+  type EmbedCallOptions,
   type Route,
   type Router,
   type RouterCallOptions,
@@ -77,6 +82,9 @@ export type {
   ChatMessage,
   ChatRequest,
   ChatResponse,
+  EmbedRequest,
+  EmbedResponse,
+  EmbedUsage,
   FinishReason,
   JsonSchema,
   Provider,

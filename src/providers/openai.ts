@@ -8,6 +8,9 @@ import type {
   ChatChunk,
   ChatRequest,
   ChatResponse,
+  EmbedRequest,
+  EmbedResponse,
+  EmbedUsage,
   FinishReason,
   Provider,
   ProviderCallOptions,
@@ -65,12 +68,24 @@ export interface OpenAIRequestOptions {
   timeout?: number;
 }
 
-/** What `createOpenAIProvider` needs of a client: `new OpenAI(…)` fits, as does any OpenAI-compatible one. */
+export interface OpenAIEmbeddingsBody {
+  model: string;
+  input: string | string[];
+  dimensions?: number;
+}
+
+/**
+ * What `createOpenAIProvider` needs of a client: `new OpenAI(…)` fits, as does
+ * any OpenAI-compatible one. Without `embeddings`, the provider has no `embed`.
+ */
 export interface OpenAIClientLike {
   chat: {
     completions: {
       create(body: OpenAIChatBody, options?: OpenAIRequestOptions): PromiseLike<unknown>;
     };
+  };
+  embeddings?: {
+    create(body: OpenAIEmbeddingsBody, options?: OpenAIRequestOptions): PromiseLike<unknown>;
   };
 }
 
@@ -267,6 +282,61 @@ function contentText(content: unknown): string | undefined {
   return text;
 }
 
+/** A vector as the SDK gives it (numbers), or as the wire does when asked for `base64` (little-endian float32). */
+function vectorOf(v: unknown): number[] | undefined {
+  if (Array.isArray(v)) return v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
+  if (typeof v !== 'string') return undefined;
+  const bytes = Buffer.from(v, 'base64');
+  if (bytes.length % 4 !== 0) return undefined;
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i += 4) out.push(bytes.readFloatLE(i));
+  return out;
+}
+
+/** An OpenAI embeddings answer in neutral form: one vector per input, in input order. */
+export function fromOpenAIEmbeddings(
+  raw: unknown,
+  provider: string,
+  requestedModel: string,
+  inputs: number,
+  dependency = provider,
+): EmbedResponse {
+  if (!isRecord(raw) || !Array.isArray(raw.data)) throw malformedResponse(dependency, 'no embeddings');
+  const embeddings: number[][] = new Array(inputs);
+  for (const [i, item] of (raw.data as unknown[]).entries()) {
+    if (!isRecord(item)) throw malformedResponse(dependency, 'an embedding is not an object');
+    const at = typeof item.index === 'number' ? item.index : i;
+    const vector = vectorOf(item.embedding);
+    if (vector === undefined || !Number.isInteger(at) || at < 0 || at >= inputs)
+      throw malformedResponse(dependency, 'an embedding is not a vector of an input');
+    embeddings[at] = vector;
+  }
+  for (let i = 0; i < inputs; i++)
+    if (embeddings[i] === undefined) throw malformedResponse(dependency, `no embedding for input ${i}`);
+  const u = isRecord(raw.usage) ? raw.usage : undefined;
+  const input = u?.prompt_tokens;
+  const usage: EmbedUsage | undefined =
+    typeof input === 'number'
+      ? { inputTokens: input, totalTokens: typeof u?.total_tokens === 'number' ? u.total_tokens : input }
+      : undefined;
+  return {
+    provider,
+    model: typeof raw.model === 'string' && raw.model !== '' ? raw.model : requestedModel,
+    embeddings,
+    usage,
+  };
+}
+
+/** The neutral embed request in OpenAI's words. */
+export function toOpenAIEmbeddings(request: EmbedRequest, model: string): OpenAIEmbeddingsBody {
+  const body: OpenAIEmbeddingsBody = {
+    model,
+    input: typeof request.input === 'string' ? request.input : [...request.input],
+  };
+  if (request.dimensions !== undefined) body.dimensions = request.dimensions;
+  return body;
+}
+
 function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
@@ -364,7 +434,8 @@ export function createOpenAIProvider(client: OpenAIClientLike, options: OpenAIPr
   const name = options.name ?? 'openai';
   const model = options.model;
   const dependency = `${name}/${model}`;
-  return {
+  const embeddings = client.embeddings;
+  const provider: Provider = {
     name,
     model,
     profile: options.profile,
@@ -392,6 +463,18 @@ export function createOpenAIProvider(client: OpenAIClientLike, options: OpenAIPr
       );
       if (!isAsyncIterable(raw)) throw malformedResponse(dependency, 'not a stream');
       yield* fromOpenAIStream(raw, name, model, dependency, callOptions.signal);
+    },
+  };
+  if (embeddings === undefined || typeof embeddings.create !== 'function') return provider;
+  return {
+    ...provider,
+    async embed(request, callOptions = {}) {
+      const body = toOpenAIEmbeddings(request, model);
+      const raw = await guardCall(dependency, callOptions.signal, async () =>
+        callWithHeaders(embeddings.create(body, requestOptions(callOptions)), callOptions.onHeaders),
+      );
+      const inputs = typeof request.input === 'string' ? 1 : request.input.length;
+      return fromOpenAIEmbeddings(raw, name, model, inputs, dependency);
     },
   };
 }

@@ -28,17 +28,25 @@ import { type ResolvedGroup, resolveGroups } from './groups/options.js';
 
 import { type DeploymentView, pickNext } from './groups/strategies.js';
 import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
-import { estimateTokens, type QuotaReservation, readRateLimitHeaders } from './quota/index.js';
+import {
+  estimateEmbedTokens,
+  estimateTokens,
+  type QuotaReservation,
+  readRateLimitHeaders,
+} from './quota/index.js';
 import { checkRequestShape } from './request-shape.js';
-import { isBusy, Refusals, routeVerdict } from './routing.js';
+import { isBusy, isContextWindow, Refusals, type RouteVerdict, routeVerdict } from './routing.js';
 import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
 import { resolveStreamTimeouts, type StreamTimeouts } from './stream-timeouts.js';
-import { normalizeToolDefinition } from './tools.js';
-import type { ChatChunk, ChatRequest, ChatResponse, Provider } from './types.js';
+import { invalid, normalizeToolDefinition } from './tools.js';
+import type { ChatChunk, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Provider } from './types.js';
 
-/** What a `chat {model}` span records of an answer, a chat's or a whole stream's. */
+/** What a `chat {model}` span records of an answer, a chat's or a whole stream's (an `embeddings {model}` span: an embed's). */
 function describeChat(value: unknown): ChatResult | undefined {
+  const e = value as Partial<EmbedResponse> | undefined;
+  if (e && typeof e.model === 'string' && Array.isArray(e.embeddings))
+    return { responseModel: e.model, ...(e.usage ? { inputTokens: e.usage.inputTokens } : {}) };
   const r = value as Partial<ChatResponse> | undefined;
   if (!r || typeof r.model !== 'string' || r.message === undefined) return undefined;
   return {
@@ -109,6 +117,9 @@ export interface RouterOptions {
   readonly stream?: StreamTimeouts | undefined;
 }
 
+/** The options of `router.embed`: a chat's, less what only a chat has. */
+export type EmbedCallOptions = RouterCallOptions;
+
 export interface RouterCallOptions {
   /** Aborting it cancels the request in flight; no other provider is tried. */
   readonly signal?: AbortSignal | undefined;
@@ -139,6 +150,14 @@ export interface Router {
    * that ends the stream with `StreamInterruptedError`, which holds what came.
    */
   stream(request: ChatRequest, options?: RouterCallOptions): AsyncGenerator<ChatChunk, void, undefined>;
+  /**
+   * Embeddings from the first healthy deployment of the group that can embed
+   * (its provider has `embed`), through the same strategies, health, retries,
+   * quota and `unavailable` fallback as `chat`; the others are skipped
+   * (`unsupported`). Throws `InvalidInputError` at once when the group has
+   * no deployment that can embed. docs/providers.md, "Embeddings".
+   */
+  embed(request: EmbedRequest, options?: EmbedCallOptions): Promise<EmbedResponse>;
 }
 
 /** A deployment cooling down after a 429, skipped because another can answer now. */
@@ -184,6 +203,26 @@ function noQuota(d: DeploymentRuntime, ms: number): BreakwaterError {
   });
 }
 
+/** A deployment whose provider cannot do what the call asks (an embed on Anthropic). No request was sent. */
+function unsupported(d: DeploymentRuntime): BreakwaterError {
+  return new DependencyFailedError({
+    failure: {
+      kind: 'client_error',
+      delivery: 'not_sent',
+      code: 'unsupported',
+      message: `${d.provider.name}/${d.provider.model} cannot embed (its provider has no embed)`,
+      cause: undefined,
+    },
+    dependency: d.id,
+  });
+}
+
+/** What a failure means for an embed: a prompt too long or a content policy is the caller's; no group would take it. */
+function embedVerdict(f: Failure): RouteVerdict {
+  const v = routeVerdict(f);
+  return v === 'content_policy' || (v === 'next' && isContextWindow(f)) ? 'caller' : v;
+}
+
 /** The pre-check: the request's estimate does not fit this deployment's window. No request was sent. */
 function tooSmall(d: DeploymentRuntime, estimate: number): BreakwaterError {
   return new DependencyFailedError({
@@ -216,6 +255,13 @@ interface RouteMode<T> {
   readonly committed?: () => boolean;
   /** An answer the content policy stopped: with a `contentPolicy` fallback, the call moves on. */
   readonly stopped?: (value: T) => boolean;
+  /**
+   * An embeddings call: only deployments whose provider has `embed` are
+   * tried (the rest skipped as `unsupported`); no context-window pre-check
+   * and no hedging; a content-policy or context-window error is the caller's
+   * (thrown at once), so only the `unavailable` fallback applies.
+   */
+  readonly embed?: true;
 }
 
 /** One attempt on a deployment; `answered()` marks its first token (for a chat, its answer). */
@@ -349,8 +395,13 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   /** Why `d` would be passed over now, or undefined when it can take a request. */
-  function unhealthy(d: DeploymentRuntime, now: number, estimate: number): SkipReason | undefined {
-    if (d.contextWindow !== undefined && estimate > d.contextWindow) return 'context_too_small';
+  function unhealthy(
+    d: DeploymentRuntime,
+    now: number,
+    estimate: number,
+    sized = true,
+  ): SkipReason | undefined {
+    if (sized && d.contextWindow !== undefined && estimate > d.contextWindow) return 'context_too_small';
     if (refusals.standing(d, now) !== undefined) return 'refused';
     const b = d.policy.breaker;
     if (b !== undefined && (b.state === 'isolated' || (b.state === 'open' && b.retryAfterMs(now) > 0)))
@@ -360,20 +411,26 @@ export function createRouter(options: RouterOptions): Router {
     return undefined;
   }
 
-  function view(d: DeploymentRuntime, index: number, now: number, estimate: number): DeploymentView {
+  function view(
+    d: DeploymentRuntime,
+    index: number,
+    now: number,
+    estimate: number,
+    sized: boolean,
+  ): DeploymentView {
     return {
       index,
       weight: d.weight,
       inFlight: d.inFlight,
       latencyMs: d.latency.ms,
       headroom: d.quota.headroom(),
-      unhealthy: unhealthy(d, now, estimate),
+      unhealthy: unhealthy(d, now, estimate, sized),
     };
   }
 
   /** Runs one routed call through the group it asks for and the groups its failures lead to. */
   async function route<T>(
-    request: ChatRequest,
+    estimate: number,
     opts: RouterCallOptions,
     mode: RouteMode<T>,
     fn: AttemptFn<T>,
@@ -384,7 +441,8 @@ export function createRouter(options: RouterOptions): Router {
     const call: Call = {
       deadlineAt: deadlineOf(opts),
       patient: opts.waitForRetryAfter ?? options.waitForRetryAfter === true,
-      estimate: estimateTokens(request),
+      estimate,
+      sized: mode.embed !== true,
       failures: [],
       reported: new Set(),
       tried: new Set(),
@@ -430,10 +488,11 @@ export function createRouter(options: RouterOptions): Router {
     mode: RouteMode<T>,
     fn: AttemptFn<T>,
   ): Promise<GroupOutcome<T>> {
-    const { patient, estimate, scope } = call;
+    const { patient, estimate, sized, scope } = call;
     // A deployment listed in several groups is tried once per call: it would fail the same way again.
     const untried = group.members.filter((d) => !call.tried.has(d));
     for (const d of untried) call.tried.add(d);
+    const canEmbed = (d: DeploymentRuntime) => typeof d.provider.embed === 'function';
     const seen: GroupFailure[] = [];
     let last: { readonly id: string; readonly reason: string } | undefined;
 
@@ -458,19 +517,27 @@ export function createRouter(options: RouterOptions): Router {
         [BW.skipReason]: reason,
       });
     };
+    // An embed never reaches a deployment that cannot embed: each is skipped, once, before any pick.
+    if (mode.embed)
+      for (const d of untried.filter((o) => !canEmbed(o))) {
+        untried.splice(untried.indexOf(d), 1);
+        report(d, 'unsupported');
+        record(d, unsupported(d), true);
+      }
     /** Another untried deployment may answer: not refusing, not open, not too small. */
     const alternative = (now: number) =>
       untried.some((o) => {
-        const why = unhealthy(o, now, estimate);
+        const why = unhealthy(o, now, estimate, sized);
         return why === undefined || why === 'cooling' || why === 'no_quota';
       });
-    const healthyElsewhere = (now: number) => untried.some((o) => unhealthy(o, now, estimate) === undefined);
+    const healthyElsewhere = (now: number) =>
+      untried.some((o) => unhealthy(o, now, estimate, sized) === undefined);
 
     for (;;) {
       const now = clock.now();
       // `index` is the position among the untried, which keep declaration order.
       const candidates = [...untried];
-      const views = candidates.map((d, i) => view(d, i, now, estimate));
+      const views = candidates.map((d, i) => view(d, i, now, estimate, sized));
       const pick = pickNext(views, group.strategy, random);
       if (pick === undefined) break;
       const d = candidates[pick.index]!;
@@ -640,7 +707,8 @@ export function createRouter(options: RouterOptions): Router {
       /** The hedge's deployment, once sent: removed from the untried, its failure recorded with the primary's. */
       let second: { readonly d: DeploymentRuntime; error?: unknown } | undefined;
       try {
-        const hedger = group.hedger;
+        // Hedging is for chats and streams: an embed is sent once per deployment.
+        const hedger = mode.embed ? undefined : group.hedger;
         let served: { readonly route: DeploymentRuntime; readonly value: T };
         const reserved = first;
         first = undefined;
@@ -652,8 +720,8 @@ export function createRouter(options: RouterOptions): Router {
             signal: call.signal,
             alternative: () => {
               const at = clock.now();
-              const healthy = untried.filter((o) => unhealthy(o, at, estimate) === undefined);
-              const views = healthy.map((o, k) => view(o, k, at, estimate));
+              const healthy = untried.filter((o) => unhealthy(o, at, estimate, sized) === undefined);
+              const views = healthy.map((o, k) => view(o, k, at, estimate, sized));
               const p = pickNext(views, group.strategy, random);
               if (p === undefined) return undefined;
               const other = healthy[p.index]!;
@@ -689,7 +757,7 @@ export function createRouter(options: RouterOptions): Router {
         return { served: true, route: served.route, value: served.value, group: group.name };
       } catch (err) {
         if (!isBreakwaterError(err) || committed?.()) throw err;
-        const verdict = routeVerdict(err.failure);
+        const verdict = mode.embed ? embedVerdict(err.failure) : routeVerdict(err.failure);
         if (verdict === 'caller') throw err;
         if (verdict === 'content_policy') {
           // Another deployment of the group would refuse it the same way; another group may not.
@@ -719,14 +787,20 @@ export function createRouter(options: RouterOptions): Router {
   /** `route`, inside a telemetry operation when there is telemetry. */
   function traced<T>(
     name: string,
-    request: ChatRequest,
+    request: ChatRequest | EmbedRequest,
     opts: RouterCallOptions,
     mode: RouteMode<T>,
     fn: AttemptFn<T>,
   ): Promise<Served<T>> {
-    if (!telemetry) return route(request, opts, mode, fn);
-    return telemetry.operation({ type: 'route', name, messages: request.messages }, async (scope) => {
-      const served = await route(request, opts, mode, fn, scope);
+    const estimate = mode.embed
+      ? estimateEmbedTokens(request as EmbedRequest)
+      : estimateTokens(request as ChatRequest);
+    if (!telemetry) return route(estimate, opts, mode, fn);
+    const spec = mode.embed
+      ? ({ type: 'route', name, operation: 'embeddings' } as const)
+      : ({ type: 'route', name, messages: (request as ChatRequest).messages } as const);
+    return telemetry.operation(spec, async (scope) => {
+      const served = await route(estimate, opts, mode, fn, scope);
       scope.span.setAttribute(BW.group, served.group);
       scope.span.setAttribute(BW.deployment, served.route.id);
       return served;
@@ -822,7 +896,49 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
-  return { routes: deployments, chat, stream };
+  /** The embed request's shape, and a group that can serve it, checked before any request. */
+  function validateEmbed(request: EmbedRequest, opts: EmbedCallOptions): void {
+    const group = groupNamed(opts.group);
+    const r = request as unknown as { input?: unknown; dimensions?: unknown } | null;
+    if (typeof r !== 'object' || r === null) throw invalid('request', 'expected an embed request object');
+    const input = r.input;
+    if (Array.isArray(input)) {
+      if (input.length === 0) throw invalid('input', 'expected at least one text to embed');
+      for (const [i, t] of input.entries())
+        if (typeof t !== 'string') throw invalid(`input[${i}]`, 'expected a string');
+    } else if (typeof input !== 'string') throw invalid('input', 'expected a string or an array of strings');
+    const dims = r.dimensions;
+    if (dims !== undefined && (typeof dims !== 'number' || !Number.isInteger(dims) || dims <= 0))
+      throw invalid('dimensions', 'expected a positive integer');
+    if (!group.members.some((d) => typeof d.provider.embed === 'function'))
+      throw invalid(
+        'group',
+        `group '${group.name}' has no deployment that can embed (none of its providers has embed; Anthropic's has no embeddings API)`,
+      );
+  }
+
+  async function embed(request: EmbedRequest, opts: EmbedCallOptions = {}): Promise<EmbedResponse> {
+    validateEmbed(request, opts);
+    const { route: d, value } = await traced(
+      'embed',
+      request,
+      opts,
+      { share: 'call', embed: true },
+      async (r, ctx, _share, answered, onHeaders) => {
+        // `runGroup` tries only deployments that can embed.
+        const res = await r.provider.embed!(request, {
+          signal: ctx.signal,
+          timeoutMs: sdkTimeout(ctx),
+          onHeaders,
+        });
+        answered();
+        return res;
+      },
+    );
+    return { ...value, deployment: d.id };
+  }
+
+  return { routes: deployments, chat, stream, embed };
 }
 
 /** `p`, with every stream reporting its response headers to `onHeaders` (the deployment's quota). */
@@ -840,6 +956,8 @@ interface Call {
   readonly deadlineAt: number | undefined;
   readonly patient: boolean;
   readonly estimate: number;
+  /** The context-window pre-check applies (a chat's, not an embed's). */
+  readonly sized: boolean;
   readonly failures: ProviderFailure[];
   /** Deployments already named in a `deployment.skipped` event. */
   readonly reported: Set<DeploymentRuntime>;

@@ -112,6 +112,31 @@ export type ChatChunk =
   /** The last chunk: the whole answer, assembled. */
   | { readonly type: 'finish'; readonly finishReason: FinishReason; readonly response: ChatResponse };
 
+/** Text to embed: one string, or several embedded in one request (the vectors come back in the same order). */
+export interface EmbedRequest {
+  readonly input: string | readonly string[];
+  /** The vectors' length, for models that can shorten them (OpenAI's `text-embedding-3-*`). */
+  readonly dimensions?: number | undefined;
+}
+
+export interface EmbedUsage {
+  /** Embeddings are counted by their input alone. */
+  readonly inputTokens: number;
+  readonly totalTokens: number;
+}
+
+export interface EmbedResponse {
+  /** The provider that answered (its `name`). */
+  readonly provider: string;
+  /** The model that answered, as the provider reported it. */
+  readonly model: string;
+  /** One vector per input, in the order of the inputs (one for a single string). */
+  readonly embeddings: number[][];
+  readonly usage: EmbedUsage | undefined;
+  /** The router's deployment that served it (its id); providers need not set it. */
+  readonly deployment?: string | undefined;
+}
+
 /** What a provider is given for one attempt. */
 export interface ProviderCallOptions {
   /** Aborts the HTTP request. Always passed on to the SDK. */
@@ -119,8 +144,8 @@ export interface ProviderCallOptions {
   /** The SDK's own timeout for this request, a safety net behind the policy's. */
   readonly timeoutMs?: number | undefined;
   /**
-   * Called with the HTTP response headers of this attempt — for chat and
-   * stream, on success and on an HTTP error (a 429's say the most) — so that
+   * Called with the HTTP response headers of this attempt — for chat,
+   * stream and embed, on success and on an HTTP error (a 429's say the most) — so that
    * a quota can read the provider's rate-limit headers. Errors it throws are
    * ignored. Providers without HTTP headers never call it.
    */
@@ -142,4 +167,10 @@ export interface Provider {
   chat(request: ChatRequest, options?: ProviderCallOptions): Promise<ChatResponse>;
   /** The answer as it is generated; ends with a `finish` chunk or throws. */
   stream(request: ChatRequest, options?: ProviderCallOptions): AsyncIterable<ChatChunk>;
+  /**
+   * Embeddings of the input from this provider's `model` (an embedding model).
+   * Absent on providers without an embeddings API (Anthropic's); the router
+   * skips those for `embed`. Same contract as `chat`: one attempt, classified errors.
+   */
+  embed?(request: EmbedRequest, options?: ProviderCallOptions): Promise<EmbedResponse>;
 }

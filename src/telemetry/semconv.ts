@@ -25,6 +25,7 @@ export const GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
 export const GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
 export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 export const GEN_AI_OPERATION_CHAT = 'chat';
+export const GEN_AI_OPERATION_EMBEDDINGS = 'embeddings';
 export const GEN_AI_OPERATION_EXECUTE_TOOL = 'execute_tool';
 
 // Stable OpenTelemetry attributes.

@@ -30,6 +30,7 @@ import {
   EVENT,
   GEN_AI_INPUT_MESSAGES,
   GEN_AI_OPERATION_CHAT,
+  GEN_AI_OPERATION_EMBEDDINGS,
   GEN_AI_OPERATION_EXECUTE_TOOL,
   GEN_AI_OPERATION_NAME,
   GEN_AI_OUTPUT_MESSAGES,
@@ -92,6 +93,11 @@ export type OperationSpec =
       /** A routed model call: the parent of every provider attempt, and where fallbacks are recorded. */
       readonly type: 'route';
       readonly name: string;
+      /**
+       * The GenAI operation of the route span and of its provider attempts:
+       * `chat` (the default), or `embeddings` (attempt spans `embeddings {model}`).
+       */
+      readonly operation?: 'chat' | 'embeddings' | undefined;
       /** Recorded only with `captureContent`. */
       readonly messages?: unknown;
     };
@@ -151,9 +157,15 @@ export interface Telemetry {
 interface OperationState {
   attempts: number;
   replayed: boolean;
+  /** A route's GenAI operation, which its provider attempts take. */
+  operation?: string;
 }
 
 const STATES = new WeakMap<Span, OperationState>();
+
+function routeOperation(spec: Extract<OperationSpec, { type: 'route' }>): string {
+  return spec.operation === 'embeddings' ? GEN_AI_OPERATION_EMBEDDINGS : GEN_AI_OPERATION_CHAT;
+}
 
 function errorType(err: unknown): string {
   if (isBreakwaterError(err)) return err.code;
@@ -313,7 +325,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
 
   function startAttributes(spec: OperationSpec): { name: string; kind: SpanKind; attributes: Attributes } {
     if (spec.type === 'route') {
-      const attributes: Attributes = { [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT };
+      const attributes: Attributes = { [GEN_AI_OPERATION_NAME]: routeOperation(spec) };
       if (capture && spec.messages !== undefined)
         attributes[GEN_AI_INPUT_MESSAGES] = content(spec.messages, 'input.messages');
       return { name: `breakwater.route ${spec.name}`, kind: SpanKind.INTERNAL, attributes };
@@ -341,6 +353,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     const span = reused ?? tracer.startSpan(name, { kind, attributes });
     if (reused) reused.setAttributes(attributes);
     const state: OperationState = { attempts: 0, replayed: false };
+    if (spec.type === 'route') state.operation = routeOperation(spec);
     STATES.set(span, state);
     const scope: OperationScope = {
       span,
@@ -403,7 +416,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     const metricAttrs: Attributes =
       spec.type === 'tool'
         ? { [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_EXECUTE_TOOL, [GEN_AI_TOOL_NAME]: spec.tool }
-        : { [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT };
+        : { [GEN_AI_OPERATION_NAME]: routeOperation(spec) };
     try {
       const value = await context.with(trace.setSpan(context.active(), span), () => fn(scope));
       span.setAttributes({
@@ -518,7 +531,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
           : target.name;
     breakerStates.set(dependency, 'closed');
 
-    const attemptSpan = (info: AttemptInfo): Span => {
+    const attemptSpan = (info: AttemptInfo, operation: string): Span => {
       // Built for every attempt but only read by a recording span: with no SDK, the API's no-op is all we pay.
       const base: Attributes = {
         [BW.dependency]: dependency,
@@ -527,11 +540,11 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         [BW.queuedMs]: Math.round(info.queuedMs),
       };
       if (target.type === 'chat') {
-        return tracer.startSpan(`chat ${target.model}`, {
+        return tracer.startSpan(`${operation} ${target.model}`, {
           kind: SpanKind.CLIENT,
           attributes: {
             ...base,
-            [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
+            [GEN_AI_OPERATION_NAME]: operation,
             [GEN_AI_PROVIDER_NAME]: target.provider,
             [GEN_AI_REQUEST_MODEL]: target.model,
           },
@@ -544,11 +557,16 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     };
 
     const okAttempt: Attributes = { [BW.dependency]: dependency, [BW.attemptOutcome]: 'ok' };
-    const endAttempt = <T>(span: Span, outcome: AttemptOutcome<T>, seconds: number): void => {
+    const endAttempt = <T>(
+      span: Span,
+      outcome: AttemptOutcome<T>,
+      seconds: number,
+      operation: string,
+    ): void => {
       const chatAttrs: Attributes | undefined =
         target.type === 'chat'
           ? {
-              [GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_CHAT,
+              [GEN_AI_OPERATION_NAME]: operation,
               [GEN_AI_PROVIDER_NAME]: target.provider,
               [GEN_AI_REQUEST_MODEL]: target.model,
               // Per deployment: two keys or regions of one model are two series.
@@ -608,13 +626,15 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
         const state = parent ? STATES.get(parent) : undefined;
         if (state) state.attempts++;
         if (info.queuedMs > 0) gateWait.record(info.queuedMs / 1000, { [BW.dependency]: dependency });
-        const span = attemptSpan(info);
+        // A model call takes its route's operation (`embeddings` for an embed); `chat` otherwise.
+        const operation = state?.operation ?? GEN_AI_OPERATION_CHAT;
+        const span = attemptSpan(info, operation);
         const started = performance.now();
         // A span with no trace behind it (no SDK installed) has nothing to propagate.
         const inert = !span.isRecording() && !trace.isSpanContextValid(span.spanContext());
         const pending = inert ? run() : context.with(trace.setSpan(context.active(), span), run);
         return pending.then((outcome) => {
-          endAttempt(span, outcome, (performance.now() - started) / 1000);
+          endAttempt(span, outcome, (performance.now() - started) / 1000, operation);
           return outcome;
         });
       },

@@ -1,7 +1,8 @@
 /**
  * A fake OpenAI chat-completions server speaking the real wire format: JSON
  * `chat.completion` objects, SSE `chat.completion.chunk` streams ending in
- * `[DONE]`, and OpenAI's error bodies and rate-limit headers.
+ * `[DONE]`, `/v1/embeddings` lists (floats or base64, as the request asks),
+ * and OpenAI's error bodies and rate-limit headers.
  */
 
 import { type FakeModel, type FakeModelOptions, startFakeModel } from './model-server.js';
@@ -9,6 +10,7 @@ import {
   type FakeReply,
   type FaultReplies,
   type RecordedRequest,
+  type Responder,
   type RetryAfterStyle,
   retryAfterHeaders,
   type SseEvent,
@@ -65,6 +67,40 @@ const usageChunk: SseEvent = {
 };
 
 const DONE: SseEvent = { data: '[DONE]' };
+
+const EMBEDDING_MODEL = 'text-embedding-fake';
+
+export interface FakeEmbeddingsOptions {
+  /** The `model` of the answer. Default: the one the request asked for. */
+  readonly model?: string;
+  /** `usage.prompt_tokens` (and `total_tokens`). Default: the inputs' characters over four. */
+  readonly promptTokens?: number;
+  /** Wait this long (real ms) before answering. */
+  readonly delayMs?: number;
+}
+
+function embeddingInputs(request: RecordedRequest): string[] {
+  const input = (request.body as { input?: unknown } | undefined)?.input;
+  if (typeof input === 'string') return [input];
+  return Array.isArray(input) ? input.filter((t): t is string => typeof t === 'string') : [];
+}
+
+/** A vector as OpenAI sends it for `encoding_format: 'base64'`: little-endian float32, base64. */
+function base64Vector(v: readonly number[]): string {
+  const bytes = Buffer.alloc(v.length * 4);
+  for (const [i, x] of v.entries()) bytes.writeFloatLE(x, i * 4);
+  return bytes.toString('base64');
+}
+
+/**
+ * The default vector of an input: its length, its index, then 0.5 up to the
+ * requested `dimensions` (3 without); every value exact in float32, so
+ * base64 and float answers read the same.
+ */
+function defaultVector(text: string, index: number, dimensions: unknown): number[] {
+  const n = typeof dimensions === 'number' && dimensions >= 2 ? dimensions : 3;
+  return [text.length, index, ...new Array<number>(n - 2).fill(0.5)];
+}
 
 export interface OpenAIStreamFault {
   /** After this many text pieces, an error object arrives in the stream (after HTTP 200). */
@@ -148,6 +184,40 @@ export const openaiReplies = {
     return { kind: 'json', body: completion(message, finish) };
   },
 
+  /**
+   * An `/v1/embeddings` answer: `vectors[i]` for the i-th input (default: a
+   * vector made from the input, see the fake's docs), encoded as the request
+   * asks (`encoding_format: 'base64'`, which the `openai` SDK asks for by
+   * default, or floats), with `usage`.
+   */
+  embeddings(vectors?: readonly (readonly number[])[], options: FakeEmbeddingsOptions = {}): Responder {
+    return (request) => {
+      const body = request.body as
+        | { model?: unknown; encoding_format?: unknown; dimensions?: unknown }
+        | undefined;
+      const inputs = embeddingInputs(request);
+      const base64 = body?.encoding_format === 'base64';
+      const list = vectors ?? inputs.map((t, i) => defaultVector(t, i, body?.dimensions));
+      const chars = inputs.reduce((n, t) => n + t.length, 0);
+      const tokens = options.promptTokens ?? Math.ceil(chars / 4);
+      const model = options.model ?? (typeof body?.model === 'string' ? body.model : EMBEDDING_MODEL);
+      return {
+        kind: 'json',
+        body: {
+          object: 'list',
+          data: list.map((v, index) => ({
+            object: 'embedding',
+            index,
+            embedding: base64 ? base64Vector(v) : [...v],
+          })),
+          model,
+          usage: { prompt_tokens: tokens, total_tokens: tokens },
+        },
+        ...(options.delayMs ? { delayMs: options.delayMs } : {}),
+      };
+    };
+  },
+
   rateLimited(style: RetryAfterStyle, ms: number): FakeReply {
     return {
       kind: 'json',
@@ -204,7 +274,9 @@ export function openaiTurn(turn: Turn, request: RecordedRequest): FakeReply {
 /**
  * A fake OpenAI chat-completions server on 127.0.0.1 at a free port: give
  * `baseURL` to the `openai` client. It answers the scripted turns, then echoes
- * the last user message; `inject` gives its route a fault schedule.
+ * the last user message; `inject` gives its route a fault schedule (name the
+ * route `POST /v1/embeddings` for embeddings). `/v1/embeddings` answers one
+ * vector per input (`openaiReplies.embeddings()`), or what `enqueue` scripts.
  */
 export function createFakeOpenAI(options: FakeModelOptions = {}): Promise<FakeModel> {
   return startFakeModel(
@@ -212,8 +284,15 @@ export function createFakeOpenAI(options: FakeModelOptions = {}): Promise<FakeMo
       faults: openaiFaults,
       baseURL: (url) => `${url}/v1`,
       turn: openaiTurn,
-      notFound: (r) =>
-        r.method !== 'POST' || r.path !== '/v1/chat/completions' ? openaiReplies.error(404) : undefined,
+      notFound: (r) => {
+        if (r.method === 'POST' && r.path === '/v1/embeddings') {
+          const reply = openaiReplies.embeddings()(r);
+          return reply.kind === 'json' ? { ...reply, headers: RATE_LIMIT_HEADERS } : reply;
+        }
+        return r.method !== 'POST' || r.path !== '/v1/chat/completions'
+          ? openaiReplies.error(404)
+          : undefined;
+      },
     },
     options,
   );

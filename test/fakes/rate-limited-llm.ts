@@ -131,10 +131,14 @@ function text(v: unknown): number {
   return 0;
 }
 
-/** What the request is counted for: input estimate plus the requested output. */
+/** What the request is counted for: input estimate plus the requested output (an embeddings request: its input alone). */
 export function countTokens(body: unknown, defaultOutput: number): number {
   if (typeof body !== 'object' || body === null) return 0;
   const b = body as Record<string, unknown>;
+  if (b.input !== undefined) {
+    const inputs = Array.isArray(b.input) ? b.input : [b.input];
+    return inputs.reduce((n: number, t) => n + Math.ceil(text(t) / 4), 0);
+  }
   const messages = Array.isArray(b.messages) ? b.messages : [];
   let chars = text(b.system);
   for (const m of messages) {
@@ -219,6 +223,7 @@ function limitedReply(dialect: Dialect, which: 'requests' | 'tokens', waitMs: nu
 
 function defaultReply(dialect: Dialect): Responder {
   return (r) => {
+    if (r.path === EMBEDDINGS) return openaiReplies.embeddings()(r);
     const stream = (r.body as { stream?: unknown } | undefined)?.stream === true;
     if (dialect === 'openai') return stream ? openaiReplies.streamText(['o', 'k']) : openaiReplies.text('ok');
     return stream ? anthropicReplies.streamText(['o', 'k']) : anthropicReplies.text('ok');
@@ -230,6 +235,9 @@ function withHeaders(reply: FakeReply, headers: Record<string, string>): FakeRep
     return { ...reply, headers: { ...headers, ...reply.headers } };
   return reply;
 }
+
+/** OpenAI's embeddings route, limited by the same windows as its chat (one key, one limit, as in these tests). */
+const EMBEDDINGS = '/v1/embeddings';
 
 export async function startRateLimitedLlm(options: RateLimitedLlmOptions): Promise<RateLimitedLlm> {
   const { dialect } = options;
@@ -254,7 +262,7 @@ export async function startRateLimitedLlm(options: RateLimitedLlmOptions): Promi
   };
 
   const server = await FakeHttpServer.start((r) => {
-    if (r.method !== 'POST' || r.path !== path)
+    if (r.method !== 'POST' || (r.path !== path && !(dialect === 'openai' && r.path === EMBEDDINGS)))
       return dialect === 'openai' ? openaiReplies.error(404) : anthropicReplies.error(404, 'not_found_error');
     const k = stateOf(keyOf(r));
     const now = performance.now();

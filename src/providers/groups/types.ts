@@ -82,8 +82,11 @@ export interface ModelGroup {
   readonly stream?: StreamTimeouts | undefined;
 }
 
-/** Why a deployment was passed over without a request. */
-export type SkipReason = 'open' | 'cooling' | 'no_quota' | 'context_too_small' | 'refused';
+/**
+ * Why a deployment was passed over without a request. `unsupported`: its
+ * provider cannot do what the call asks (an `embed` on a provider without `embed`).
+ */
+export type SkipReason = 'open' | 'cooling' | 'no_quota' | 'context_too_small' | 'refused' | 'unsupported';
 
 /** Why a call moved from one group to another. */
 export type FallbackClass = 'context_window' | 'content_policy' | 'unavailable';

@@ -1,4 +1,4 @@
-import type { ChatRequest, ToolsInput } from '../types.js';
+import type { ChatRequest, EmbedRequest, ToolsInput } from '../types.js';
 
 /**
  * What a request is counted as before it is sent, when it sets no
@@ -56,4 +56,16 @@ export function estimateTokens(request: ChatRequest): number {
       ? Math.ceil(request.maxTokens)
       : DEFAULT_OUTPUT_TOKENS;
   return input + output;
+}
+
+/**
+ * The same estimate for an embeddings request: the characters of its inputs
+ * divided by four. No output is counted: an embedding's answer is a vector,
+ * not tokens, and providers count embeddings by their input alone.
+ */
+export function estimateEmbedTokens(request: EmbedRequest): number {
+  const inputs = typeof request.input === 'string' ? [request.input] : request.input;
+  let tokens = 0;
+  for (const text of inputs) tokens += Math.ceil(text.length / CHARS_PER_TOKEN);
+  return tokens;
 }

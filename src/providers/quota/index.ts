@@ -1,4 +1,4 @@
-export { DEFAULT_OUTPUT_TOKENS, estimateTokens } from './estimate.js';
+export { DEFAULT_OUTPUT_TOKENS, estimateEmbedTokens, estimateTokens } from './estimate.js';
 export { type RateLimitReading, type RateLimitWindow, readRateLimitHeaders } from './headers.js';
 export {
   createQuota,
