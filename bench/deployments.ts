@@ -102,9 +102,12 @@ async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsR
 }
 
 /** Throughput by strategy and number of deployments, as a printable markdown table. */
-export async function deploymentsBench(): Promise<{ rows: DeploymentsRow[]; text: string }> {
+export async function deploymentsBench(
+  only: { readonly strategies?: readonly StrategyName[]; readonly counts?: readonly number[] } = {},
+): Promise<{ rows: DeploymentsRow[]; text: string }> {
   const rows: DeploymentsRow[] = [];
-  for (let n = 1; n <= 4; n++) for (const s of STRATEGIES) rows.push(await scenario(s, n));
+  for (const n of only.counts ?? [1, 2, 3, 4])
+    for (const s of only.strategies ?? STRATEGIES) rows.push(await scenario(s, n));
   const text = table(
     [
       'deployments',
@@ -142,6 +145,17 @@ function verdict(rows: readonly DeploymentsRow[]): string {
   return `most-quota at ≥ 0.95 × N × ${RATE}/s for N = 1..4, no 429s, no give-ups: ${met ? 'yes' : 'NO'}`;
 }
 
-// `npm run build && npx tsx bench/deployments.ts` prints this table alone.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
-  console.log((await deploymentsBench()).text);
+// `npm run build && npx tsx bench/deployments.ts [strategy…] [N…]` prints this table alone (or some rows of it).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const strategies = args.filter((a): a is StrategyName => (STRATEGIES as readonly string[]).includes(a));
+  const counts = args.map(Number).filter((n) => Number.isInteger(n) && n >= 1);
+  console.log(
+    (
+      await deploymentsBench({
+        ...(strategies.length > 0 ? { strategies } : {}),
+        ...(counts.length > 0 ? { counts } : {}),
+      })
+    ).text,
+  );
+}
