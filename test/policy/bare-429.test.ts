@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RateLimitedError } from '../../src/failure/errors.js';
 import type { PolicyEvent } from '../../src/policy/events.js';
 import { createPolicy } from '../../src/policy/pipeline.js';
 import type { ProfileInput } from '../../src/policy/profile.js';
@@ -51,4 +52,33 @@ describe('a 429 that names no usable wait still pauses the dependency (never ham
       expect(reached).toBe(20);
     });
   }
+});
+
+describe('a hold decided on this side (rate limited, not sent) pauses nobody', () => {
+  it("a deployment's own quota refusing an attempt is not the dependency's 429: no cooldown, the next caller goes at once", async () => {
+    const clock = createVirtualClock(1_000_000);
+    const events: PolicyEvent[] = [];
+    const policy = createPolicy(profile, {
+      clock,
+      dependency: 'held-here',
+      observer: { event: (e) => events.push(e) },
+    });
+    // What createQuota throws when room comes only after the deadline: a wait it guessed, nothing sent.
+    const held = new RateLimitedError({
+      failure: {
+        kind: 'rate_limited',
+        delivery: 'not_sent',
+        code: 'quota_held',
+        retryAfterMs: 58_000,
+        message: 'does not fit the quota before the deadline: not sent',
+        cause: undefined,
+      },
+      dependency: 'held-here',
+    });
+    await caught(clock.run(policy.run(() => Promise.reject(held))));
+    expect(events.some((e) => e.type === 'cooldown_started')).toBe(false);
+    expect(policy.gate?.cooldownRemaining()).toBe(0);
+    expect(policy.health.cooldownUntil(clock.now())).toBeLessThanOrEqual(clock.now());
+    expect(await clock.run(policy.run(async () => 'ok'))).toBe('ok');
+  });
 });

@@ -156,7 +156,8 @@ function firstFit(
   steps: readonly number[],
   inFlight: number,
   expiring: Array<{ at: number; amount: number }>,
-  windowMs: number,
+  /** At the earliest, how long after ending now the amount in flight stops counting. */
+  untilInFlightLeave: number,
 ): Fit {
   let used = inFlight;
   for (const x of expiring) used += x.amount;
@@ -168,9 +169,11 @@ function firstFit(
     for (const x of expiring) if (x.at > t) at += x.amount;
     if (at + need <= capacity(t)) return { kind: 'later', waitMs: t - now, exact: true };
   }
-  // Requests in flight must end first; if they ended now, they would leave the window a window later.
+  // Requests in flight must end first. Under a configured limit, if they ended now they would leave
+  // the window a window later; under a reading, their answers' readings may show room at once (the
+  // provider had counted them), so nothing later than the last known moment is certain.
   const last = moments.length > 0 ? Math.max(moments[moments.length - 1]! - now, 0) : 0;
-  return { kind: 'later', waitMs: Math.max(last, inFlight > 0 ? windowMs : 0), exact: false };
+  return { kind: 'later', waitMs: Math.max(last, inFlight > 0 ? untilInFlightLeave : 0), exact: false };
 }
 
 /** Whether the provider counted `e` in reading `r`: admitted before it, and not left in flight by it. */
@@ -307,7 +310,7 @@ function readingFit(s: QuotaState, unit: Unit, need: number, now: number): Fit {
   if (r.limit !== undefined && need > r.limit) return { kind: 'never', limit: r.limit, unit };
   const { inFlight, expiring } = counted(s, unit, now, r);
   const { capacity, steps } = readingCapacity(s, r, unit);
-  return firstFit(need, now, capacity, steps, inFlight, expiring, s.windowMs);
+  return firstFit(need, now, capacity, steps, inFlight, expiring, 0);
 }
 
 /** The stricter of two fits: `never` over `later` over `now`; the longer wait. */

@@ -283,6 +283,21 @@ describe('createQuota: deadlines, aborts, and requests too large', () => {
     expect(await settledNow(ok)).toBe(true);
   });
 
+  it('under a reading, a request behind others in flight waits for their answers: it is not refused as if they held it a minute', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ clock });
+    const inFlight = await quota.acquire(0);
+    // No room until the reset, one request a window, and one in flight the reading may not hold.
+    quota.observe({ requests: { remaining: 0, limit: 1, resetAt: 100 } });
+    const next = quota.acquire(0, { deadline: 5_000 });
+    expect(await settledNow(next)).toBe(false);
+    // Its answer says the provider counted it, and the window has room again.
+    await clock.advance(200);
+    quota.observe({ requests: { remaining: 1, limit: 1, resetAt: 200 } }, inFlight);
+    quota.settle(inFlight);
+    expect(await settledNow(next)).toBe(true);
+  });
+
   it('a caller behind the queue is rejected when its deadline comes, and the queue goes on', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ tpm: 1_000, clock });

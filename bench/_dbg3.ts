@@ -1,0 +1,12 @@
+import OpenAI from 'openai';
+import { startChildServers } from './child.js';
+import { bw } from './library.js';
+const N = 3;
+const server = await startChildServers('rate-limited', { dialect: 'openai', requests: 20, requestsWindowMs: 1000 });
+const fetch = bw.createClassifyingFetch({ connectTimeoutMs: 10_000 });
+const router = bw.createRouter({ groups: { bench: { strategy: 'ordered', deployments: Array.from({length:N},(_,i)=>({ id: `d${i}`, provider: bw.createOpenAIProvider(new OpenAI({ apiKey: `k${i}`, baseURL: server.urls[0], maxRetries: 0, fetch }), { model: 'gpt-bench' }) })) } }, profile: 'llm' });
+let next = 0; const errs = new Map<string, number>();
+const t0 = performance.now();
+await Promise.all(Array.from({ length: 10*N }, async () => { while (next < 80*N) { next++; try { await router.chat({ messages: [{ role: 'user', content: 'ok' }], maxTokens: 16 }); } catch (e: any) { const k = `${e.name}: ${String(e.message).slice(0,300)} @${Math.round(performance.now()-t0)}`; errs.set(k, (errs.get(k)??0)+1); } } }));
+for (const [k, v] of errs) console.log(v, k);
+await server.close();
