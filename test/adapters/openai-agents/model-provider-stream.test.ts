@@ -231,6 +231,8 @@ describe('a streamed Agents SDK run through the router', () => {
       { provider: 'anthropic', model: 'claude-fake', deployment: 'anthropic/claude-test' },
       { provider: 'anthropic', model: 'claude-fake', deployment: 'anthropic/claude-test' },
     ]);
+    // The SDK keeps it on the event only, as docs/frameworks.md says.
+    expect(result.rawResponses.map((r) => r.providerData)).toEqual([undefined, undefined]);
   });
 
   it('ends the run with StreamInterruptedError when the stream breaks after its first chunk', async () => {
