@@ -26,6 +26,9 @@ export interface AgentsModelProviderOptions {
   readonly deadlineMs?: number | undefined;
 }
 
+/** The `source` of the run's raw `model` events: each carries one breakwater `ChatChunk`. */
+const RAW_MODEL_EVENT_SOURCE = 'breakwater';
+
 function usageOf(r: ChatResponse): Usage {
   return new Usage({
     requests: 1,
@@ -79,6 +82,16 @@ class RouterModel implements Model {
     return modelResponse(r);
   }
 
+  /**
+   * A routed stream as the events the SDK's own models send:
+   * `response_started` at the first chunk, then for every chunk a raw `model`
+   * event (the breakwater chunk itself, source `breakwater`) followed by what
+   * it means to the run (`output_text_delta` for text), and at the `finish`
+   * chunk `response_done` with the usage and every output item (the message,
+   * then the function calls with their call ids and arguments), from which the
+   * run executes its tools. Failover happens before the first chunk; a failure
+   * after it is the router's `StreamInterruptedError`, thrown to the run.
+   */
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
     const chat = chatRequestFromModelRequest(request);
     let started = false;
@@ -87,6 +100,7 @@ class RouterModel implements Model {
         started = true;
         yield { type: 'response_started' };
       }
+      yield { type: 'model', event: chunk, providerData: { rawModelEventSource: RAW_MODEL_EVENT_SOURCE } };
       if (chunk.type === 'text') yield { type: 'output_text_delta', delta: chunk.text };
       else if (chunk.type === 'finish') {
         const r = chunk.response;
@@ -96,7 +110,7 @@ class RouterModel implements Model {
           response: {
             id: r.id ?? 'breakwater',
             usage: {
-              requests: 1,
+              requests: usage.requests,
               inputTokens: usage.inputTokens,
               outputTokens: usage.outputTokens,
               totalTokens: usage.totalTokens,
