@@ -249,6 +249,15 @@ describe("createQuota: the provider's headers", () => {
     expect(quota.delayFor(0)).toBe(W);
   });
 
+  it('a refused request (settled counted: false) holds nobody past the reset its 429 named', async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ clock });
+    const refused = await quota.acquire(0);
+    quota.observe({ requests: { remaining: 0, limit: 1, resetAt: 1_000 } }, refused);
+    quota.settle(refused, undefined, { counted: false });
+    expect(quota.delayFor(0)).toBe(1_000);
+  });
+
   it('a 429 reading (nothing left, reset soon) holds every caller until the reset, then lets them go', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ clock });
