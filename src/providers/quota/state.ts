@@ -48,6 +48,15 @@ export interface QuotaEntry {
   /** A reading answering it has been observed. */
   observed: boolean;
   /**
+   * When the provider lets it go, per window, as its own answer said: the
+   * reset the provider wrote when it had just counted it (a sliding window
+   * is back to full a window after its newest request, this one; a fixed
+   * window at its end; a bucket, refilling, frees as much by its reset).
+   * Known, it frees its place then — request by request, not all at the
+   * next reset — and says exactly whether a later reading still held it.
+   */
+  releaseAt: { requests?: number; tokens?: number };
+  /**
    * The provider did not count it: it was refused (a 429) or never sent.
    * Then no reading counted it, whatever the order says, and it must never
    * be given back: it never took anything (a 429's own headers are read
@@ -195,7 +204,11 @@ const horizonOf = (s: QuotaState, unit: Unit): number =>
  * reached the provider no earlier than its admission, so from then.
  */
 const heldAt = (s: QuotaState, unit: Unit, r: Reading, e: QuotaEntry): boolean =>
-  e.admittedAt + horizonOf(s, unit) > r.readAt;
+  (e.releaseAt[unit] ?? e.admittedAt + horizonOf(s, unit)) > r.readAt;
+
+/** When `e`, out of flight since `from`, stops counting against a window: a window later, or when the provider said. */
+const leavesAt = (s: QuotaState, unit: Unit, e: QuotaEntry, from: number): number =>
+  Math.min(from + s.windowMs, e.releaseAt[unit] ?? Number.POSITIVE_INFINITY);
 
 /** Counted in a reading beyond doubt: the request it answers, and those that had ended before that one was sent. */
 const certainlyIn = (answered: QuotaEntry | undefined, cutoff: number, e: QuotaEntry): boolean =>
@@ -232,10 +245,13 @@ function takenAsCounted(
   for (const e of s.entries) {
     // Refused or never sent: not in the provider's count, so never taken as counted in it.
     if (e.uncounted) continue;
+    // Its own answer put its release after this reading's: it reached the provider after the
+    // provider wrote this reading, so it is not in its count.
+    if (w.resetAt !== undefined && (e.releaseAt[unit] ?? Number.NEGATIVE_INFINITY) > w.resetAt) continue;
     if (!certainlyIn(answered, cutoff, e)) candidates.push(e);
     // The provider wrote the reading no earlier than the answered request was admitted: what it
     // may still have held then is in its count.
-    else if (e === answered || (countsFrom(e) ?? now) + horizon > answered.admittedAt)
+    else if (e === answered || (e.releaseAt[unit] ?? (countsFrom(e) ?? now) + horizon) > answered.admittedAt)
       room -= amountOf(e, unit);
   }
   candidates.sort(
@@ -263,7 +279,12 @@ function counted(s: QuotaState, unit: Unit, now: number, since: Reading | undefi
     const amount = amountOf(e, unit);
     const from = countsFrom(e);
     if (from === undefined) inFlight += amount;
-    else expiring.push({ at: from + s.windowMs, amount });
+    // Against a reading, it leaves when the provider said it lets it go; a configured limit is this
+    // quota's own window, which the provider's word does not shorten.
+    else {
+      const at = since === undefined ? from + s.windowMs : leavesAt(s, unit, e, from);
+      if (at > now) expiring.push({ at, amount });
+    }
   }
   return { inFlight, expiring };
 }
@@ -276,7 +297,7 @@ function readingCapacity(s: QuotaState, r: Reading, unit: Unit) {
   for (const e of s.entries) {
     const from = countsFrom(e);
     if (countedIn(r, e) && from !== undefined && heldAt(s, unit, r, e))
-      returns.push({ at: from + s.windowMs, amount: amountOf(e, unit) });
+      returns.push({ at: leavesAt(s, unit, e, from), amount: amountOf(e, unit) });
   }
   // What the provider said it holds: its own count of what it let go of cannot exceed it less what it
   // still holds. This quota knows its requests by estimate only, and a provider that counted one for
@@ -348,6 +369,7 @@ export function admit(s: QuotaState, tokens: number, now: number): QuotaEntry {
     settledSeq: undefined,
     heardAt: undefined,
     observed: false,
+    releaseAt: {},
     uncounted: false,
   };
   s.entries.push(entry);
@@ -434,6 +456,8 @@ export function observe(
   if (r !== undefined) weigh(s, r, now, answered);
   if (answered === undefined) return;
   answered.observed = true;
+  if (r?.requests?.resetAt !== undefined) answered.releaseAt.requests = r.requests.resetAt;
+  if (r?.tokens?.resetAt !== undefined) answered.releaseAt.tokens = r.tokens.resetAt;
   // Headers mean the provider has counted the request, rate-limit figures or not.
   if (answered.settledAt === undefined) answered.heardAt ??= now;
 }

@@ -249,6 +249,21 @@ describe("createQuota: the provider's headers", () => {
     expect(quota.delayFor(0)).toBe(W);
   });
 
+  it("a request frees its place when its own answer said the provider lets it go, not at a later request's reset", async () => {
+    const clock = createVirtualClock();
+    const quota = createQuota({ clock });
+    const first = await quota.acquire(0);
+    // A sliding window of 1 s, 2 requests: the provider is back to full 1 s after its newest request.
+    quota.observe({ requests: { remaining: 1, limit: 2, resetAt: 1_000 } }, first);
+    quota.settle(first);
+    await clock.advance(500);
+    const second = await quota.acquire(0);
+    quota.observe({ requests: { remaining: 0, limit: 2, resetAt: 1_500 } }, second);
+    quota.settle(second);
+    // The first leaves the provider's window at 1 000, the second at 1 500.
+    expect(quota.delayFor(0)).toBe(500);
+  });
+
   it('a refused request (settled counted: false) holds nobody past the reset its 429 named', async () => {
     const clock = createVirtualClock();
     const quota = createQuota({ clock });
