@@ -29,7 +29,7 @@ export class OperationInFlightError extends OutcomeUnknownError {
         ? 'the deadline passed'
         : reason === 'cancelled'
           ? 'the caller cancelled'
-          : "this call's claim lapsed before it ran (its process was paused past its lease)";
+          : "this call's claim lapsed before it ran (its process was paused past its lease, or a store restarted without persistence forgot it)";
     super({
       failure: {
         kind: reason === 'deadline' ? 'timeout' : reason === 'cancelled' ? 'cancelled' : 'unknown',

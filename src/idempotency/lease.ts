@@ -24,14 +24,15 @@ export async function replaceClaim(
   return false;
 }
 
-/** When a write was sent, on both of the process's clocks: see `fresh` in `holdLease`. */
+/** When a write was sent, on both of the process's clocks and in the store's epoch: see `fresh` in `holdLease`. */
 export interface SentAt {
   readonly mono: number;
   readonly wall: number | undefined;
+  readonly epoch: number | undefined;
 }
 
-export function sentNow(clock: Clock): SentAt {
-  return { mono: clock.now(), wall: clock.wallNow?.() };
+export function sentNow(clock: Clock, store: StateStore): SentAt {
+  return { mono: clock.now(), wall: clock.wallNow?.(), epoch: store.epoch?.() };
 }
 
 export interface LeaseOptions {
@@ -81,8 +82,14 @@ export function holdLease(o: LeaseOptions): Lease {
    * laptop's sleep it alone would call a claim fresh that the store (whose
    * clock went on) has long let lapse, and another process taken over. A wall
    * clock that stepped (either way) only costs a renewal.
+   *
+   * Nor is a claim fresh once the store may have forgotten it (a Redis
+   * restarted without persistence comes back empty, and a twin arriving then
+   * finds the key free and runs): the next attempt asks the store first, and
+   * a claim that is no longer there is lost, never assumed.
    */
   const fresh = () => {
+    if (o.store.epoch?.() !== confirmedAt.epoch) return false;
     if (o.clock.now() - confirmedAt.mono >= o.leaseMs) return false;
     const wall = o.clock.wallNow?.();
     if (wall === undefined || confirmedAt.wall === undefined) return true;
@@ -98,7 +105,7 @@ export function holdLease(o: LeaseOptions): Lease {
   };
   const renew = async () => {
     try {
-      const sentAt = sentNow(o.clock);
+      const sentAt = sentNow(o.clock, o.store);
       const next = await o.renewed();
       try {
         if (await replaceClaim(o.store, o.key, claims, next, o.ttlMs, o.write())) {

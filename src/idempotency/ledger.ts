@@ -277,6 +277,25 @@ export function createLedger(options: LedgerOptions): Ledger {
   const claimText = async (o: LedgerRunOptions, owner: string) =>
     JSON.stringify({ state: 'pending', fp: o.fingerprint, owner, until: (await storeNow()) + o.leaseMs });
 
+  /**
+   * Replaces this call's claim with its final record (a result, an unknown
+   * outcome). When the claim is not there at all, the store forgot it (a Redis
+   * restarted without persistence: nobody else deletes a claim they do not
+   * own), and a re-delivered call would find the key free and run again; so
+   * the record is written back if the key is still free. (A twin that claimed
+   * it in between is not stopped: only a store that persists can prevent that.)
+   */
+  async function settleClaim(
+    key: string,
+    claims: readonly string[],
+    value: string,
+    write: WriteOptions | undefined,
+  ): Promise<boolean> {
+    if (await replaceClaim(store, key, claims, value, ttlMs, write)) return true;
+    if ((await store.get(key)) !== undefined) return false;
+    return (await store.setIfAbsent(key, value, ttlMs, write)).written;
+  }
+
   async function own<T>(
     o: LedgerRunOptions,
     key: string,
@@ -306,12 +325,10 @@ export function createLedger(options: LedgerOptions): Ledger {
     } catch (err) {
       const claims = await lease.stop();
       const next = o.recordUnknown(err)
-        ? replaceClaim(
-            store,
+        ? settleClaim(
             key,
             claims,
             JSON.stringify({ state: 'unknown', fp: o.fingerprint, reason: reasonOf(err) }),
-            ttlMs,
             PIN,
           )
         : // Nothing took effect: free the key, so a later call may try again.
@@ -328,7 +345,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       done = JSON.stringify({ state: 'done', fp: o.fingerprint, opaque: true });
     }
     // The operation succeeded: a store failure now must not turn that into an error.
-    await untilDeadline(o, replaceClaim(store, key, claims, done, ttlMs, o.takeOver ? undefined : PIN));
+    await untilDeadline(o, settleClaim(key, claims, done, o.takeOver ? undefined : PIN));
     return value;
   }
 
@@ -340,7 +357,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     for (;;) {
       if (o.signal?.aborted) throw cancelled(o.signal.reason, o.dependency);
       const owner = randomUUID();
-      const sentAt = sentNow(clock);
+      const sentAt = sentNow(clock, store);
       const claim = await storeCall(o, () => claimText(o, owner));
       const got = await claimWrite(
         o,
@@ -364,7 +381,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         const verdict = o.takeOver ? ({ run: true } as const) : await judgeAbandoned(o.reconcile);
         if (verdict.run) {
           const takenBy = randomUUID();
-          const takenAt = sentNow(clock);
+          const takenAt = sentNow(clock, store);
           const taken = await storeCall(o, () => claimText(o, takenBy));
           const ok = await claimWrite(
             o,

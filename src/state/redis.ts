@@ -57,6 +57,31 @@ function emitPersistenceWarning(message: string): void {
   process.emitWarning(message, { code: 'BREAKWATER_LEDGER_PERSISTENCE' });
 }
 
+/** Per client: how many times its connection closed (or, for a Cluster, a node went away). */
+const epochs = new WeakMap<RedisClient, { value: number }>();
+
+/**
+ * Bumped whenever a connection to Redis closes: the Redis that answers next
+ * may be one restarted without persistence, that forgot every claim, so the
+ * ledger must ask it again before trusting a claim (see `fresh` in
+ * `holdLease`). One listener per client, however many stores share it.
+ */
+function epochOf(client: RedisClient): { value: number } {
+  let e = epochs.get(client);
+  if (e === undefined) {
+    const counter = { value: 0 };
+    const bump = () => {
+      counter.value++;
+    };
+    client.on('close', bump);
+    // A Cluster: one of its nodes went away (it may come back empty, or a replica that was behind take over).
+    client.on('-node', bump);
+    epochs.set(client, counter);
+    e = counter;
+  }
+  return e;
+}
+
 /** Redis did not answer in time, or answered with an error. */
 export class StoreUnavailableError extends Error {
   constructor(
@@ -142,6 +167,8 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     else client.once('ready', check);
   }
 
+  const epoch = epochOf(client);
+
   const healthScript = defineScript(client, 'health', HEALTH);
   const store: RedisStore = {
     prefix,
@@ -149,6 +176,7 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
       return commands;
     },
     ...redisLedger(client, prefix, timeoutMs, command),
+    epoch: () => epoch.value,
     health(dependency: string, profile: Profile, clock: Clock): Health {
       // The dependency is a Cluster hash tag: whatever keys a dependency's health ever spans stay on one slot.
       const key = healthKey(prefix, dependency);

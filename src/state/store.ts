@@ -39,6 +39,15 @@ export interface StateStore {
    * its own clock.
    */
   now?(): Promise<number>;
+  /**
+   * A number that changes whenever the store may have forgotten what it held
+   * (the Redis store: its connection closed, and a Redis restarted without
+   * persistence comes back empty). The ledger trusts a claim it confirmed
+   * less than a lease ago only while this has not changed; past a change it
+   * asks the store again before the next attempt. A store that cannot forget
+   * (the in-process one) leaves it out.
+   */
+  epoch?(): number;
 }
 
 /**

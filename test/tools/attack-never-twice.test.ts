@@ -10,7 +10,7 @@ import {
   type VirtualClock,
 } from '../../src/index.js';
 import { createRedisStore } from '../../src/redis.js';
-import { connect, redisOrSkip, testPrefix } from '../fakes/redis.js';
+import { connect, redisOrSkip, runWithRedis, testPrefix } from '../fakes/redis.js';
 
 const redisUp = await redisOrSkip();
 
@@ -83,7 +83,11 @@ async function whileWaiting<T>(clock: VirtualClock, promise: Promise<T>): Promis
  * host, or clocks that never step and so drift): the second must not take the first's live claim for
  * abandoned, ask `reconcile` (which finds nothing yet) and run the call a second time.
  */
-async function skewedTwins(stores: readonly [StateStore, StateStore], op: string): Promise<void> {
+async function skewedTwins(
+  stores: readonly [StateStore, StateStore],
+  op: string,
+  wait: <T>(clock: VirtualClock, promise: Promise<T>) => Promise<T> = whileWaiting,
+): Promise<void> {
   {
     const clockA = createVirtualClock(1_000_000);
     const clockB = createVirtualClock(1_010_000);
@@ -96,7 +100,10 @@ async function skewedTwins(stores: readonly [StateStore, StateStore], op: string
       release = r;
     });
     const tool = (clock: typeof clockA, hold: boolean) => {
-      const registry = createRegistry({ store: stores[hold ? 0 : 1], clock });
+      // The twin looks at the claim at 0, 1.5 s and 3 s: each look is a claim write bounded by what is
+      // left of its deadline (on its virtual clock) in real milliseconds, so none is sent with only
+      // a few milliseconds left, which a loaded machine's Redis round trip can outlast.
+      const registry = createRegistry({ store: stores[hold ? 0 : 1], clock, ledgerPollMs: 1_500 });
       registry.register({
         name: 'generate_image',
         input: z.object({ prompt: z.string() }),
@@ -132,7 +139,7 @@ async function skewedTwins(stores: readonly [StateStore, StateStore], op: string
       (err: unknown) => ({ ok: false as const, err }),
     );
     // The twin waits for the owner, up to its own deadline (3 s on its own clock).
-    const second = await whileWaiting(clockB, pending);
+    const second = await wait(clockB, pending);
     release();
     await first.catch(() => undefined);
     expect(images.imagesFor(op)).toBe(1);
@@ -152,13 +159,15 @@ describe('leases across processes whose clocks disagree', () => {
     async () => {
       const clients = [connect(), connect()] as const;
       const prefix = testPrefix('skew');
+      // No command may time out because the machine is slow: the test is about leases, not timeouts.
+      const options = { prefix, checkPersistence: false, commandTimeoutMs: 10_000 };
       try {
         await skewedTwins(
-          [
-            createRedisStore(clients[0], { prefix, checkPersistence: false }),
-            createRedisStore(clients[1], { prefix, checkPersistence: false }),
-          ],
+          [createRedisStore(clients[0], options), createRedisStore(clients[1], options)],
           'skew-redis',
+          // The twin's clock moves only while none of its Redis commands awaits an answer: never
+          // past its deadline during a round trip, however long a loaded machine makes it.
+          (clock, promise) => runWithRedis(clock, clients[1], promise),
         );
       } finally {
         await Promise.all(clients.map((c) => c.quit()));
