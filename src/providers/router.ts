@@ -386,6 +386,15 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   const refusals = new Refusals(positive(options.refusalMs ?? 60_000, 'refusalMs'));
+  // Read as `=== 'all'` and `=== true` below: a misspelt value would silently mean the default.
+  if (
+    options.deadlineShare !== undefined &&
+    options.deadlineShare !== 'equal' &&
+    options.deadlineShare !== 'all'
+  )
+    throw new RangeError(`deadlineShare: expected 'equal' or 'all', got ${String(options.deadlineShare)}`);
+  if (options.waitForRetryAfter !== undefined && typeof options.waitForRetryAfter !== 'boolean')
+    throw new RangeError(`waitForRetryAfter: expected a boolean, got ${typeof options.waitForRetryAfter}`);
   const shareEqually = options.deadlineShare !== 'all';
   const streamTimeouts = resolveStreamTimeouts(options.stream);
 

@@ -50,6 +50,17 @@ export function deploymentSpec(d: Deployment | Provider, field: string): Deploym
   const id = dep.id ?? `${p.name}/${p.model}`;
   if (typeof id !== 'string' || id.length === 0 || id.length > 200)
     throw new RangeError(`${field}.id: expected a non-empty string of at most 200 characters`);
+  const limits = dep.limits as unknown;
+  if (limits !== undefined) {
+    if (limits === null || typeof limits !== 'object')
+      throw new RangeError(
+        `${field}.limits: expected an object, got ${limits === null ? 'null' : typeof limits}`,
+      );
+    // A misspelt limit (`tokensPerMinute`) would otherwise leave the deployment unpaced, silently.
+    for (const k of Object.keys(limits))
+      if (k !== 'rpm' && k !== 'tpm' && k !== 'windowMs')
+        throw new RangeError(`${field}.limits.${k}: unknown limit (rpm, tpm, windowMs)`);
+  }
   const rpm = positiveNumber(dep.limits?.rpm, `${field}.limits.rpm`, false);
   const tpm = positiveNumber(dep.limits?.tpm, `${field}.limits.tpm`, false);
   const windowMs = positiveNumber(dep.limits?.windowMs, `${field}.limits.windowMs`, false);

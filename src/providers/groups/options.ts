@@ -46,6 +46,24 @@ function known(names: Iterable<string>): string {
 }
 
 /**
+ * A group's fallbacks: an object of the known classes only. A misspelt class
+ * (`unavailble`) would otherwise be read as no fallback at all, silently, and
+ * the call would fail where the caller asked it to move on.
+ */
+function checkFallbacks(input: GroupFallbacks | undefined, field: string): GroupFallbacks {
+  if (input === undefined) return {};
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new RangeError(`${field}: expected an object, got ${input === null ? 'null' : typeof input}`);
+  for (const [k, v] of Object.entries(input)) {
+    if (!(FALLBACK_CLASSES as readonly string[]).includes(k))
+      throw new RangeError(`${field}.${k}: unknown fallback class (${FALLBACK_CLASSES.join(', ')})`);
+    if (v !== undefined && typeof v !== 'string')
+      throw new RangeError(`${field}.${k}: expected a group name, got ${v === null ? 'null' : typeof v}`);
+  }
+  return input;
+}
+
+/**
  * Checks the router's groups (or its v1 `providers`, which become the group
  * `default`, ordered, retrying on the same provider first) and builds one
  * runtime per deployment id. A deployment listed in several groups (the same
@@ -114,7 +132,15 @@ export function resolveGroups(
     const hedger =
       g.hedge === undefined ? undefined : createHedger(g.hedge, { clock, field: `${field}.hedge` });
     const stream = resolveStreamTimeouts(g.stream, `${field}.stream`);
-    groups.set(name, { name, strategy, members, fallbacks: g.fallbacks ?? {}, retryOn, hedger, stream });
+    groups.set(name, {
+      name,
+      strategy,
+      members,
+      fallbacks: checkFallbacks(g.fallbacks, `${field}.fallbacks`),
+      retryOn,
+      hedger,
+      stream,
+    });
   }
 
   for (const g of groups.values()) {
