@@ -4,7 +4,7 @@
  * HTTP against the fakes, the virtual clock where time matters. One
  * `describe` per promise.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelledError, RateLimitedError } from '../../src/failure/index.js';
 import { createVirtualClock, type PolicyEvent } from '../../src/policy/index.js';
 import {
@@ -13,7 +13,7 @@ import {
   createRouter,
   type Provider,
 } from '../../src/providers/index.js';
-import { openaiReplies } from '../../src/testing/openai.js';
+import { createFakeOpenAI, openaiReplies } from '../../src/testing/openai.js';
 import { startFakeOpenAI } from '../fakes/openai-server.js';
 import { hello, openaiClient, quickProfile } from './helpers.js';
 
@@ -149,5 +149,163 @@ describe('options are checked when the router is made, naming the field', () => 
     expect(() => createRouter({ groups: { smart: base }, ...(extra as object) } as never)).toThrow(
       new RegExp(`^${field}:`),
     );
+  });
+});
+
+describe('never twice, never forever: a hedged call closes its loser', () => {
+  const hedgedRouter = (clock: ReturnType<typeof createVirtualClock>) =>
+    createRouter({
+      groups: {
+        fast: {
+          deployments: [
+            { id: 'east', provider: gpt(east, 'east') },
+            { id: 'west', provider: gpt(west, 'west') },
+          ],
+          hedge: { afterMs: 1_000 },
+        },
+      },
+      clock,
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+
+  it('a chat whose primary hangs is answered by the hedge, and the hung request is closed', async () => {
+    const clock = createVirtualClock(0);
+    const router = hedgedRouter(clock);
+    const closes = east.clientCloses;
+    const sentWest = west.count;
+    east.enqueue({ kind: 'hang' });
+    const answer = router.chat(hello, { deadlineMs: 30_000 });
+    await vi.waitFor(() => expect(east.count).toBeGreaterThan(0));
+    await clock.advance(1_000);
+    await expect(answer).resolves.toMatchObject({ deployment: 'west' });
+    expect(west.count - sentWest).toBe(1);
+    await vi.waitFor(() => expect(east.clientCloses).toBe(closes + 1));
+    expect(router.routes.map((r) => r.policy.breaker?.state)).toEqual(['closed', 'closed']);
+  });
+
+  it('a stream whose primary sends no first chunk is read from the hedge, and the hung one is closed', async () => {
+    const clock = createVirtualClock(0);
+    const router = hedgedRouter(clock);
+    const closes = east.clientCloses;
+    east.enqueue({ kind: 'hang' });
+    const text: string[] = [];
+    const reading = (async () => {
+      for await (const c of router.stream(hello, { deadlineMs: 30_000 })) {
+        if (c.type === 'text') text.push(c.text);
+        if (c.type === 'finish') return c.response.deployment;
+      }
+      return undefined;
+    })();
+    await clock.advance(1_000);
+    await expect(reading).resolves.toBe('west');
+    expect(text.join('')).toBe('ok');
+    await vi.waitFor(() => expect(east.clientCloses).toBe(closes + 1));
+  });
+
+  it('no hedge goes to a deployment whose breaker is open', async () => {
+    const clock = createVirtualClock(0);
+    const router = hedgedRouter(clock);
+    const release = router.routes[1]!.policy.breaker!.isolate();
+    const sentWest = west.count;
+    east.enqueue(openaiReplies.text('late', 0));
+    const hangs = { kind: 'hang' } as const;
+    east.enqueue(hangs);
+    // The first request goes to east and answers; the second hangs and would be hedged, but west is isolated.
+    await router.chat(hello, { deadlineMs: 30_000 });
+    const second = caught(router.chat(hello, { deadlineMs: 4_000 }));
+    await vi.waitFor(() => expect(east.requests.at(-1)).toBeDefined());
+    await clock.advance(4_000);
+    expect(await second).toBeInstanceOf(AllProvidersFailedError);
+    expect(west.count).toBe(sentWest);
+    release();
+  });
+});
+
+describe('wrong fallbacks: a caller error never moves, content policy cannot cycle', () => {
+  it('a 400 invalid_request_error is thrown at once: no other deployment, no fallback group', async () => {
+    const router = createRouter({
+      groups: {
+        smart: {
+          deployments: [
+            { id: 'east', provider: gpt(east, 'east') },
+            { id: 'west', provider: gpt(west, 'west') },
+          ],
+          fallbacks: { unavailable: 'spare', contentPolicy: 'spare' },
+        },
+        spare: { deployments: [{ id: 'west2', provider: gpt(west, 'west2') }] },
+      },
+      profile: quickProfile(),
+    });
+    const sentWest = west.count;
+    east.enqueue(openaiReplies.apiError(400, 'invalid_request_error', null, 'bad param'));
+    const error = await caught(router.chat(hello));
+    expect(error).not.toBeInstanceOf(AllProvidersFailedError);
+    expect((error as RateLimitedError).failure.kind).toBe('client_error');
+    expect(west.count).toBe(sentWest);
+  });
+
+  it('content-policy fallbacks that point at each other end, returning the kept answer', async () => {
+    const router = createRouter({
+      groups: {
+        a: { deployments: [{ id: 'east', provider: gpt(east, 'east') }], fallbacks: { contentPolicy: 'b' } },
+        b: { deployments: [{ id: 'west', provider: gpt(west, 'west') }], fallbacks: { contentPolicy: 'a' } },
+      },
+      profile: quickProfile(),
+      maxHops: 10,
+    });
+    const sent = east.count + west.count;
+    east.enqueue(openaiReplies.rawMessage({ role: 'assistant', content: '' }, 'content_filter'));
+    west.enqueue(openaiReplies.apiError(400, 'invalid_request_error', 'content_policy_violation'));
+    const res = await router.chat(hello);
+    expect(res).toMatchObject({ deployment: 'east', finishReason: 'content_filter' });
+    expect(east.count + west.count - sent).toBe(2);
+  });
+});
+
+describe('keep working: a chat and an embeddings group (the documented limit of the default fallback)', () => {
+  // The default context-window fallback takes the first unvisited group with a deployment whose
+  // `contextWindow` fits; it cannot tell an embedding model from a chat model. With a contextWindow
+  // on an embedding deployment declared before the chat group, a long chat would go there, meet a
+  // 404 and refuse that deployment for embeds too (docs/providers.md says so now). These pin the two
+  // ways the docs give to keep chats out.
+  async function embeddingServer() {
+    // An embedding model's server: embeddings answer, a chat is a 404 (as OpenAI answers one).
+    const vec = await createFakeOpenAI();
+    vec.respond((r) =>
+      r.path === '/v1/embeddings'
+        ? openaiReplies.embeddings()(r)
+        : openaiReplies.apiError(404, 'invalid_request_error', 'model_not_found'),
+    );
+    return vec;
+  }
+  const long = { messages: [{ role: 'user' as const, content: 'x'.repeat(4_000) }], maxTokens: 100 };
+
+  it.each([
+    ['no contextWindow on the embedding deployment', undefined, {}],
+    ['a named fallbacks.contextWindow', 8_191, { contextWindow: 'long' }],
+  ])('%s: the long chat goes to the chat group, embeds still work', async (_what, window, fallbacks) => {
+    const vec = await embeddingServer();
+    try {
+      const embedder = createOpenAIProvider(openaiClient(vec.baseURL), { model: 'text-embedding-3-small' });
+      const router = createRouter({
+        groups: {
+          smart: {
+            deployments: [{ id: 'east', provider: gpt(east, 'east'), contextWindow: 200 }],
+            fallbacks,
+          },
+          vectors: { deployments: [{ id: 'emb', provider: embedder, contextWindow: window }] },
+          long: { deployments: [{ id: 'west', provider: gpt(west, 'west'), contextWindow: 128_000 }] },
+        },
+        profile: quickProfile(),
+      });
+      const res = await router.chat(long, { group: 'smart' });
+      expect(res.deployment).toBe('west');
+      expect(vec.requests.filter((r) => r.path === '/v1/chat/completions')).toEqual([]);
+      await expect(router.embed({ input: 'a passage' }, { group: 'vectors' })).resolves.toMatchObject({
+        deployment: 'emb',
+      });
+    } finally {
+      await vec.close();
+    }
   });
 });
