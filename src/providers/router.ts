@@ -237,6 +237,13 @@ function tooSmall(d: DeploymentRuntime, estimate: number): BreakwaterError {
   });
 }
 
+/** `ms` from `now`, cut at `deadlineAt`. */
+function within(ms: number | undefined, deadlineAt: number | undefined, now: number): number | undefined {
+  if (deadlineAt === undefined) return ms;
+  const left = Math.max(0, deadlineAt - now);
+  return ms === undefined ? left : Math.min(ms, left);
+}
+
 function positive(ms: number, field: string): number {
   if (!Number.isFinite(ms) || ms <= 0)
     throw new RangeError(`${field}: expected a positive number of milliseconds, got ${ms}`);
@@ -683,7 +690,18 @@ export function createRouter(options: RouterOptions): Router {
                 dep.quota.settle(held, used, { counted });
               }
             },
-            { signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
+            {
+              signal,
+              // Counted from the pick, not from now: a wait for the quota is spent from the deployment's
+              // share (a chat) or the call's deadline (a stream), never added to it. A hedge starts after its
+              // delay and runs under its own share, but never past the call's deadline.
+              deadlineMs: within(
+                mode.share === 'call' ? share : left,
+                dep === d && mode.share === 'call' ? shareEndsAt : call.deadlineAt,
+                clock.now(),
+              ),
+              retryIf,
+            },
           );
         } finally {
           // Never sent (an open breaker, an abort): the reservation goes back unused.

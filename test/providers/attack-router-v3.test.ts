@@ -309,3 +309,111 @@ describe('keep working: a chat and an embeddings group (the documented limit of 
     }
   });
 });
+
+describe('never forever: a hedge ends by the call deadline', () => {
+  it.each(['chat', 'stream'] as const)(
+    "with deadlineShare 'all', a hedged %s whose two requests hang ends at the deadline, not after it",
+    async (kind) => {
+      const clock = createVirtualClock(0);
+      const router = createRouter({
+        groups: {
+          fast: {
+            deployments: [
+              { id: 'east', provider: gpt(east, 'east') },
+              { id: 'west', provider: gpt(west, 'west') },
+            ],
+            hedge: { afterMs: 1_000 },
+          },
+        },
+        deadlineShare: 'all',
+        clock,
+        profile: quickProfile({ retry: { maxAttempts: 1 } }),
+      });
+      east.enqueue({ kind: 'hang' });
+      west.enqueue({ kind: 'hang' });
+      let settled = false;
+      const call =
+        kind === 'chat'
+          ? router.chat(hello, { deadlineMs: 5_000 })
+          : (async () => {
+              for await (const _ of router.stream(hello, { deadlineMs: 5_000 })) {
+                /* nothing arrives */
+              }
+            })();
+      const error = caught(call).finally(() => {
+        settled = true;
+      });
+      await vi.waitFor(() => expect(east.requests.length).toBeGreaterThan(0));
+      await clock.advance(1_000);
+      await vi.waitFor(() => expect(west.requests.length).toBeGreaterThan(0));
+      await clock.advance(4_000);
+      await vi.waitFor(() => expect(settled).toBe(true));
+      expect(clock.now()).toBe(5_000);
+      expect(await error).toBeInstanceOf(AllProvidersFailedError);
+    },
+  );
+});
+
+describe('never forever: a quota wait counts against the deadline', () => {
+  it('a request held by the quota, then hung, ends at the call deadline', async () => {
+    const clock = createVirtualClock(0);
+    const router = createRouter({
+      groups: { only: { deployments: [{ id: 'east', provider: gpt(east, 'east'), limits: { rpm: 1 } }] } },
+      clock,
+      // No per-attempt limit to end the hang first: only the call's deadline.
+      profile: quickProfile({
+        retry: { maxAttempts: 1 },
+        timeout: { attemptMs: 600_000, totalMs: 600_000 },
+        breaker: { windowMs: 1_200_000 },
+      }),
+    });
+    await router.chat(hello, { deadlineMs: 1_000 });
+    const before = east.count;
+    east.enqueue({ kind: 'hang' });
+    let settled = false;
+    const error = caught(router.chat(hello, { deadlineMs: 90_000 })).finally(() => {
+      settled = true;
+    });
+    // A minute's wait for the quota, then the request is sent and hangs.
+    await clock.advance(60_000);
+    await vi.waitFor(() => expect(east.count).toBe(before + 1));
+    await clock.advance(30_000);
+    await vi.waitFor(() => expect(settled).toBe(true));
+    expect(clock.now()).toBe(90_000);
+    expect(await error).toBeInstanceOf(AllProvidersFailedError);
+  });
+});
+
+describe('never forever: a quota wait counts against the deployment share', () => {
+  it('a deployment that waited for its quota and then hangs leaves the next its share on time', async () => {
+    const clock = createVirtualClock(0);
+    const router = createRouter({
+      groups: {
+        only: {
+          deployments: [
+            { id: 'east', provider: gpt(east, 'east'), limits: { rpm: 1 } },
+            { id: 'west', provider: gpt(west, 'west'), limits: { rpm: 1 } },
+          ],
+        },
+      },
+      clock,
+      profile: quickProfile({
+        retry: { maxAttempts: 1 },
+        timeout: { attemptMs: 600_000, totalMs: 600_000 },
+        breaker: { windowMs: 1_200_000 },
+      }),
+    });
+    // Each deployment's one request of the minute is spent.
+    expect((await router.chat(hello, { deadlineMs: 1_000 })).deployment).toBe('east');
+    expect((await router.chat(hello, { deadlineMs: 1_000 })).deployment).toBe('west');
+    const before = east.count;
+    east.enqueue({ kind: 'hang' });
+    // East is picked, owed half of 200 s: a minute of it waiting for the quota, then it hangs.
+    const answer = router.chat(hello, { deadlineMs: 200_000 });
+    await clock.advance(60_000);
+    await vi.waitFor(() => expect(east.count).toBe(before + 1));
+    await clock.advance(40_000);
+    await expect(answer).resolves.toMatchObject({ deployment: 'west' });
+    expect(clock.now()).toBe(100_000);
+  });
+});
