@@ -13,8 +13,10 @@ import {
   createRouter,
   type Provider,
 } from '../../src/providers/index.js';
+import { createTelemetry } from '../../src/telemetry/telemetry.js';
 import { createFakeOpenAI, openaiReplies } from '../../src/testing/openai.js';
 import { startFakeOpenAI } from '../fakes/openai-server.js';
+import { everyRecordedString, installOtel } from '../fakes/otel.js';
 import { hello, openaiClient, quickProfile } from './helpers.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;
@@ -415,5 +417,85 @@ describe('never forever: a quota wait counts against the deployment share', () =
     await clock.advance(40_000);
     await expect(answer).resolves.toMatchObject({ deployment: 'west' });
     expect(clock.now()).toBe(100_000);
+  });
+});
+
+describe('show it all, leak nothing: telemetry of groups, hedges, fallbacks and embeds', () => {
+  it('no prompt text, provider message or API key reaches a span, an event, a metric or an error', async () => {
+    const otel = installOtel();
+    const secret = 'PROMPT-SECRET-5e2b';
+    const key = 'sk-test-not-a-key';
+    try {
+      const clock = createVirtualClock(0);
+      const router = createRouter({
+        groups: {
+          smart: {
+            deployments: [
+              { id: 'east', provider: gpt(east, 'east') },
+              { id: 'west', provider: gpt(west, 'west') },
+            ],
+            hedge: { afterMs: 1_000 },
+            fallbacks: { unavailable: 'spare', contentPolicy: 'spare' },
+          },
+          spare: { deployments: [{ id: 'spare', provider: gpt(west, 'spare') }] },
+        },
+        clock,
+        profile: quickProfile({ retry: { maxAttempts: 1 } }),
+        telemetry: createTelemetry(),
+      });
+      const request = { system: secret, messages: [{ role: 'user' as const, content: secret }] };
+      // Providers echo the prompt and the key in their messages, as OpenAI's 401 and moderation errors do.
+      east.enqueue(openaiReplies.apiError(500, 'server_error', null, `failed on ${secret}`));
+      west.enqueue(
+        openaiReplies.apiError(
+          400,
+          'invalid_request_error',
+          'content_policy_violation',
+          `flagged: ${secret}`,
+        ),
+      );
+      expect((await router.chat(request)).deployment).toBe('spare');
+      // A hedged chat: east hangs, the hedge to west wins.
+      east.enqueue({ kind: 'hang' });
+      const hedged = router.chat(request, { deadlineMs: 30_000 });
+      await vi.waitFor(() => expect(east.requests.at(-1)?.body).toBeDefined());
+      await clock.advance(1_000);
+      expect((await hedged).deployment).toBe('west');
+      // A stream refused everywhere, with the key in the message.
+      for (const f of [east, west, west])
+        f.enqueue(
+          openaiReplies.apiError(
+            401,
+            'invalid_request_error',
+            'invalid_api_key',
+            `Incorrect API key provided: ${key}`,
+          ),
+        );
+      const errors: unknown[] = [];
+      errors.push(
+        await caught(
+          (async () => {
+            for await (const _ of router.stream(request)) {
+              /* never */
+            }
+          })(),
+        ),
+      );
+      // An embed failing with the input echoed.
+      west.enqueue(openaiReplies.apiError(500, 'server_error', null, `cannot embed ${secret}`));
+      errors.push(await caught(router.embed({ input: secret }, { group: 'spare' })));
+      const strings = [
+        ...everyRecordedString(otel.spans()),
+        ...(await otel.points()).flatMap((p) => Object.values(p.attributes).map(String)),
+        ...errors.map((e) => String((e as Error)?.message)),
+      ];
+      expect(otel.spans().some((s) => s.events.some((e) => e.name.includes('hedge')))).toBe(true);
+      for (const s of strings) {
+        expect(s).not.toContain(secret);
+        expect(s).not.toContain(key);
+      }
+    } finally {
+      await otel.uninstall();
+    }
   });
 });
