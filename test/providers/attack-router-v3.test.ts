@@ -5,6 +5,7 @@
  * `describe` per promise.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRouterModel } from '../../src/ai-sdk.js';
 import { CancelledError, RateLimitedError } from '../../src/failure/index.js';
 import { createVirtualClock, type PolicyEvent } from '../../src/policy/index.js';
 import {
@@ -497,5 +498,38 @@ describe('show it all, leak nothing: telemetry of groups, hedges, fallbacks and 
     } finally {
       await otel.uninstall();
     }
+  });
+});
+
+describe('never forever: the AI SDK model closes a stalled stream its reader cancels', () => {
+  it('cancelling the part stream while a chunk is awaited closes the HTTP request at once', async () => {
+    const clock = createVirtualClock(0);
+    const router = createRouter({
+      groups: { only: { deployments: [{ id: 'east', provider: gpt(east, 'east') }] } },
+      clock,
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+    const closes = east.clientCloses;
+    const full = openaiReplies.streamText(['o']);
+    if (full.kind !== 'sse') throw new Error('expected an sse reply');
+    // The role chunk and one piece of text, then the server goes quiet with the connection open.
+    east.enqueue({ kind: 'sse', events: full.events.slice(0, 2), end: 'hang' });
+    const model = createRouterModel(router, { deadlineMs: 600_000 });
+    const { stream } = await model.doStream({
+      prompt: [{ role: 'user', content: [{ type: 'text', text: 'Say ok.' }] }],
+    } as never);
+    const reader = stream.getReader();
+    const seen: string[] = [];
+    for (;;) {
+      const { value } = await reader.read();
+      seen.push(value!.type);
+      if (value!.type === 'text-delta') break;
+    }
+    // The next part is awaited from a stalled stream; the reader gives up.
+    const pending = reader.read();
+    pending.catch(() => undefined);
+    await reader.cancel();
+    await vi.waitFor(() => expect(east.clientCloses).toBe(closes + 1));
+    expect(seen).toContain('text-delta');
   });
 });
