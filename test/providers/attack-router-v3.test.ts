@@ -13,6 +13,7 @@ import {
   createOpenAIProvider,
   createRouter,
   type Provider,
+  StreamInterruptedError,
 } from '../../src/providers/index.js';
 import { createTelemetry } from '../../src/telemetry/telemetry.js';
 import { createFakeOpenAI, openaiReplies } from '../../src/testing/openai.js';
@@ -531,5 +532,87 @@ describe('never forever: the AI SDK model closes a stalled stream its reader can
     await reader.cancel();
     await vi.waitFor(() => expect(east.clientCloses).toBe(closes + 1));
     expect(seen).toContain('text-delta');
+  });
+});
+
+describe('never twice, never hammer: hedged streams and aborts', () => {
+  const hedgedRouter = (clock: ReturnType<typeof createVirtualClock>) =>
+    createRouter({
+      groups: {
+        fast: {
+          deployments: [
+            { id: 'east', provider: gpt(east, 'east') },
+            { id: 'west', provider: gpt(west, 'west') },
+          ],
+          hedge: { afterMs: 1_000, budget: 1, minPerSecond: 100 },
+        },
+      },
+      clock,
+      profile: quickProfile(),
+    });
+
+  it('a stream that breaks after its first chunk is not sent again, hedged group or not', async () => {
+    const clock = createVirtualClock(0);
+    const router = hedgedRouter(clock);
+    const sentWest = west.count;
+    east.enqueue(openaiReplies.streamText(['o', 'k', '!'], { errorAfter: 1 }));
+    const text: string[] = [];
+    const error = await caught(
+      (async () => {
+        for await (const c of router.stream(hello, { deadlineMs: 30_000 })) {
+          if (c.type === 'text') text.push(c.text);
+          // Time passes while the caller reads: past the hedge delay.
+          await clock.advance(2_000);
+        }
+      })(),
+    );
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect(text.join('')).toBe('o');
+    expect(west.count).toBe(sentWest);
+  });
+
+  it("the caller's abort after a hedge closes both requests and throws CancelledError", async () => {
+    const clock = createVirtualClock(0);
+    const router = hedgedRouter(clock);
+    const closes = east.clientCloses + west.clientCloses;
+    east.enqueue({ kind: 'hang' });
+    west.enqueue({ kind: 'hang' });
+    const caller = new AbortController();
+    const call = caught(router.chat(hello, { deadlineMs: 30_000, signal: caller.signal }));
+    await vi.waitFor(() => expect(east.requests.at(-1)).toBeDefined());
+    const westBefore = west.count;
+    await clock.advance(1_000);
+    await vi.waitFor(() => expect(west.count).toBe(westBefore + 1));
+    caller.abort();
+    expect(await call).toBeInstanceOf(CancelledError);
+    await vi.waitFor(() => expect(east.clientCloses + west.clientCloses).toBe(closes + 2));
+  });
+
+  it('lost hedges are cancels: a slow deployment that always loses is never opened', async () => {
+    const clock = createVirtualClock(0);
+    const events: PolicyEvent[] = [];
+    const router = createRouter({
+      groups: {
+        fast: {
+          deployments: [
+            { id: 'east', provider: gpt(east, 'east'), limits: { rpm: 1_000 } },
+            { id: 'west', provider: gpt(west, 'west') },
+          ],
+          hedge: { afterMs: 1_000, budget: 1, minPerSecond: 100 },
+        },
+      },
+      clock,
+      profile: quickProfile(),
+      observer: { event: (e) => events.push(e) },
+    });
+    for (let i = 0; i < 30; i++) {
+      east.enqueue({ kind: 'hang' });
+      const call = router.chat(hello, { deadlineMs: 30_000 });
+      await vi.waitFor(() => expect(east.requests.at(-1)).toBeDefined());
+      await clock.advance(1_000);
+      expect((await call).deployment).toBe('west');
+    }
+    expect(router.routes[0]!.policy.breaker?.state).toBe('closed');
+    expect(events.filter((e) => e.type === 'breaker_transition')).toEqual([]);
   });
 });
