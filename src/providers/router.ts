@@ -190,6 +190,21 @@ function hedgeLost(dependency: string): BreakwaterError {
 
 /** A deployment whose quota would hold the request, skipped because another has room now. */
 function noQuota(d: DeploymentRuntime, ms: number): BreakwaterError {
+  // Never fits (the estimate exceeds the whole limit): no wait to name. `retryAfterMs: Infinity` would
+  // reach `AllProvidersFailedError.retryAfterMs`, and a caller's `setTimeout(retry, Infinity)` fires in 1 ms.
+  if (!Number.isFinite(ms))
+    return new RateLimitedError({
+      failure: {
+        kind: 'rate_limited',
+        delivery: 'not_sent',
+        code: 'quota_exceeds_limit',
+        shouldRetry: false,
+        message:
+          "the request's estimate exceeds this deployment's whole limit; another deployment has room now",
+        cause: undefined,
+      },
+      dependency: d.id,
+    });
   return new RateLimitedError({
     failure: {
       kind: 'rate_limited',

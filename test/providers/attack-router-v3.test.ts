@@ -616,3 +616,31 @@ describe('never twice, never hammer: hedged streams and aborts', () => {
     expect(events.filter((e) => e.type === 'breaker_transition')).toEqual([]);
   });
 });
+
+describe('never hammer: a request larger than a deployment limit names no Infinity wait', () => {
+  it('skipped for a limit it can never fit, the deployment gives no retryAfterMs a caller would sleep 1 ms on', async () => {
+    const router = createRouter({
+      groups: {
+        smart: {
+          deployments: [
+            { id: 'small', provider: gpt(east, 'east'), limits: { tpm: 100 } },
+            { id: 'big', provider: gpt(west, 'west') },
+          ],
+        },
+      },
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+    const sentEast = east.count;
+    west.enqueue(openaiReplies.error(500));
+    const error = await caught(router.chat(hello));
+    expect(error).toBeInstanceOf(AllProvidersFailedError);
+    const e = error as AllProvidersFailedError;
+    expect(east.count).toBe(sentEast);
+    expect(e.failures.map((f) => f.deployment)).toEqual(['small', 'big']);
+    // setTimeout(retry, Infinity) fires after 1 ms: an infinite wait must not be a number to sleep on.
+    for (const f of e.failures) expect(Number.isFinite(f.error.failure.retryAfterMs ?? 0)).toBe(true);
+    expect(e.retryAfterMs === undefined || Number.isFinite(e.retryAfterMs)).toBe(true);
+    expect(e.message).not.toContain('Infinity');
+    expect(e.failures[0]!.error.failure.code).toBe('quota_exceeds_limit');
+  });
+});
