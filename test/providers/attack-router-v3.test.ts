@@ -644,3 +644,49 @@ describe('never hammer: a request larger than a deployment limit names no Infini
     expect(e.failures[0]!.error.failure.code).toBe('quota_exceeds_limit');
   });
 });
+
+describe('show it all: a group call says on its route span what docs/telemetry.md lists', () => {
+  it('deployment skipped (with the reason), moves between deployments and groups (with the class), who served', async () => {
+    const otel = installOtel();
+    try {
+      const router = createRouter({
+        groups: {
+          smart: {
+            deployments: [
+              { id: 'tiny', provider: gpt(east, 'east'), contextWindow: 10 },
+              { id: 'west', provider: gpt(west, 'west') },
+            ],
+            fallbacks: { unavailable: 'spare' },
+          },
+          spare: { deployments: [{ id: 'spare', provider: gpt(east, 'spare') }] },
+        },
+        profile: quickProfile({ retry: { maxAttempts: 1 } }),
+        telemetry: createTelemetry(),
+      });
+      west.enqueue(openaiReplies.error(500));
+      expect((await router.chat(hello)).deployment).toBe('spare');
+      const route = otel.span('breakwater.route chat');
+      expect(route.attributes['breakwater.group']).toBe('spare');
+      expect(route.attributes['breakwater.deployment']).toBe('spare');
+      const events = route.events.map((e) => ({ name: e.name, ...e.attributes }));
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          name: 'breakwater.deployment.skipped',
+          'breakwater.deployment': 'tiny',
+          'breakwater.group': 'smart',
+          'breakwater.skip_reason': 'context_too_small',
+        }),
+      );
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          name: 'breakwater.fallback',
+          'breakwater.fallback.from': 'smart',
+          'breakwater.fallback.to': 'spare',
+          'breakwater.fallback_class': 'unavailable',
+        }),
+      );
+    } finally {
+      await otel.uninstall();
+    }
+  });
+});
