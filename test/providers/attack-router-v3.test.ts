@@ -4,6 +4,7 @@
  * HTTP against the fakes, the virtual clock where time matters. One
  * `describe` per promise.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRouterModel } from '../../src/ai-sdk.js';
 import { CancelledError, RateLimitedError } from '../../src/failure/index.js';
@@ -688,5 +689,86 @@ describe('show it all: a group call says on its route span what docs/telemetry.m
     } finally {
       await otel.uninstall();
     }
+  });
+});
+
+describe('never forever: any group shape, every call ends by its deadline (property)', () => {
+  // Providers that never answer and ignore their signal: only the router's own clocks can end a call.
+  const forever = new Promise<never>(() => undefined);
+  const deaf = (name: string): Provider => ({
+    name,
+    model: 'deaf-1',
+    chat: () => forever,
+    async *stream() {
+      await forever;
+    },
+  });
+
+  it('chat and stream, hedged or not, quota-held or not, any deadline share', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          n: fc.integer({ min: 1, max: 3 }),
+          share: fc.constantFrom('equal' as const, 'all' as const),
+          hedgeMs: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }),
+          strategy: fc.constantFrom('ordered' as const, 'least-in-flight' as const, 'most-quota' as const),
+          held: fc.boolean(),
+          deadlineMs: fc.integer({ min: 1, max: 120_000 }),
+          stream: fc.boolean(),
+          firstChunkMs: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: undefined }),
+        }),
+        async (c) => {
+          const clock = createVirtualClock(0);
+          const router = createRouter({
+            groups: {
+              g: {
+                strategy: c.strategy,
+                deployments: Array.from({ length: c.n }, (_, i) => ({
+                  id: `d${i}`,
+                  provider: deaf(`d${i}`),
+                  limits: { rpm: 1 },
+                })),
+                ...(c.hedgeMs !== undefined ? { hedge: { afterMs: c.hedgeMs, budget: 1 } } : {}),
+              },
+            },
+            deadlineShare: c.share,
+            clock,
+            ...(c.firstChunkMs !== undefined ? { stream: { firstChunkMs: c.firstChunkMs } } : {}),
+            profile: quickProfile({
+              timeout: { attemptMs: 600_000, totalMs: 600_000 },
+              breaker: { windowMs: 1_200_000 },
+            }),
+          });
+          if (c.held) {
+            // Each deployment's one request of the minute is spent by calls given up on.
+            for (let i = 0; i < c.n; i++) {
+              const p = caught(router.chat(hello, { deadlineMs: 10 }));
+              await clock.advance(10);
+              await p;
+            }
+          }
+          const start = clock.now();
+          let settled = false;
+          const call = c.stream
+            ? (async () => {
+                for await (const _ of router.stream(hello, { deadlineMs: c.deadlineMs })) {
+                  /* never */
+                }
+              })()
+            : router.chat(hello, { deadlineMs: c.deadlineMs });
+          const done = caught(call).finally(() => {
+            settled = true;
+          });
+          // Step to the deadline, letting each step's continuations run.
+          for (let t = 0; t < c.deadlineMs && !settled; t = Math.min(c.deadlineMs, t + 500))
+            await clock.advance(Math.min(500, c.deadlineMs - t));
+          for (let i = 0; i < 20 && !settled; i++) await Promise.resolve();
+          expect(settled).toBe(true);
+          expect(clock.now() - start).toBeLessThanOrEqual(c.deadlineMs);
+          await done;
+        },
+      ),
+      { numRuns: 60, seed: 20261201 },
+    );
   });
 });
