@@ -11,6 +11,7 @@ import { CancelledError, RateLimitedError } from '../../src/failure/index.js';
 import { createVirtualClock, type PolicyEvent } from '../../src/policy/index.js';
 import {
   AllProvidersFailedError,
+  type ChatChunk,
   createOpenAIProvider,
   createRouter,
   type Provider,
@@ -699,8 +700,8 @@ describe('never forever: any group shape, every call ends by its deadline (prope
     name,
     model: 'deaf-1',
     chat: () => forever,
-    async *stream() {
-      await forever;
+    async *stream(): AsyncGenerator<ChatChunk> {
+      yield await forever;
     },
   });
 
