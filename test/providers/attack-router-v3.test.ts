@@ -137,6 +137,12 @@ describe('options are checked when the router is made, naming the field', () => 
       { smart: { ...base, fallbacks: { unavailable: 42 } }, long: base },
       'groups.smart.fallbacks.unavailable',
     ],
+    ['a misspelt group option', { smart: { ...base, hedges: { afterMs: 1_000 } } }, 'groups.smart.hedges'],
+    [
+      'a misspelt deployment option',
+      { smart: { deployments: [{ id: 'east', provider: stub, weigth: 3 }] } },
+      'groups.smart.deployments[0].weigth',
+    ],
     [
       'a misspelt limit',
       { smart: { deployments: [{ id: 'east', provider: stub, limits: { tokensPerMinute: 1 } }] } },

@@ -29,6 +29,8 @@ export interface DeploymentSpec {
   readonly profile: BuiltinProfileName | ProfileInput | Profile | undefined;
 }
 
+const DEPLOYMENT_KEYS: readonly string[] = ['provider', 'id', 'weight', 'limits', 'contextWindow', 'profile'];
+
 function isProvider(d: Deployment | Provider): d is Provider {
   return typeof (d as Provider).chat === 'function';
 }
@@ -43,6 +45,11 @@ function positiveNumber(v: unknown, field: string, integer: boolean): number | u
 export function deploymentSpec(d: Deployment | Provider, field: string): DeploymentSpec {
   if (typeof d !== 'object' || d === null)
     throw new RangeError(`${field}: expected a deployment or a provider`);
+  if (!isProvider(d))
+    // A misspelt field (`weigth`, `context_window`) would otherwise fall back to its default, silently.
+    for (const k of Object.keys(d))
+      if (!DEPLOYMENT_KEYS.includes(k))
+        throw new RangeError(`${field}.${k}: unknown deployment option (${DEPLOYMENT_KEYS.join(', ')})`);
   const dep: Deployment = isProvider(d) ? { provider: d } : d;
   const p = dep.provider as Provider | undefined;
   if (typeof p !== 'object' || p === null || typeof p.chat !== 'function' || typeof p.stream !== 'function')

@@ -40,6 +40,7 @@ export interface GroupOptions {
 }
 
 const FALLBACK_CLASSES = ['contextWindow', 'contentPolicy', 'unavailable'] as const;
+const GROUP_KEYS: readonly string[] = ['deployments', 'strategy', 'fallbacks', 'retryOn', 'hedge', 'stream'];
 
 function known(names: Iterable<string>): string {
   return [...names].map((n) => `'${n}'`).join(', ');
@@ -101,6 +102,10 @@ export function resolveGroups(
     const field = v1 ? 'providers' : `groups.${name}`;
     if (typeof g !== 'object' || g === null || !Array.isArray(g.deployments) || g.deployments.length === 0)
       throw new RangeError(`${field}.deployments: at least one deployment is needed`);
+    // A misspelt option (`hedges`, `fallback`) would otherwise be read as none at all, silently.
+    for (const k of Object.keys(g))
+      if (!GROUP_KEYS.includes(k))
+        throw new RangeError(`${field}.${k}: unknown group option (${GROUP_KEYS.join(', ')})`);
     const strategy = g.strategy ?? 'ordered';
     if (!STRATEGIES.includes(strategy))
       throw new RangeError(
