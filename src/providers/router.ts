@@ -252,6 +252,16 @@ function tooSmall(d: DeploymentRuntime, estimate: number): BreakwaterError {
   });
 }
 
+/**
+ * An attempt given up on (a timeout, a lost hedge, an abort) took at least `ms` without answering: a
+ * lower bound of its latency. It may raise the deployment's average, never lower it, so that
+ * `lowest-latency` stops sending every call first to a deployment that stopped answering (it would
+ * otherwise keep the last answer's figure, or count as never measured, and so fastest, forever).
+ */
+function slower(d: DeploymentRuntime, ms: number): void {
+  if (ms > (d.latency.ms ?? 0)) d.latency.record(ms);
+}
+
 /** `ms` from `now`, cut at `deadlineAt`. */
 function within(ms: number | undefined, deadlineAt: number | undefined, now: number): number | undefined {
   if (deadlineAt === undefined) return ms;
@@ -678,6 +688,7 @@ export function createRouter(options: RouterOptions): Router {
               const abandoned = () => {
                 holding.delete(held);
                 dep.quota.settle(held);
+                slower(dep, clock.now() - started);
               };
               const signal = ctx.signal;
               if (signal.aborted) abandoned();
@@ -690,6 +701,8 @@ export function createRouter(options: RouterOptions): Router {
                 used = totalTokens(v);
                 return v;
               } catch (err) {
+                if (isBreakwaterError(err) && err.failure.kind === 'timeout')
+                  slower(dep, clock.now() - started);
                 // Refused by the provider (a 429) or never sent: it took nothing of the key's limits, and
                 // the quota must not give it back as if it had (its headers were read as an answer).
                 if (

@@ -779,3 +779,81 @@ describe('never forever: any group shape, every call ends by its deadline (prope
     );
   });
 });
+
+describe('keep working: lowest-latency notices a deployment that stopped answering', () => {
+  it('a fast deployment that now hangs is not picked first on every call until its breaker opens', async () => {
+    const clock = createVirtualClock(0);
+    // In-process providers on the virtual clock: `delay` ms to answer, or never (until aborted).
+    const timed = (name: string, delay: () => number | undefined) => {
+      let calls = 0;
+      const p: Provider = {
+        name,
+        model: 'm',
+        chat: (_r, o) => {
+          calls++;
+          const ms = delay();
+          return new Promise((resolve, reject) => {
+            o?.signal?.addEventListener('abort', () => reject(o.signal?.reason), { once: true });
+            if (ms !== undefined)
+              clock.setTimeout(
+                () =>
+                  resolve({
+                    provider: name,
+                    model: 'm',
+                    message: { role: 'assistant', content: 'ok' },
+                    toolCalls: [],
+                    finishReason: 'stop',
+                    usage: undefined,
+                  }),
+                ms,
+              );
+          });
+        },
+        stream: () => {
+          throw new Error('not used');
+        },
+      };
+      return { p, calls: () => calls };
+    };
+    let eastDark = false;
+    const e = timed('east', () => (eastDark ? undefined : 100));
+    const w = timed('west', () => 500);
+    const router = createRouter({
+      groups: {
+        g: {
+          strategy: 'lowest-latency',
+          deployments: [
+            { id: 'east', provider: e.p },
+            { id: 'west', provider: w.p },
+          ],
+        },
+      },
+      clock,
+      random: () => 0,
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+    const run = async () => {
+      const call = router.chat(hello, { deadlineMs: 10_000 });
+      let settled = false;
+      call
+        .finally(() => {
+          settled = true;
+        })
+        .catch(() => undefined);
+      while (!settled) await clock.advance(100);
+      return call;
+    };
+    // Both measured: east answers in 100 ms, west in 500 ms.
+    await run();
+    await run();
+    await run();
+    expect(e.calls()).toBeGreaterThan(0);
+    expect(w.calls()).toBeGreaterThan(0);
+    eastDark = true;
+    const before = e.calls();
+    for (let i = 0; i < 6; i++) expect((await run()).deployment).toBe('west');
+    // East hung once (its share, 5 s, then west answered): it must not be tried first every time.
+    expect(e.calls() - before).toBeLessThanOrEqual(2);
+    expect(router.routes[0]!.policy.breaker?.state).toBe('closed');
+  });
+});
