@@ -857,3 +857,83 @@ describe('keep working: lowest-latency notices a deployment that stopped answeri
     expect(router.routes[0]!.policy.breaker?.state).toBe('closed');
   });
 });
+
+/** An in-process provider on the virtual clock: each call answers after its scripted ms, fails, or hangs (until aborted). */
+function scripted(clock: ReturnType<typeof createVirtualClock>, name: string, script: Array<number | 'fail' | 'hang'>) {
+  const sent: number[] = [];
+  const p: Provider = {
+    name,
+    model: 'm',
+    chat: (_r, o) => {
+      sent.push(clock.now());
+      const step = script.shift() ?? 0;
+      if (step === 'fail') return Promise.reject(new Error('boom'));
+      return new Promise((resolve, reject) => {
+        o?.signal?.addEventListener('abort', () => reject(o.signal?.reason), { once: true });
+        if (step !== 'hang')
+          clock.setTimeout(
+            () =>
+              resolve({
+                provider: name,
+                model: 'm',
+                message: { role: 'assistant', content: 'ok' },
+                toolCalls: [],
+                finishReason: 'stop',
+                usage: undefined,
+              }),
+            step,
+          );
+      });
+    },
+    stream: () => {
+      throw new Error('not used');
+    },
+  };
+  return { p, sent };
+}
+
+describe('never hammer, but recover: a hedge that probes a half-open deployment and loses', () => {
+  it('gives the probe back: the deployment is probed again and closes', async () => {
+    const clock = createVirtualClock(0);
+    const e = scripted(clock, 'east', ['fail', 1_500, 'fail']);
+    const w = scripted(clock, 'west', ['fail', 'hang', 0]);
+    const router = createRouter({
+      groups: {
+        g: {
+          deployments: [
+            { id: 'east', provider: e.p },
+            { id: 'west', provider: w.p },
+          ],
+          hedge: { afterMs: 1_000, budget: 1 },
+        },
+      },
+      clock,
+      profile: quickProfile({
+        retry: { maxAttempts: 1 },
+        breaker: { mode: 'consecutive', consecutiveFailures: 1, openMs: 5_000 },
+      }),
+    });
+    const settle = async (p: Promise<unknown>) => {
+      let done = false;
+      const r = caught(p).finally(() => {
+        done = true;
+      });
+      while (!done) await clock.advance(100);
+      return r;
+    };
+    // Both fail once: both breakers open.
+    expect(await settle(router.chat(hello, { deadlineMs: 20_000 }))).toBeInstanceOf(AllProvidersFailedError);
+    expect(router.routes.map((r) => r.policy.breaker?.state)).toEqual(['open', 'open']);
+    await clock.advance(5_000);
+    // East (its probe) answers at 1.5 s; the hedge sent at 1 s is west's probe, and loses.
+    const won = router.chat(hello, { deadlineMs: 20_000 });
+    await settle(won);
+    expect((await won).deployment).toBe('east');
+    expect(w.sent.length).toBe(2);
+    // East fails: west must be probed again (its lost probe given back), answer, and close.
+    const third = router.chat(hello, { deadlineMs: 20_000 });
+    await settle(third);
+    expect((await third).deployment).toBe('west');
+    expect(router.routes[1]!.policy.breaker?.state).toBe('closed');
+  });
+});
