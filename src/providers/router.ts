@@ -493,7 +493,16 @@ export function createRouter(options: RouterOptions): Router {
     const visited = new Set([group.name]);
     let stoppedAnswer: Served<T> | undefined;
     for (let hops = 0; ; hops++) {
-      const out = await runGroup(group, call, mode, fn);
+      let out: GroupOutcome<T>;
+      try {
+        out = await runGroup(group, call, mode, fn);
+      } catch (err) {
+        // The fallback group failed too, with an error it throws at once (its own content-policy
+        // refusal, a 400): the kept answer is still the best there is. The caller's abort is theirs.
+        if (stoppedAnswer !== undefined && isBreakwaterError(err) && err.failure.kind !== 'cancelled')
+          return stoppedAnswer;
+        throw err;
+      }
       let cls: FallbackClass;
       let reason: string;
       if (out.served) {

@@ -859,7 +859,11 @@ describe('keep working: lowest-latency notices a deployment that stopped answeri
 });
 
 /** An in-process provider on the virtual clock: each call answers after its scripted ms, fails, or hangs (until aborted). */
-function scripted(clock: ReturnType<typeof createVirtualClock>, name: string, script: Array<number | 'fail' | 'hang'>) {
+function scripted(
+  clock: ReturnType<typeof createVirtualClock>,
+  name: string,
+  script: Array<number | 'fail' | 'hang'>,
+) {
   const sent: number[] = [];
   const p: Provider = {
     name,
@@ -935,5 +939,28 @@ describe('never hammer, but recover: a hedge that probes a half-open deployment 
     await settle(third);
     expect((await third).deployment).toBe('west');
     expect(router.routes[1]!.policy.breaker?.state).toBe('closed');
+  });
+});
+
+describe('keep working: an answer stopped by the content filter is kept whatever the fallback group does', () => {
+  it.each([
+    [
+      'a content-policy error',
+      () => openaiReplies.apiError(400, 'invalid_request_error', 'content_policy_violation'),
+    ],
+    ['a 400 it refuses the request with', () => openaiReplies.apiError(400, 'invalid_request_error', null)],
+    ['a 500', () => openaiReplies.error(500)],
+  ])('the fallback group failing with %s returns the kept answer', async (_what, reply) => {
+    const router = createRouter({
+      groups: {
+        a: { deployments: [{ id: 'east', provider: gpt(east, 'east') }], fallbacks: { contentPolicy: 'b' } },
+        b: { deployments: [{ id: 'west', provider: gpt(west, 'west') }] },
+      },
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+    });
+    east.enqueue(openaiReplies.rawMessage({ role: 'assistant', content: '' }, 'content_filter'));
+    west.enqueue(reply());
+    const res = await router.chat(hello, { group: 'a' });
+    expect(res).toMatchObject({ deployment: 'east', finishReason: 'content_filter' });
   });
 });
