@@ -545,6 +545,8 @@ export function createRouter(options: RouterOptions): Router {
     const canEmbed = (d: DeploymentRuntime) => typeof d.provider.embed === 'function';
     const seen: GroupFailure[] = [];
     let last: { readonly id: string; readonly reason: string } | undefined;
+    // The group's hedge budget counts this call once, however many of its deployments it goes through.
+    let hedgeCounted = false;
 
     const record = (d: DeploymentRuntime, error: BreakwaterError, skipped: boolean, tooSmallHere = false) => {
       call.failures.push({
@@ -780,8 +782,11 @@ export function createRouter(options: RouterOptions): Router {
         else {
           /** The deployment the hedge goes to, once picked: what its events name. */
           let target: DeploymentRuntime | undefined;
+          const newCall = !hedgeCounted;
+          hedgeCounted = true;
           const won = await hedger.run((signal) => racer(d, reserved, signal, now), {
             signal: call.signal,
+            newCall,
             alternative: () => {
               const at = clock.now();
               const healthy = untried.filter((o) => unhealthy(o, at, estimate, sized) === undefined);

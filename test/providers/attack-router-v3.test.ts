@@ -964,3 +964,30 @@ describe('keep working: an answer stopped by the content filter is kept whatever
     expect(res).toMatchObject({ deployment: 'east', finishReason: 'content_filter' });
   });
 });
+
+describe("never hammer: a group's hedges stay within its budget of calls", () => {
+  it('one call that fails over through several deployments counts once against the hedge budget', async () => {
+    const clock = createVirtualClock(0);
+    const deps = ['a', 'b', 'c', 'd'].map((id) => ({ id, ...scripted(clock, id, ['hang', 'hang']) }));
+    const events: PolicyEvent[] = [];
+    const router = createRouter({
+      groups: {
+        g: {
+          deployments: deps.map((d) => ({ id: d.id, provider: d.p })),
+          // Half of the calls may hedge, and nothing more: one call alone may not.
+          hedge: { afterMs: 1_000, budget: 0.5, minPerSecond: 0 },
+        },
+      },
+      clock,
+      profile: quickProfile({ retry: { maxAttempts: 1 } }),
+      observer: { event: (e) => events.push(e) },
+    });
+    let done = false;
+    const call = caught(router.chat(hello, { deadlineMs: 8_000 })).finally(() => {
+      done = true;
+    });
+    while (!done) await clock.advance(500);
+    expect(await call).toBeInstanceOf(AllProvidersFailedError);
+    expect(events.filter((e) => e.type === 'hedge_sent')).toEqual([]);
+  });
+});
