@@ -234,11 +234,9 @@ function settleHealth(
   const recorded = parts.health.record(permit, verdictOf(parts, failure), durationMs, now)?.catch(ignore);
   // A probe's success closes a shared breaker: others must see it closed once this call has returned.
   if (failure === undefined) return permit.probe === 0 ? undefined : recorded;
-  if (failure.kind !== 'rate_limited') return recorded;
-  // Not sent: a hold decided on this side (a deployment's quota, the gate), not a 429 the dependency
-  // answered. Pausing every caller for it would stall a healthy dependency on a guess of our own
-  // (a quota's wait for room is a bound, not a figure the provider gave).
-  if (failure.delivery === 'not_sent') return recorded;
+  // A rate limit on a request never sent is a local refusal (a deployment's quota holding a retry past
+  // its deadline), not the dependency's 429: it must not pause every other caller, nor teach the pacer.
+  if (failure.kind !== 'rate_limited' || failure.delivery === 'not_sent') return recorded;
   // A 429 that names no usable wait (none, 0, unparsable) still says "too many": pause every caller
   // for the first backoff step, so that the gate's pacer learns and the others do not hammer.
   const asked = failure.retryAfterMs;

@@ -121,6 +121,11 @@ export interface HedgeRunOptions<T> {
   readonly alternative: () => HedgeTask<T> | undefined;
   /** Told about this call, besides the hedger's own observer. */
   readonly observer?: HedgeObserver | undefined;
+  /**
+   * False when this run continues a call already counted (a router's call failing over to the
+   * next deployment of the group): the budget is a share of calls, not of turns. Default true.
+   */
+  readonly newCall?: boolean | undefined;
 }
 
 export interface HedgeStats {
@@ -206,8 +211,10 @@ export function createHedger(input: HedgeOptions, deps: HedgerDeps): Hedger {
 
   function run<T>(primary: HedgeTask<T>, o: HedgeRunOptions<T>): Promise<T> {
     const start = clock.now();
-    calls++;
-    budget.recordFirstAttempt(start);
+    if (o.newCall !== false) {
+      calls++;
+      budget.recordFirstAttempt(start);
+    }
     const delay = delayMs();
     const observers = [deps.observer, o.observer];
     const outer = o.signal;

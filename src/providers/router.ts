@@ -190,6 +190,21 @@ function hedgeLost(dependency: string): BreakwaterError {
 
 /** A deployment whose quota would hold the request, skipped because another has room now. */
 function noQuota(d: DeploymentRuntime, ms: number): BreakwaterError {
+  // Never fits (the estimate exceeds the whole limit): no wait to name. `retryAfterMs: Infinity` would
+  // reach `AllProvidersFailedError.retryAfterMs`, and a caller's `setTimeout(retry, Infinity)` fires in 1 ms.
+  if (!Number.isFinite(ms))
+    return new RateLimitedError({
+      failure: {
+        kind: 'rate_limited',
+        delivery: 'not_sent',
+        code: 'quota_exceeds_limit',
+        shouldRetry: false,
+        message:
+          "the request's estimate exceeds this deployment's whole limit; another deployment has room now",
+        cause: undefined,
+      },
+      dependency: d.id,
+    });
   return new RateLimitedError({
     failure: {
       kind: 'rate_limited',
@@ -235,6 +250,23 @@ function tooSmall(d: DeploymentRuntime, estimate: number): BreakwaterError {
     },
     dependency: d.id,
   });
+}
+
+/**
+ * An attempt given up on (a timeout, a lost hedge, an abort) took at least `ms` without answering: a
+ * lower bound of its latency. It may raise the deployment's average, never lower it, so that
+ * `lowest-latency` stops sending every call first to a deployment that stopped answering (it would
+ * otherwise keep the last answer's figure, or count as never measured, and so fastest, forever).
+ */
+function slower(d: DeploymentRuntime, ms: number): void {
+  if (ms > (d.latency.ms ?? 0)) d.latency.record(ms);
+}
+
+/** `ms` from `now`, cut at `deadlineAt`. */
+function within(ms: number | undefined, deadlineAt: number | undefined, now: number): number | undefined {
+  if (deadlineAt === undefined) return ms;
+  const left = Math.max(0, deadlineAt - now);
+  return ms === undefined ? left : Math.min(ms, left);
 }
 
 function positive(ms: number, field: string): number {
@@ -386,6 +418,15 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   const refusals = new Refusals(positive(options.refusalMs ?? 60_000, 'refusalMs'));
+  // Read as `=== 'all'` and `=== true` below: a misspelt value would silently mean the default.
+  if (
+    options.deadlineShare !== undefined &&
+    options.deadlineShare !== 'equal' &&
+    options.deadlineShare !== 'all'
+  )
+    throw new RangeError(`deadlineShare: expected 'equal' or 'all', got ${String(options.deadlineShare)}`);
+  if (options.waitForRetryAfter !== undefined && typeof options.waitForRetryAfter !== 'boolean')
+    throw new RangeError(`waitForRetryAfter: expected a boolean, got ${typeof options.waitForRetryAfter}`);
   const shareEqually = options.deadlineShare !== 'all';
   const streamTimeouts = resolveStreamTimeouts(options.stream);
 
@@ -452,7 +493,16 @@ export function createRouter(options: RouterOptions): Router {
     const visited = new Set([group.name]);
     let stoppedAnswer: Served<T> | undefined;
     for (let hops = 0; ; hops++) {
-      const out = await runGroup(group, call, mode, fn);
+      let out: GroupOutcome<T>;
+      try {
+        out = await runGroup(group, call, mode, fn);
+      } catch (err) {
+        // The fallback group failed too, with an error it throws at once (its own content-policy
+        // refusal, a 400): the kept answer is still the best there is. The caller's abort is theirs.
+        if (stoppedAnswer !== undefined && isBreakwaterError(err) && err.failure.kind !== 'cancelled')
+          return stoppedAnswer;
+        throw err;
+      }
       let cls: FallbackClass;
       let reason: string;
       if (out.served) {
@@ -495,6 +545,8 @@ export function createRouter(options: RouterOptions): Router {
     const canEmbed = (d: DeploymentRuntime) => typeof d.provider.embed === 'function';
     const seen: GroupFailure[] = [];
     let last: { readonly id: string; readonly reason: string } | undefined;
+    // The group's hedge budget counts this call once, however many of its deployments it goes through.
+    let hedgeCounted = false;
 
     const record = (d: DeploymentRuntime, error: BreakwaterError, skipped: boolean, tooSmallHere = false) => {
       call.failures.push({
@@ -647,6 +699,7 @@ export function createRouter(options: RouterOptions): Router {
               const abandoned = () => {
                 holding.delete(held);
                 dep.quota.settle(held);
+                slower(dep, clock.now() - started);
               };
               const signal = ctx.signal;
               if (signal.aborted) abandoned();
@@ -659,6 +712,8 @@ export function createRouter(options: RouterOptions): Router {
                 used = totalTokens(v);
                 return v;
               } catch (err) {
+                if (isBreakwaterError(err) && err.failure.kind === 'timeout')
+                  slower(dep, clock.now() - started);
                 // Refused by the provider (a 429) or never sent: it took nothing of the key's limits, and
                 // the quota must not give it back as if it had (its headers were read as an answer).
                 if (
@@ -674,7 +729,18 @@ export function createRouter(options: RouterOptions): Router {
                 dep.quota.settle(held, used, { counted });
               }
             },
-            { signal, deadlineMs: mode.share === 'call' ? share : left, retryIf },
+            {
+              signal,
+              // Counted from the pick, not from now: a wait for the quota is spent from the deployment's
+              // share (a chat) or the call's deadline (a stream), never added to it. A hedge starts after its
+              // delay and runs under its own share, but never past the call's deadline.
+              deadlineMs: within(
+                mode.share === 'call' ? share : left,
+                dep === d && mode.share === 'call' ? shareEndsAt : call.deadlineAt,
+                clock.now(),
+              ),
+              retryIf,
+            },
           );
         } finally {
           // Never sent (an open breaker, an abort): the reservation goes back unused.
@@ -716,8 +782,11 @@ export function createRouter(options: RouterOptions): Router {
         else {
           /** The deployment the hedge goes to, once picked: what its events name. */
           let target: DeploymentRuntime | undefined;
+          const newCall = !hedgeCounted;
+          hedgeCounted = true;
           const won = await hedger.run((signal) => racer(d, reserved, signal, now), {
             signal: call.signal,
+            newCall,
             alternative: () => {
               const at = clock.now();
               const healthy = untried.filter((o) => unhealthy(o, at, estimate, sized) === undefined);

@@ -106,5 +106,7 @@ describe('what an attempt tells the gate', () => {
     expect(gateOutcomeOf(failure('server_error', 'not_processed'))).toBe('answered');
     expect(gateOutcomeOf(failure('timeout', 'unknown'))).toBeUndefined();
     expect(gateOutcomeOf(failure('network', 'not_sent'))).toBeUndefined();
+    // A rate limit on a request never sent (a local quota held it) is not the dependency's 429.
+    expect(gateOutcomeOf(failure('rate_limited', 'not_sent'))).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import type { Router, RouterCallOptions } from '../../providers/router.js';
+import { either } from '../../providers/stream-attempt.js';
 import { toolArgumentsText } from '../../providers/tools.js';
 import type { ChatChunk, ChatResponse, FinishReason, Usage } from '../../providers/types.js';
 import { chatRequestFromPrompt } from './prompt-to-chat.js';
@@ -170,10 +171,14 @@ export function createRouterModel(router: Router, options: RouterModelOptions = 
 
     async doStream(params) {
       const { request, warnings } = chatRequestFromPrompt(params);
-      const iterator = router.stream(request, callOptions(params.abortSignal))[Symbol.asyncIterator]();
+      // The reader's cancel aborts through this: an async generator's `return()` waits behind a
+      // pending `next()`, so on a stalled stream it alone would neither close the request nor return.
+      const stop = new AbortController();
+      const signal = params.abortSignal ? either(params.abortSignal, stop.signal) : stop.signal;
+      const iterator = router.stream(request, callOptions(signal))[Symbol.asyncIterator]();
       // Routing, retries and failover happen here, before the AI SDK holds a stream.
       const first = await iterator.next();
-      return { stream: partStream(iterator, first, warnings) };
+      return { stream: partStream(iterator, first, warnings, stop) };
     },
   };
 }
@@ -182,7 +187,9 @@ function partStream(
   iterator: AsyncIterator<ChatChunk, void, undefined>,
   first: IteratorResult<ChatChunk, void>,
   warnings: AiSdkWarning[],
+  stop: AbortController,
 ): ReadableStream<AiSdkStreamPart> {
+  let cancelled = false;
   const mapper = new PartMapper();
   let next: IteratorResult<ChatChunk, void> | undefined = first;
   return new ReadableStream<AiSdkStreamPart>({
@@ -204,13 +211,18 @@ function partStream(
           if (parts.length > 0) return;
         }
       } catch (error) {
+        // After the reader's cancel, the read it abandoned ends here: there is no one to tell.
+        if (cancelled) return;
         controller.enqueue({ type: 'error', error });
         controller.close();
       }
     },
     async cancel() {
-      // The reader stopped: ending the router's stream aborts the request in flight.
-      await iterator.return?.();
+      // The reader stopped: aborting ends a read in progress and the request in flight at once;
+      // ending the router's stream then releases it.
+      cancelled = true;
+      stop.abort();
+      await iterator.return?.().catch(() => undefined);
     },
   });
 }

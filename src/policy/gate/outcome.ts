@@ -16,6 +16,7 @@ export type GateOutcome = 'answered' | 'rate_limited';
  */
 export function gateOutcomeOf(failure: Failure | undefined): GateOutcome | undefined {
   if (failure === undefined) return 'answered';
-  if (failure.kind === 'rate_limited') return 'rate_limited';
+  // Never sent, so not the dependency's 429 (a local quota held it): it teaches nothing either.
+  if (failure.kind === 'rate_limited') return failure.delivery === 'not_sent' ? undefined : 'rate_limited';
   return failure.delivery === 'processed' || failure.delivery === 'not_processed' ? 'answered' : undefined;
 }

@@ -29,6 +29,8 @@ export interface DeploymentSpec {
   readonly profile: BuiltinProfileName | ProfileInput | Profile | undefined;
 }
 
+const DEPLOYMENT_KEYS: readonly string[] = ['provider', 'id', 'weight', 'limits', 'contextWindow', 'profile'];
+
 function isProvider(d: Deployment | Provider): d is Provider {
   return typeof (d as Provider).chat === 'function';
 }
@@ -43,6 +45,11 @@ function positiveNumber(v: unknown, field: string, integer: boolean): number | u
 export function deploymentSpec(d: Deployment | Provider, field: string): DeploymentSpec {
   if (typeof d !== 'object' || d === null)
     throw new RangeError(`${field}: expected a deployment or a provider`);
+  if (!isProvider(d))
+    // A misspelt field (`weigth`, `context_window`) would otherwise fall back to its default, silently.
+    for (const k of Object.keys(d))
+      if (!DEPLOYMENT_KEYS.includes(k))
+        throw new RangeError(`${field}.${k}: unknown deployment option (${DEPLOYMENT_KEYS.join(', ')})`);
   const dep: Deployment = isProvider(d) ? { provider: d } : d;
   const p = dep.provider as Provider | undefined;
   if (typeof p !== 'object' || p === null || typeof p.chat !== 'function' || typeof p.stream !== 'function')
@@ -50,6 +57,17 @@ export function deploymentSpec(d: Deployment | Provider, field: string): Deploym
   const id = dep.id ?? `${p.name}/${p.model}`;
   if (typeof id !== 'string' || id.length === 0 || id.length > 200)
     throw new RangeError(`${field}.id: expected a non-empty string of at most 200 characters`);
+  const limits = dep.limits as unknown;
+  if (limits !== undefined) {
+    if (limits === null || typeof limits !== 'object')
+      throw new RangeError(
+        `${field}.limits: expected an object, got ${limits === null ? 'null' : typeof limits}`,
+      );
+    // A misspelt limit (`tokensPerMinute`) would otherwise leave the deployment unpaced, silently.
+    for (const k of Object.keys(limits))
+      if (k !== 'rpm' && k !== 'tpm' && k !== 'windowMs')
+        throw new RangeError(`${field}.limits.${k}: unknown limit (rpm, tpm, windowMs)`);
+  }
   const rpm = positiveNumber(dep.limits?.rpm, `${field}.limits.rpm`, false);
   const tpm = positiveNumber(dep.limits?.tpm, `${field}.limits.tpm`, false);
   const windowMs = positiveNumber(dep.limits?.windowMs, `${field}.limits.windowMs`, false);

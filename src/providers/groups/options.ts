@@ -40,9 +40,28 @@ export interface GroupOptions {
 }
 
 const FALLBACK_CLASSES = ['contextWindow', 'contentPolicy', 'unavailable'] as const;
+const GROUP_KEYS: readonly string[] = ['deployments', 'strategy', 'fallbacks', 'retryOn', 'hedge', 'stream'];
 
 function known(names: Iterable<string>): string {
   return [...names].map((n) => `'${n}'`).join(', ');
+}
+
+/**
+ * A group's fallbacks: an object of the known classes only. A misspelt class
+ * (`unavailble`) would otherwise be read as no fallback at all, silently, and
+ * the call would fail where the caller asked it to move on.
+ */
+function checkFallbacks(input: GroupFallbacks | undefined, field: string): GroupFallbacks {
+  if (input === undefined) return {};
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new RangeError(`${field}: expected an object, got ${input === null ? 'null' : typeof input}`);
+  for (const [k, v] of Object.entries(input)) {
+    if (!(FALLBACK_CLASSES as readonly string[]).includes(k))
+      throw new RangeError(`${field}.${k}: unknown fallback class (${FALLBACK_CLASSES.join(', ')})`);
+    if (v !== undefined && typeof v !== 'string')
+      throw new RangeError(`${field}.${k}: expected a group name, got ${v === null ? 'null' : typeof v}`);
+  }
+  return input;
 }
 
 /**
@@ -83,6 +102,10 @@ export function resolveGroups(
     const field = v1 ? 'providers' : `groups.${name}`;
     if (typeof g !== 'object' || g === null || !Array.isArray(g.deployments) || g.deployments.length === 0)
       throw new RangeError(`${field}.deployments: at least one deployment is needed`);
+    // A misspelt option (`hedges`, `fallback`) would otherwise be read as none at all, silently.
+    for (const k of Object.keys(g))
+      if (!GROUP_KEYS.includes(k))
+        throw new RangeError(`${field}.${k}: unknown group option (${GROUP_KEYS.join(', ')})`);
     const strategy = g.strategy ?? 'ordered';
     if (!STRATEGIES.includes(strategy))
       throw new RangeError(
@@ -114,7 +137,15 @@ export function resolveGroups(
     const hedger =
       g.hedge === undefined ? undefined : createHedger(g.hedge, { clock, field: `${field}.hedge` });
     const stream = resolveStreamTimeouts(g.stream, `${field}.stream`);
-    groups.set(name, { name, strategy, members, fallbacks: g.fallbacks ?? {}, retryOn, hedger, stream });
+    groups.set(name, {
+      name,
+      strategy,
+      members,
+      fallbacks: checkFallbacks(g.fallbacks, `${field}.fallbacks`),
+      retryOn,
+      hedger,
+      stream,
+    });
   }
 
   for (const g of groups.values()) {
