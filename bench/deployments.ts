@@ -8,8 +8,14 @@
  * one router group per strategy, the deployments configured with no limits:
  * what a quota knows, it reads from the headers.
  *
- * Throughput is counted after the bursts: (successes − N × RATE) / wall time,
- * so that a perfect pacer scores N × RATE.
+ * Throughput is what the server admitted in whole one-second windows after
+ * the first (the bursts, before any header, are not pacing): from one
+ * window after its first admission, over as many whole windows as the run
+ * fills, so that a pacer keeping every window full scores N × RATE, and no
+ * pacer can score more (the server admits at most RATE per key in any
+ * window). Calls over the wall time are shown beside it: that figure also
+ * pays for the run's last window, which a single place lost anywhere in the
+ * run pushes a whole second later.
  *
  * Target: at least 0.95 × N × 20/s with the quota-aware strategy
  * (`most-quota`), and no deployment pushed into 429s.
@@ -23,7 +29,8 @@ import { table } from './harness.js';
 import { bw } from './library.js';
 
 const RATE = 20;
-const CALLS_PER = 80;
+const WINDOW_MS = 1_000;
+const CALLS_PER = 120;
 const CONCURRENCY_PER = 10;
 const STRATEGIES: readonly StrategyName[] = [
   'ordered',
@@ -37,7 +44,10 @@ export interface DeploymentsRow {
   readonly strategy: StrategyName;
   readonly deployments: number;
   readonly wallS: number;
+  /** Admitted per second over whole windows after the first (see the header). */
   readonly throughput: number;
+  /** (Successes − N × RATE) / wall time. */
+  readonly overWall: number;
   readonly limited: number;
   readonly worst429: number;
   readonly giveUps: number;
@@ -50,7 +60,7 @@ async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsR
   const server = await startChildServers('rate-limited', {
     dialect: 'openai',
     requests: RATE,
-    requestsWindowMs: 1_000,
+    requestsWindowMs: WINDOW_MS,
   });
   const baseURL = server.urls[0]!;
   try {
@@ -86,12 +96,14 @@ async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsR
     };
     await Promise.all(Array.from({ length: CONCURRENCY_PER * n }, worker));
     const wallS = (performance.now() - t0) / 1000;
-    const limited = await Promise.all(keys.map(async (k) => (await server.stats<KeyStats>(k)).limited));
+    const stats = await Promise.all(keys.map((k) => server.stats<KeyStats>(k)));
+    const limited = stats.map((s) => s.limited);
     return {
       strategy,
       deployments: n,
       wallS,
-      throughput: (calls - giveUps - n * RATE) / wallS,
+      throughput: wholeWindows(stats.flatMap((s) => s.admittedAt).sort((a, b) => a - b)),
+      overWall: (calls - giveUps - n * RATE) / wallS,
       limited: limited.reduce((a, b) => a + b, 0),
       worst429: Math.max(...limited),
       giveUps,
@@ -99,6 +111,17 @@ async function scenario(strategy: StrategyName, n: number): Promise<DeploymentsR
   } finally {
     await server.close();
   }
+}
+
+/** Admissions per second over whole windows, from one window after the first admission. */
+function wholeWindows(admitted: readonly number[]): number {
+  if (admitted.length === 0) return 0;
+  const from = admitted[0]! + WINDOW_MS;
+  const windows = Math.floor((admitted[admitted.length - 1]! - from) / WINDOW_MS);
+  if (windows < 1) return 0;
+  const to = from + windows * WINDOW_MS;
+  const inside = admitted.filter((t) => t >= from && t < to).length;
+  return inside / ((windows * WINDOW_MS) / 1_000);
 }
 
 /** Throughput by strategy and number of deployments, as a printable markdown table. */
@@ -113,8 +136,9 @@ export async function deploymentsBench(
       'deployments',
       'strategy',
       'wall s',
-      'throughput /s',
+      'throughput /s (whole windows)',
       'of N × 20/s',
+      'calls /s over wall',
       '429s (all)',
       '429s (worst deployment)',
       'give-ups',
@@ -125,6 +149,7 @@ export async function deploymentsBench(
       r.wallS,
       r.throughput,
       `${((r.throughput / (r.deployments * RATE)) * 100).toFixed(0)} %`,
+      r.overWall,
       r.limited,
       r.worst429,
       r.giveUps,
@@ -132,7 +157,7 @@ export async function deploymentsBench(
   );
   return {
     rows,
-    text: `${CALLS_PER} × N chat calls at concurrency ${CONCURRENCY_PER} × N; each deployment (an API key) allowed ${RATE} requests in any one-second window; throughput counted after the bursts.\n\n${text}\n\n${verdict(rows)}`,
+    text: `${CALLS_PER} × N chat calls at concurrency ${CONCURRENCY_PER} × N; each deployment (an API key) allowed ${RATE} requests in any one-second window; throughput is what the server admitted over whole windows after the first.\n\n${text}\n\n${verdict(rows)}`,
   };
 }
 

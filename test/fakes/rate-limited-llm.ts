@@ -49,6 +49,8 @@ export interface KeyStats {
   readonly tokens: number;
   /** The most tokens admitted in any one tokens window (checked as requests arrive). */
   readonly peakWindowTokens: number;
+  /** When each accepted request was admitted, in ms on the server's clock (`performance.now()`), in order. */
+  readonly admittedAt: readonly number[];
 }
 
 export interface RateLimitedLlm extends FakeHttpServer {
@@ -166,6 +168,7 @@ interface KeyState {
   limited: number;
   counted: number;
   peak: number;
+  readonly admittedAt: number[];
 }
 
 function rateLimitHeaders(dialect: Dialect, k: KeyState, now: number): Record<string, string> {
@@ -255,6 +258,7 @@ export async function startRateLimitedLlm(options: RateLimitedLlmOptions): Promi
         limited: 0,
         counted: 0,
         peak: 0,
+        admittedAt: [],
       };
       keys.set(key, k);
     }
@@ -281,6 +285,7 @@ export async function startRateLimitedLlm(options: RateLimitedLlmOptions): Promi
     k.requests.add(admitted);
     k.tokens.add(admitted);
     k.accepted++;
+    k.admittedAt.push(now);
     k.counted += need;
     k.peak = Math.max(k.peak, k.tokens.used(now, tokensOf));
     return withHeaders(reply(r), rateLimitHeaders(dialect, k, now));
@@ -296,6 +301,7 @@ export async function startRateLimitedLlm(options: RateLimitedLlmOptions): Promi
         limited: list.reduce((n, k) => n + k.limited, 0),
         tokens: list.reduce((n, k) => n + k.counted, 0),
         peakWindowTokens: list.reduce((n, k) => Math.max(n, k.peak), 0),
+        admittedAt: list.flatMap((k) => k.admittedAt).sort((a, b) => a - b),
       };
     },
   });
