@@ -5,7 +5,7 @@
  * `describe` per promise.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRouterModel } from '../../src/ai-sdk.js';
 import { CancelledError, RateLimitedError } from '../../src/failure/index.js';
 import { createVirtualClock, type PolicyEvent } from '../../src/policy/index.js';
@@ -28,11 +28,13 @@ type Fake = Awaited<ReturnType<typeof startFakeOpenAI>>;
 let east: Fake;
 let west: Fake;
 
-beforeAll(async () => {
+// Fresh servers for every test: a reply one test scripted and its requests did not take (an SDK
+// version sending one request fewer) must not answer the next test's.
+beforeEach(async () => {
   [east, west] = await Promise.all([startFakeOpenAI(), startFakeOpenAI()]);
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all([east.close(), west.close()]);
 });
 
@@ -224,8 +226,10 @@ describe('never twice, never forever: a hedged call closes its loser', () => {
     east.enqueue(hangs);
     // The first request goes to east and answers; the second hangs and would be hedged, but west is isolated.
     await router.chat(hello, { deadlineMs: 30_000 });
+    const sentEast = east.count;
     const second = caught(router.chat(hello, { deadlineMs: 4_000 }));
-    await vi.waitFor(() => expect(east.requests.at(-1)).toBeDefined());
+    // This call's own request, not an earlier test's: the clock moves only once it is on the wire.
+    await vi.waitFor(() => expect(east.count).toBe(sentEast + 1));
     await clock.advance(4_000);
     expect(await second).toBeInstanceOf(AllProvidersFailedError);
     expect(west.count).toBe(sentWest);
@@ -467,8 +471,9 @@ describe('show it all, leak nothing: telemetry of groups, hedges, fallbacks and 
       expect((await router.chat(request)).deployment).toBe('spare');
       // A hedged chat: east hangs, the hedge to west wins.
       east.enqueue({ kind: 'hang' });
+      const sentEast = east.count;
       const hedged = router.chat(request, { deadlineMs: 30_000 });
-      await vi.waitFor(() => expect(east.requests.at(-1)?.body).toBeDefined());
+      await vi.waitFor(() => expect(east.count).toBe(sentEast + 1));
       await clock.advance(1_000);
       expect((await hedged).deployment).toBe('west');
       // A stream refused everywhere, with the key in the message.
@@ -586,8 +591,10 @@ describe('never twice, never hammer: hedged streams and aborts', () => {
     east.enqueue({ kind: 'hang' });
     west.enqueue({ kind: 'hang' });
     const caller = new AbortController();
+    const sentEast = east.count;
     const call = caught(router.chat(hello, { deadlineMs: 30_000, signal: caller.signal }));
-    await vi.waitFor(() => expect(east.requests.at(-1)).toBeDefined());
+    // This call's own request, not an earlier test's: the clock moves only once it is on the wire.
+    await vi.waitFor(() => expect(east.count).toBe(sentEast + 1));
     const westBefore = west.count;
     await clock.advance(1_000);
     await vi.waitFor(() => expect(west.count).toBe(westBefore + 1));
@@ -615,8 +622,9 @@ describe('never twice, never hammer: hedged streams and aborts', () => {
     });
     for (let i = 0; i < 30; i++) {
       east.enqueue({ kind: 'hang' });
+      const sentEast = east.count;
       const call = router.chat(hello, { deadlineMs: 30_000 });
-      await vi.waitFor(() => expect(east.requests.at(-1)).toBeDefined());
+      await vi.waitFor(() => expect(east.count).toBe(sentEast + 1));
       await clock.advance(1_000);
       expect((await call).deployment).toBe('west');
     }
