@@ -40,7 +40,15 @@ import { type OpenedStream, streamAttempt } from './stream-attempt.js';
 import { readOpened } from './stream-reader.js';
 import { resolveStreamTimeouts, type StreamTimeouts } from './stream-timeouts.js';
 import { invalid, normalizeToolDefinition } from './tools.js';
-import type { ChatChunk, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Provider } from './types.js';
+import type {
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  EmbedRequest,
+  EmbedResponse,
+  Provider,
+  ProviderCallOptions,
+} from './types.js';
 
 /** What a `chat {model}` span records of an answer, a chat's or a whole stream's (an `embeddings {model}` span: an embed's). */
 function describeChat(value: unknown): ChatResult | undefined {
@@ -888,24 +896,36 @@ export function createRouter(options: RouterOptions): Router {
     if (Array.isArray(tools)) for (const [i, t] of tools.entries()) normalizeToolDefinition(t, `tools[${i}]`);
   }
 
-  async function chat(request: ChatRequest, opts: RouterCallOptions = {}): Promise<ChatResponse> {
-    validate(request, opts);
+  /**
+   * A call answered whole (a chat, an embed): one provider call per attempt,
+   * answered when it returns, and the result names the deployment that served.
+   */
+  async function answeredWhole<T extends object>(
+    name: 'chat' | 'embed',
+    request: ChatRequest | EmbedRequest,
+    opts: RouterCallOptions,
+    mode: RouteMode<T>,
+    send: (r: DeploymentRuntime, call: ProviderCallOptions) => Promise<T>,
+  ): Promise<T & { readonly deployment: string }> {
     const { route: d, value } = await traced(
-      'chat',
+      name,
       request,
       opts,
-      { share: 'call', stopped: contentStopped },
+      mode,
       async (r, ctx, _share, answered, onHeaders) => {
-        const res = await r.provider.chat(request, {
-          signal: ctx.signal,
-          timeoutMs: sdkTimeout(ctx),
-          onHeaders,
-        });
+        const res = await send(r, { signal: ctx.signal, timeoutMs: sdkTimeout(ctx), onHeaders });
         answered();
         return res;
       },
     );
     return { ...value, deployment: d.id };
+  }
+
+  async function chat(request: ChatRequest, opts: RouterCallOptions = {}): Promise<ChatResponse> {
+    validate(request, opts);
+    return answeredWhole('chat', request, opts, { share: 'call', stopped: contentStopped }, (r, call) =>
+      r.provider.chat(request, call),
+    );
   }
 
   /**
@@ -988,23 +1008,10 @@ export function createRouter(options: RouterOptions): Router {
 
   async function embed(request: EmbedRequest, opts: EmbedCallOptions = {}): Promise<EmbedResponse> {
     validateEmbed(request, opts);
-    const { route: d, value } = await traced(
-      'embed',
-      request,
-      opts,
-      { share: 'call', embed: true },
-      async (r, ctx, _share, answered, onHeaders) => {
-        // `runGroup` tries only deployments that can embed.
-        const res = await r.provider.embed!(request, {
-          signal: ctx.signal,
-          timeoutMs: sdkTimeout(ctx),
-          onHeaders,
-        });
-        answered();
-        return res;
-      },
+    // `runGroup` tries only deployments that can embed.
+    return answeredWhole('embed', request, opts, { share: 'call', embed: true }, (r, call) =>
+      r.provider.embed!(request, call),
     );
-    return { ...value, deployment: d.id };
   }
 
   return { routes: deployments, chat, stream, embed };

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../../src/policy/virtual-clock.js';
 import { createQuota, type Quota } from '../../../src/providers/quota/index.js';
+import { slidingProvider } from './sliding-provider.js';
 
 interface Request {
   readonly gap: number;
@@ -29,36 +30,14 @@ interface Provider {
   readonly round: 'up' | 'down' | 'none';
 }
 
+/** The sliding provider, printing its resets rounded as `p` says. */
 function provider(p: Provider) {
-  const accepted: Array<{ at: number; tokens: number }> = [];
-  const held = (now: number) => accepted.filter((a) => a.at + p.windowMs > now);
-  const print = (resetAt: number, now: number) => {
-    const ms = resetAt - now;
+  return slidingProvider(p, (resetAt, now) => {
     if (p.round === 'none') return resetAt;
+    const ms = resetAt - now;
     const g = p.round === 'up' ? Math.ceil(ms / p.grain) : Math.floor(ms / p.grain);
     return now + g * p.grain;
-  };
-  const reading = (now: number) => {
-    const h = held(now);
-    const resetAt = h.length === 0 ? now : Math.max(...h.map((a) => a.at)) + p.windowMs;
-    const tokens = h.reduce((n, a) => n + a.tokens, 0);
-    return {
-      requests: {
-        remaining: Math.max(0, p.requests - h.length),
-        limit: p.requests,
-        resetAt: print(resetAt, now),
-      },
-      tokens: { remaining: Math.max(0, p.tokens - tokens), limit: p.tokens, resetAt: print(resetAt, now) },
-    };
-  };
-  return {
-    receive(tokens: number, now: number) {
-      const h = held(now);
-      const ok = h.length + 1 <= p.requests && h.reduce((n, a) => n + a.tokens, 0) + tokens <= p.tokens;
-      if (ok) accepted.push({ at: now, tokens });
-      return { ok, reading: reading(now) };
-    },
-  };
+  });
 }
 
 async function run(p: Provider, quotaWindowMs: number | undefined, schedule: readonly Request[]) {

@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../../src/policy/virtual-clock.js';
 import { createQuota, type Quota } from '../../../src/providers/quota/index.js';
+import { type SlidingProvider, slidingProvider } from './sliding-provider.js';
 
 interface Request {
   readonly gap: number;
@@ -23,35 +24,7 @@ interface Request {
   readonly down: number;
 }
 
-interface Provider {
-  readonly windowMs: number;
-  readonly requests: number;
-  readonly tokens: number;
-}
-
-/** A provider's sliding windows over what it accepted, and the headers it writes. */
-function provider(p: Provider) {
-  const accepted: Array<{ at: number; tokens: number }> = [];
-  const held = (now: number) => accepted.filter((a) => a.at + p.windowMs > now);
-  const reading = (now: number) => {
-    const h = held(now);
-    const resetAt = h.length === 0 ? now : Math.max(...h.map((a) => a.at)) + p.windowMs;
-    const tokens = h.reduce((n, a) => n + a.tokens, 0);
-    return {
-      requests: { remaining: Math.max(0, p.requests - h.length), limit: p.requests, resetAt },
-      tokens: { remaining: Math.max(0, p.tokens - tokens), limit: p.tokens, resetAt },
-    };
-  };
-  return {
-    /** Accepts or refuses at `now`; either way, the headers of that moment. */
-    receive(tokens: number, now: number) {
-      const h = held(now);
-      const ok = h.length + 1 <= p.requests && h.reduce((n, a) => n + a.tokens, 0) + tokens <= p.tokens;
-      if (ok) accepted.push({ at: now, tokens });
-      return { ok, reading: reading(now) };
-    },
-  };
-}
+type Provider = SlidingProvider;
 
 /** Runs the schedule against the provider; returns, per refused request, whether it was sent before any answer. */
 async function run(p: Provider, quotaWindowMs: number | undefined, schedule: readonly Request[]) {
@@ -60,7 +33,7 @@ async function run(p: Provider, quotaWindowMs: number | undefined, schedule: rea
     clock,
     ...(quotaWindowMs !== undefined ? { windowMs: quotaWindowMs } : {}),
   });
-  const server = provider(p);
+  const server = slidingProvider(p);
   let heard = false;
   const refused: Array<{ blind: boolean }> = [];
   let lastAcceptedAt = 0;
