@@ -85,3 +85,20 @@ export function errorFor(failure: Failure, context: ErrorContext): BreakwaterErr
       return new DependencyFailedError(o);
   }
 }
+
+/**
+ * For an attempt that awaited something of its own between its admission and
+ * its request (a ledger's claim check, a deployment's quota): the breaker
+ * that admitted it may have opened meanwhile, on another call's failure, and
+ * a call must not reach a dependency whose breaker is open. Throws the
+ * `circuit_open` refusal (not sent) then; the pipeline releases the permit
+ * as for any refusal.
+ */
+export function refuseIfOpened(
+  breaker: { readonly state: string; retryAfterMs(now: number): number } | undefined,
+  now: number,
+  dependency: string,
+): void {
+  if (breaker === undefined || (breaker.state !== 'open' && breaker.state !== 'isolated')) return;
+  throw errorFor(circuitOpen(breaker.retryAfterMs(now), 'before'), { attempts: [], dependency });
+}

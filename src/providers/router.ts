@@ -8,6 +8,7 @@ import {
 import type { Failure } from '../failure/failure.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { GroupHedgeEvent, PolicyObserver } from '../policy/events.js';
+import { refuseIfOpened } from '../policy/failures.js';
 import { type HedgeEvent, HedgeLostError } from '../policy/hedge.js';
 import { Observers } from '../policy/observers.js';
 import { type AttemptContext, createPolicy, type Policy } from '../policy/pipeline.js';
@@ -25,7 +26,6 @@ import { AllProvidersFailedError, type ProviderFailure } from './errors.js';
 import type { DeploymentRuntime } from './groups/deployment.js';
 import { contentStopped, exhaustedClass, fallbackTarget, type GroupFailure } from './groups/fallbacks.js';
 import { type ResolvedGroup, resolveGroups } from './groups/options.js';
-
 import { type DeploymentView, pickNext } from './groups/strategies.js';
 import type { FallbackClass, ModelGroup, SkipReason } from './groups/types.js';
 import {
@@ -699,8 +699,19 @@ export function createRouter(options: RouterOptions): Router {
                   signal: ctx.signal,
                   ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
                 }));
+              const retried = held0 === undefined;
               held0 = undefined;
               holding.add(held);
+              // A retry's wait for quota may have outlasted the breaker that admitted it: refused then,
+              // its reservation given back unused (nothing was sent).
+              if (retried && dep.policy.breaker !== undefined)
+                try {
+                  refuseIfOpened(dep.policy.breaker, clock.now(), dep.id);
+                } catch (err) {
+                  holding.delete(held);
+                  dep.quota.settle(held, 0, { counted: false });
+                  throw err;
+                }
               // Abandoned (its timeout, the deadline, an abort): possibly sent, so it counts by its estimate
               // from now, and the call's later attempts do not find it still in flight. A provider deaf to
               // the signal may never return; its late ending finds the reservation settled already.

@@ -11,7 +11,7 @@ import { type ChaosOptions, chaosIssues } from '../policy/chaos.js';
 import { type Clock, type Random, systemClock } from '../policy/clock.js';
 import type { Effect } from '../policy/decision.js';
 import type { PolicyObserver } from '../policy/events.js';
-import { circuitOpen, errorFor } from '../policy/failures.js';
+import { refuseIfOpened } from '../policy/failures.js';
 import { type Fallback, fallbackIssues } from '../policy/fallback.js';
 import {
   createHedger,
@@ -691,16 +691,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       // since the ledger confirmed the claim. Answered at once while the lease is fresh.
       return stillOurs().then((held) => {
         if (held) {
-          // The check took a turn of the event loop, in which another call's failure may have opened the
-          // breaker that admitted this attempt: a call must not reach a dependency whose breaker is open.
-          const b = entry.policy.breaker;
-          if (b !== undefined && (b.state === 'open' || b.state === 'isolated')) {
-            const now = clock.now();
-            throw errorFor(circuitOpen(b.retryAfterMs(now), 'before'), {
-              attempts: [],
-              dependency: entry.name,
-            });
-          }
+          // The check took a turn of the event loop, in which another call's failure may have opened the breaker.
+          refuseIfOpened(entry.policy.breaker, clock.now(), entry.name);
           return entry.execute(input, toolCtx);
         }
         claimLost = true;

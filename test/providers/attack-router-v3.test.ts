@@ -999,3 +999,38 @@ describe("never hammer: a group's hedges stay within its budget of calls", () =>
     expect(events.filter((e) => e.type === 'hedge_sent')).toEqual([]);
   });
 });
+
+describe('never hammer: a retry that waited for quota meets the breaker as it is now', () => {
+  it('the breaker opening while a retry waits for room: the retry is not sent', async () => {
+    const clock = createVirtualClock(0);
+    const router = createRouter({
+      groups: {
+        smart: {
+          retryOn: 'same',
+          deployments: [
+            {
+              id: 'east',
+              provider: gpt(east, 'east'),
+              // One request a second: the retry waits a second for room, inside its attempt.
+              limits: { rpm: 1, windowMs: 1_000 },
+            },
+          ],
+        },
+      },
+      clock,
+      profile: quickProfile(),
+    });
+    east.enqueue(openaiReplies.error(500), openaiReplies.text('sent again'));
+    const call = caught(router.chat(hello, { deadlineMs: 30_000 }));
+    await vi.waitFor(() => expect(east.count).toBe(1));
+    // While the retry waits for the quota, the breaker opens (an operator isolates it; another call's
+    // failure would do the same).
+    await vi.waitFor(() => expect(clock.pendingTimers()).toBeGreaterThan(0));
+    const release = router.routes[0]!.policy.breaker!.isolate();
+    await clock.advance(1_000);
+    const error = await call;
+    expect(error).toBeInstanceOf(AllProvidersFailedError);
+    expect(east.count).toBe(1);
+    release();
+  });
+});
